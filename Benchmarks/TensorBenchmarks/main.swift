@@ -1,0 +1,4 @@
+// Release-mode benchmarks of the tensor kernels. Run with `make bench`.
+import Tensors
+
+print("TensorBenchmarks")

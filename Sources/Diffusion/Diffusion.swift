@@ -1,0 +1,2 @@
+// The Gaussian diffusion math of DDPM and Improved DDPM.
+import Tensors

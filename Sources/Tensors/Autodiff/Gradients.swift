@@ -1,0 +1,103 @@
+// Reverse-mode differentiation: walk the graph from the output back to the requested leaves.
+
+/// The gradients of a scalar `output` with respect to each tensor in `parameters`.
+///
+/// `parameters` must be leaves made by `requiringGradient()`. A parameter that `output` does not
+/// depend on gets a gradient of zeros. Gradients of values used several times are summed.
+/// The graph is consumed: each node's saved values are released once its derivative has been
+/// applied, and differentiating the same graph twice is a programmer error.
+public func gradients(of output: Tensor, withRespectTo parameters: [Tensor]) -> [Tensor] {
+    precondition(output.scalarCount == 1, "gradients(of:): output must have one element, got shape \(output.shape)")
+    let seed = Tensor(repeating: 1, shape: output.shape, dtype: output.dtype)
+    return gradients(of: output, seed: seed, withRespectTo: parameters)
+}
+
+/// Vector–Jacobian product: the gradients of `output` contracted with `seed` (same shape).
+public func gradients(of output: Tensor, seed: Tensor, withRespectTo parameters: [Tensor]) -> [Tensor] {
+    precondition(seed.shape == output.shape, "gradients(of:seed:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
+    for p in parameters {
+        precondition(p.node?.isLeaf == true, "gradients(of:): parameter of shape \(p.shape) is not a leaf made by requiringGradient()")
+    }
+    guard let root = output.node else {
+        return parameters.map { Tensor(zeros: $0.shape, dtype: $0.dtype) }
+    }
+    let order = topologicalOrder(from: root)
+    var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.detached()]
+    let wanted = Set(parameters.map { ObjectIdentifier($0.node!) })
+    var found: [ObjectIdentifier: Tensor] = [:]
+
+    withoutGradients {
+        for node in order.reversed() {
+            let id = ObjectIdentifier(node)
+            guard let grad = pending.removeValue(forKey: id) else { continue }
+            if node.isLeaf {
+                if wanted.contains(id) { found[id] = grad }
+                continue
+            }
+            guard let primitive = node.primitive else {
+                preconditionFailure("gradients(of:): this graph was already differentiated; record it again")
+            }
+            let inputGrads = primitive.vectorJacobianProducts(grad, needs: node.inputs.map { $0 != nil })
+            precondition(inputGrads.count == node.inputs.count, "gradients(of:): \(primitive.name) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+            node.primitive = nil  // release saved values as soon as they have been used
+            for (input, g) in zip(node.inputs, inputGrads) {
+                guard let input, let g else { continue }
+                precondition(g.shape == input.shape, "gradients(of:): \(primitive.name) gave gradient shape \(g.shape) for input shape \(input.shape)")
+                let key = ObjectIdentifier(input)
+                if var existing = pending.removeValue(forKey: key) {
+                    existing.accumulate(g)
+                    pending[key] = existing
+                } else {
+                    pending[key] = g
+                }
+            }
+            node.inputs = []
+        }
+    }
+    return parameters.map { p in
+        found[ObjectIdentifier(p.node!)] ?? Tensor(zeros: p.shape, dtype: p.dtype)
+    }
+}
+
+/// Nodes reachable from `root`, each after all of its inputs (iterative depth-first search).
+private func topologicalOrder(from root: GradNode) -> [GradNode] {
+    var order: [GradNode] = []
+    var visited = Set<ObjectIdentifier>()
+    var stack: [(GradNode, Bool)] = [(root, false)]
+    while let (node, expanded) = stack.popLast() {
+        let id = ObjectIdentifier(node)
+        if expanded {
+            order.append(node)
+            continue
+        }
+        if visited.contains(id) { continue }
+        visited.insert(id)
+        stack.append((node, true))
+        for input in node.inputs {
+            if let input, !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
+        }
+    }
+    return order
+}
+
+extension Tensor {
+    /// self += other, elementwise, same shape; in place when the storage is not shared.
+    mutating func accumulate(_ other: Tensor) {
+        precondition(shape == other.shape && dtype == other.dtype, "accumulate: shape \(shape) vs \(other.shape)")
+        switch dtype {
+        case .float32: accumulate(other, as: Float.self)
+        case .float64: accumulate(other, as: Double.self)
+        }
+    }
+
+    private mutating func accumulate<T: TensorScalar>(_ other: Tensor, as: T.Type) {
+        other.withUnsafeBufferPointer(as: T.self) { source in
+            withUnsafeMutableBufferPointer(as: T.self) { target in
+                let (s, t) = (source.baseAddress!, target.baseAddress!)
+                parallelChunks(source.count) { range in
+                    for i in range { t[i] += s[i] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+// Tensor: an n-dimensional array with value semantics and an optional place in the gradient graph.
+
+/// An n-dimensional array of `Float` or `Double`, stored contiguously in row-major order.
+///
+/// - Value semantics: copies share storage until one is mutated (copy-on-write).
+/// - Images are **NCHW** (batch, channels, height, width) everywhere in this package; every
+///   convolution, normalisation and resampling op says so in its documentation.
+/// - A tensor produced by an operation on tensors that require gradients carries a `GradNode`,
+///   its place in the define-by-run graph that `gradients(of:withRespectTo:)` walks backwards.
+public struct Tensor {
+    /// Extent of each dimension; `[]` is a scalar.
+    public let shape: [Int]
+    /// Element type.
+    public let dtype: DType
+    @usableFromInline var storage: TensorStorage
+    @usableFromInline var node: GradNode?
+
+    @usableFromInline
+    init(shape: [Int], dtype: DType, storage: TensorStorage, node: GradNode? = nil) {
+        self.shape = shape
+        self.dtype = dtype
+        self.storage = storage
+        self.node = node
+    }
+
+    /// A tensor whose elements are not initialised (kernels overwrite every element).
+    @usableFromInline
+    init(uninitializedShape shape: [Int], dtype: DType) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, dtype: dtype, storage: TensorStorage(byteCount: count * dtype.byteSize))
+    }
+
+    /// Number of elements.
+    public var scalarCount: Int { shape.reduce(1, *) }
+
+    /// Number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// Whether gradients flow back through this tensor.
+    public var requiresGradient: Bool { node != nil }
+}
+
+// MARK: - Creation
+
+extension Tensor {
+    /// A tensor filled with `value`.
+    public init(repeating value: Double, shape: [Int], dtype: DType = .float32) {
+        self.init(uninitializedShape: shape, dtype: dtype)
+        let n = scalarCount
+        switch dtype {
+        case .float32: storage.pointer.bindMemory(to: Float.self, capacity: n).update(repeating: Float(value), count: n)
+        case .float64: storage.pointer.bindMemory(to: Double.self, capacity: n).update(repeating: value, count: n)
+        }
+    }
+
+    /// A tensor of zeros.
+    public init(zeros shape: [Int], dtype: DType = .float32) {
+        self.init(repeating: 0, shape: shape, dtype: dtype)
+    }
+
+    /// A tensor of the given scalars in row-major order.
+    public init<T: TensorScalar>(_ scalars: [T], shape: [Int]) {
+        precondition(
+            scalars.count == shape.reduce(1, *),
+            "Tensor: \(scalars.count) scalars do not fill shape \(shape)")
+        self.init(uninitializedShape: shape, dtype: T.dtype)
+        scalars.withUnsafeBufferPointer { source in
+            storage.pointer.bindMemory(to: T.self, capacity: source.count)
+                .update(from: source.baseAddress!, count: source.count)
+        }
+    }
+
+    /// A tensor of the given values converted to `dtype`.
+    public init(_ values: [Double], shape: [Int], dtype: DType) {
+        switch dtype {
+        case .float32: self.init(values.map { Float($0) }, shape: shape)
+        case .float64: self.init(values, shape: shape)
+        }
+    }
+
+    /// A rank-0 tensor.
+    public init(scalar value: Double, dtype: DType = .float32) {
+        self.init(repeating: value, shape: [], dtype: dtype)
+    }
+}
+
+// MARK: - Element access
+
+extension Tensor {
+    /// Calls `body` with the elements, which must be of type `T`.
+    @inlinable
+    public func withUnsafeBufferPointer<T: TensorScalar, R>(
+        as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
+    ) rethrows -> R {
+        precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
+        let p = storage.pointer.assumingMemoryBound(to: T.self)
+        return try body(UnsafeBufferPointer(start: p, count: scalarCount))
+    }
+
+    /// Calls `body` with mutable elements, copying the storage first if it is shared.
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<T: TensorScalar, R>(
+        as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
+    ) rethrows -> R {
+        precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
+        if !isKnownUniquelyReferenced(&storage) {
+            let copy = TensorStorage(byteCount: storage.byteCount)
+            copy.pointer.copyMemory(from: storage.pointer, byteCount: storage.byteCount)
+            storage = copy
+        }
+        let p = storage.pointer.assumingMemoryBound(to: T.self)
+        return try body(UnsafeMutableBufferPointer(start: p, count: scalarCount))
+    }
+
+    /// The elements of a tensor of type `T`.
+    public func scalars<T: TensorScalar>(as type: T.Type) -> [T] {
+        withUnsafeBufferPointer(as: T.self) { Array($0) }
+    }
+
+    /// The elements converted to `Float`.
+    public var floats: [Float] {
+        switch dtype {
+        case .float32: scalars(as: Float.self)
+        case .float64: scalars(as: Double.self).map { Float($0) }
+        }
+    }
+
+    /// The elements converted to `Double`.
+    public var doubles: [Double] {
+        switch dtype {
+        case .float32: scalars(as: Float.self).map { Double($0) }
+        case .float64: scalars(as: Double.self)
+        }
+    }
+
+    /// The single element of a one-element tensor.
+    public var item: Double {
+        precondition(scalarCount == 1, "Tensor.item: shape \(shape) has \(scalarCount) elements, not 1")
+        return doubles[0]
+    }
+
+    /// This tensor's values converted to `dtype`, without gradient history.
+    public func converted(to dtype: DType) -> Tensor {
+        if dtype == self.dtype { return detached() }
+        return Tensor(doubles, shape: shape, dtype: dtype)
+    }
+
+    /// The same values, cut from the gradient graph (a leaf that requires no gradient).
+    public func detached() -> Tensor {
+        Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    /// The same values as a leaf whose gradient `gradients(of:withRespectTo:)` can return.
+    public func requiringGradient() -> Tensor {
+        Tensor(shape: shape, dtype: dtype, storage: storage, node: GradNode(leafShape: shape, dtype: dtype))
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let values = doubles.prefix(16).map { String($0) }.joined(separator: ", ")
+        return "Tensor(\(dtype), shape: \(shape), [\(values)\(scalarCount > 16 ? ", …" : "")])"
+    }
+}

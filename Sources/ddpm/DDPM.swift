@@ -1,0 +1,11 @@
+// The `ddpm` command-line tool.
+import ArgumentParser
+
+@main
+struct DDPM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ddpm",
+        abstract: "Train, sample and study diffusion probabilistic models (Sohl-Dickstein 2015; Ho, Jain & Abbeel 2020).",
+        subcommands: []
+    )
+}
