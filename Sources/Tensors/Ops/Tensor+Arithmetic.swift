@@ -1,0 +1,140 @@
+// Broadcasting addition, subtraction, multiplication, division and their scalar forms.
+
+/// The four broadcasting binary operations.
+enum BinaryOperation {
+    case add, subtract, multiply, divide
+}
+
+extension Tensor {
+    /// out = op(self, other) with numpy broadcasting; no gradient recording.
+    func binary(_ operation: BinaryOperation, _ other: Tensor, _ opName: String) -> Tensor {
+        precondition(dtype == other.dtype, "\(opName): dtypes differ, \(dtype) and \(other.dtype)")
+        guard let outShape = broadcastShape(shape, other.shape) else {
+            preconditionFailure("\(opName): shapes \(shape) and \(other.shape) do not broadcast")
+        }
+        var out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        if out.scalarCount == 0 { return out }
+        let plan = StridedPlan(outputShape: outShape, operandShapes: [shape, other.shape])
+        func run<T: TensorScalar>(_: T.Type) {
+            withUnsafeBufferPointer(as: T.self) { a in
+                other.withUnsafeBufferPointer(as: T.self) { b in
+                    out.withUnsafeMutableBufferPointer(as: T.self) { c in
+                        switch operation {
+                        case .add: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 + $1 }
+                        case .subtract: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 - $1 }
+                        case .multiply: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 * $1 }
+                        case .divide: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 / $1 }
+                        }
+                    }
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        return out
+    }
+}
+
+/// c = f(a, b) over a strided plan with two operands; contiguous rows become plain loops that
+/// the compiler vectorises (the three stride patterns 1/1, 1/0 and 0/1 are separate loops).
+@inline(__always)
+func binaryKernel<T: TensorScalar>(
+    _ plan: StridedPlan, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
+    _ f: (T, T) -> T
+) {
+    let n = plan.rowLength
+    let sa = plan.strides[0].last!
+    let sb = plan.strides[1].last!
+    let rows = plan.rows
+    func row(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>, _ range: Range<Int>) {
+        if sa == 1 && sb == 1 {
+            for i in range { c[i] = f(a[i], b[i]) }
+        } else if sa == 1 && sb == 0 {
+            let y = b[0]
+            for i in range { c[i] = f(a[i], y) }
+        } else if sa == 0 && sb == 1 {
+            let x = a[0]
+            for i in range { c[i] = f(x, b[i]) }
+        } else {
+            for i in range { c[i] = f(a[i * sa], b[i * sb]) }
+        }
+    }
+    if rows == 1 {
+        parallelChunks(n) { range in row(a, b, c, range) }
+    } else {
+        parallelChunks(rows, grain: max(1, 32_768 / max(n, 1))) { range in
+            for r in range {
+                row(a + plan.offset(row: r, operand: 0), b + plan.offset(row: r, operand: 1), c + r * n, 0..<n)
+            }
+        }
+    }
+}
+
+// MARK: - Differentiable operators
+
+extension Tensor {
+    /// Elementwise sum with broadcasting.
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+        var out = lhs.binary(.add, rhs, "add")
+        out.record(.add(lhsShape: lhs.shape, rhsShape: rhs.shape), inputs: [lhs, rhs])
+        return out
+    }
+
+    /// Elementwise difference with broadcasting.
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+        var out = lhs.binary(.subtract, rhs, "subtract")
+        out.record(.subtract(lhsShape: lhs.shape, rhsShape: rhs.shape), inputs: [lhs, rhs])
+        return out
+    }
+
+    /// Elementwise product with broadcasting.
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
+        var out = lhs.binary(.multiply, rhs, "multiply")
+        out.record(
+            .multiply(
+                lhs: rhs.requiresGradient ? lhs.detached() : nil, rhs: lhs.requiresGradient ? rhs.detached() : nil,
+                lhsShape: lhs.shape, rhsShape: rhs.shape),
+            inputs: [lhs, rhs])
+        return out
+    }
+
+    /// Elementwise quotient with broadcasting.
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
+        var out = lhs.binary(.divide, rhs, "divide")
+        out.record(
+            .divide(lhs: rhs.requiresGradient ? lhs.detached() : nil, rhs: rhs.detached(), lhsShape: lhs.shape, rhsShape: rhs.shape),
+            inputs: [lhs, rhs])
+        return out
+    }
+
+    /// self · factor.
+    public func scaled(by factor: Double) -> Tensor {
+        var out = scaledValues(factor)
+        out.record(.scale(factor), inputs: [self])
+        return out
+    }
+
+    /// self + offset.
+    public func shifted(by offset: Double) -> Tensor {
+        var out = binary(.add, Tensor(scalar: offset, dtype: dtype), "shift")
+        out.record(.shift, inputs: [self])
+        return out
+    }
+
+    public static prefix func - (x: Tensor) -> Tensor {
+        var out = x.scaledValues(-1)
+        out.record(.negate, inputs: [x])
+        return out
+    }
+
+    public static func * (lhs: Tensor, rhs: Double) -> Tensor { lhs.scaled(by: rhs) }
+    public static func * (lhs: Double, rhs: Tensor) -> Tensor { rhs.scaled(by: lhs) }
+    public static func / (lhs: Tensor, rhs: Double) -> Tensor { lhs.scaled(by: 1 / rhs) }
+    public static func + (lhs: Tensor, rhs: Double) -> Tensor { lhs.shifted(by: rhs) }
+    public static func + (lhs: Double, rhs: Tensor) -> Tensor { rhs.shifted(by: lhs) }
+    public static func - (lhs: Tensor, rhs: Double) -> Tensor { lhs.shifted(by: -rhs) }
+    public static func - (lhs: Double, rhs: Tensor) -> Tensor { (-rhs).shifted(by: lhs) }
+    public static func / (lhs: Double, rhs: Tensor) -> Tensor { Tensor(scalar: lhs, dtype: rhs.dtype) / rhs }
+}

@@ -1,0 +1,191 @@
+// Elementwise functions: exp, log, sqrt, square, tanh, sigmoid, SiLU (swish), erf, abs, clamp.
+import RealModule
+
+/// The elementwise functions with a kernel of their own.
+enum UnaryFunction {
+    case exp, log, sqrt, square, tanh, sigmoid, silu, erf, abs
+}
+
+extension Tensor {
+    /// y = f(x) elementwise; no gradient recording. Float32 uses the vectorised kernels where
+    /// they exist (`FastUnary`), Float64 the plain loops.
+    func applying(_ f: UnaryFunction) -> Tensor {
+        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        switch dtype {
+        case .float32:
+            withUnsafeBufferPointer(as: Float.self) { x in
+                out.withUnsafeMutableBufferPointer(as: Float.self) { y in
+                    if !FastUnary.apply(f, x.baseAddress!, y.baseAddress!, x.count) {
+                        unaryLoop(f, x.baseAddress!, y.baseAddress!, x.count)
+                    }
+                }
+            }
+        case .float64:
+            withUnsafeBufferPointer(as: Double.self) { x in
+                out.withUnsafeMutableBufferPointer(as: Double.self) { y in
+                    unaryLoop(f, x.baseAddress!, y.baseAddress!, x.count)
+                }
+            }
+        }
+        return out
+    }
+
+    /// y = c · x without recording.
+    func scaledValues(_ c: Double) -> Tensor {
+        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        func run<T: TensorScalar>(_: T.Type) {
+            let factor = T(c)
+            withUnsafeBufferPointer(as: T.self) { x in
+                out.withUnsafeMutableBufferPointer(as: T.self) { y in
+                    mapLoop(x.baseAddress!, y.baseAddress!, x.count) { $0 * factor }
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        return out
+    }
+
+    /// y = f(x) for any closure, without recording (used by derivatives and masks).
+    func mapValues(_ f: @escaping (Double) -> Double) -> Tensor {
+        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        func run<T: TensorScalar>(_: T.Type) {
+            withUnsafeBufferPointer(as: T.self) { x in
+                out.withUnsafeMutableBufferPointer(as: T.self) { y in
+                    mapLoop(x.baseAddress!, y.baseAddress!, x.count) { T(f(Double($0))) }
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        return out
+    }
+}
+
+/// y[i] = f(x[i]), split over threads.
+@inline(__always)
+func mapLoop<T: TensorScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int, _ f: (T) -> T) {
+    parallelChunks(n) { range in
+        for i in range { y[i] = f(x[i]) }
+    }
+}
+
+/// The plain kernel of each elementwise function (the reference for the fast Float32 ones).
+func unaryLoop<T: TensorScalar>(_ f: UnaryFunction, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+    switch f {
+    case .exp: mapLoop(x, y, n) { T.exp($0) }
+    case .log: mapLoop(x, y, n) { T.log($0) }
+    case .sqrt: mapLoop(x, y, n) { $0.squareRoot() }
+    case .square: mapLoop(x, y, n) { $0 * $0 }
+    case .tanh: mapLoop(x, y, n) { T.tanh($0) }
+    case .sigmoid: mapLoop(x, y, n) { sigmoidScalar($0) }
+    case .silu: mapLoop(x, y, n) { $0 * sigmoidScalar($0) }
+    case .erf: mapLoop(x, y, n) { T.erf($0) }
+    case .abs: mapLoop(x, y, n) { Swift.abs($0) }
+    }
+}
+
+/// σ(x) = 1/(1 + e^(−x)), written so that neither branch overflows.
+@inline(__always)
+func sigmoidScalar<T: TensorScalar>(_ x: T) -> T {
+    if x >= 0 {
+        return 1 / (1 + T.exp(-x))
+    }
+    let e = T.exp(x)
+    return e / (1 + e)
+}
+
+// MARK: - Differentiable elementwise functions
+
+extension Tensor {
+    /// eˣ elementwise.
+    public func exp() -> Tensor {
+        var out = applying(.exp)
+        let saved = out.detached()
+        out.record(.exp(output: saved), inputs: [self])
+        return out
+    }
+
+    /// Natural logarithm elementwise.
+    public func log() -> Tensor {
+        var out = applying(.log)
+        out.record(.log(input: detached()), inputs: [self])
+        return out
+    }
+
+    /// √x elementwise.
+    public func sqrt() -> Tensor {
+        var out = applying(.sqrt)
+        let saved = out.detached()
+        out.record(.sqrt(output: saved), inputs: [self])
+        return out
+    }
+
+    /// x² elementwise.
+    public func squared() -> Tensor {
+        var out = applying(.square)
+        out.record(.square(input: detached()), inputs: [self])
+        return out
+    }
+
+    /// tanh x elementwise.
+    public func tanh() -> Tensor {
+        var out = applying(.tanh)
+        let saved = out.detached()
+        out.record(.tanh(output: saved), inputs: [self])
+        return out
+    }
+
+    /// σ(x) = 1/(1 + e^(−x)) elementwise.
+    public func sigmoid() -> Tensor {
+        var out = applying(.sigmoid)
+        let saved = out.detached()
+        out.record(.sigmoid(output: saved), inputs: [self])
+        return out
+    }
+
+    /// SiLU (swish, DDPM's nonlinearity): x · σ(x).
+    public func silu() -> Tensor {
+        var out = applying(.silu)
+        out.record(.silu(input: detached()), inputs: [self])
+        return out
+    }
+
+    /// The error function erf x = (2/√π) ∫₀ˣ e^(−t²) dt (the exact normal CDF is ½(1 + erf(x/√2))).
+    public func erf() -> Tensor {
+        var out = applying(.erf)
+        out.record(.erf(input: detached()), inputs: [self])
+        return out
+    }
+
+    /// |x| elementwise (derivative sign(x), 0 at 0).
+    public func abs() -> Tensor {
+        var out = applying(.abs)
+        out.record(.abs(input: detached()), inputs: [self])
+        return out
+    }
+
+    /// x limited to [min, max] (either bound optional); the derivative is 1 inside, 0 outside.
+    public func clamped(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
+        let lo = lower ?? -.infinity
+        let hi = upper ?? .infinity
+        precondition(lo <= hi, "clamped: min \(lo) > max \(hi)")
+        var out = mapValues { Swift.min(Swift.max($0, lo), hi) }
+        out.record(.clamp(input: detached(), min: lower, max: upper), inputs: [self])
+        return out
+    }
+
+    /// 1 where x > value, else 0 (no gradient).
+    public func greaterThan(_ value: Double) -> Tensor {
+        mapValues { $0 > value ? 1 : 0 }
+    }
+
+    /// 1 where x < value, else 0 (no gradient).
+    public func lessThan(_ value: Double) -> Tensor {
+        mapValues { $0 < value ? 1 : 0 }
+    }
+}

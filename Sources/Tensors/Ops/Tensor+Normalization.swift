@@ -1,0 +1,41 @@
+// Group normalisation (NCHW) and softmax over an axis.
+
+/// Group normalisation (Wu & He 2018) of NCHW activations with a per-channel affine map.
+///
+/// The C channels are split into `groups` consecutive groups; each sample's group is normalised
+/// by its own mean and biased variance over its channels and all spatial positions, then scaled
+/// by `gamma[c]` and shifted by `beta[c]`. DDPM uses 32 groups; diffusers' eps is 1e-6.
+/// - Parameters:
+///   - input: [N, C, ...] (NCHW; any number of trailing spatial dimensions, including none).
+///   - gamma, beta: [C].
+public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Double = 1e-6) -> Tensor {
+    precondition(input.rank >= 2, "groupNorm: input must be [N, C, ...], got \(input.shape)")
+    let c = input.shape[1]
+    precondition(groups >= 1 && c % groups == 0, "groupNorm: \(c) channels of input \(input.shape) do not split into \(groups) groups")
+    precondition(gamma.shape == [c] && beta.shape == [c], "groupNorm: gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
+    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
+    var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
+    if input.scalarCount > 0 {
+        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps)
+    }
+    out.record(
+        .groupNorm(input: input.detached(), gamma: gamma.detached(), mean: mean, rstd: rstd, groups: groups),
+        inputs: [input, gamma, beta])
+    return out
+}
+
+/// exp(x − max) / Σ exp(x − max) along `axis`.
+public func softmax(_ input: Tensor, axis: Int) -> Tensor {
+    let a = axis < 0 ? axis + input.rank : axis
+    precondition(a >= 0 && a < input.rank, "softmax: axis \(axis) out of range for shape \(input.shape)")
+    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    let outer = input.shape[..<a].reduce(1, *)
+    let inner = input.shape[(a + 1)...].reduce(1, *)
+    if input.scalarCount > 0 {
+        KernelDispatch.softmaxForward(input, &out, outer: outer, axis: input.shape[a], inner: inner)
+    }
+    let saved = out.detached()
+    out.record(.softmax(output: saved, axis: a), inputs: [input])
+    return out
+}

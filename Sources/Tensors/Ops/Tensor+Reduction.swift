@@ -1,0 +1,89 @@
+// Sums and means over chosen axes, and the reduction that undoes broadcasting.
+
+extension Tensor {
+    /// Sums `self` down to `target`, a shape `self` broadcasts from (trailing-aligned); no recording.
+    /// This is the adjoint of broadcasting.
+    func summed(toShape target: [Int]) -> Tensor {
+        if target == shape { return detached() }
+        let padded = [Int](repeating: 1, count: rank - target.count) + target
+        precondition(
+            target.count <= rank && zip(padded, shape).allSatisfy { $0 == $1 || $0 == 1 },
+            "sum: cannot reduce shape \(shape) to \(target)")
+        var out = Tensor(zeros: target, dtype: dtype)
+        if scalarCount == 0 { return out }
+        let plan = StridedPlan(outputShape: shape, operandShapes: [shape, target])
+        func run<T: TensorScalar>(_: T.Type) {
+            withUnsafeBufferPointer(as: T.self) { xb in
+                out.withUnsafeMutableBufferPointer(as: T.self) { yb in
+                    let x = xb.baseAddress!, y = yb.baseAddress!
+                    let n = plan.rowLength
+                    let sy = plan.strides[1].last!
+                    for r in 0..<plan.rows {
+                        let xr = x + plan.offset(row: r, operand: 0)
+                        let yr = y + plan.offset(row: r, operand: 1)
+                        if sy == 0 {
+                            var acc: T = 0
+                            for i in 0..<n { acc += xr[i] }
+                            yr[0] += acc
+                        } else {
+                            for i in 0..<n { yr[i * sy] += xr[i] }
+                        }
+                    }
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        return out
+    }
+
+    /// Shape with the given axes set to 1.
+    func keptShape(reducing axes: [Int]) -> [Int] {
+        var kept = shape
+        for a in axes { kept[a] = 1 }
+        return kept
+    }
+
+    func normalizedAxes(_ axes: [Int], _ op: String) -> [Int] {
+        let result = axes.map { $0 < 0 ? $0 + rank : $0 }
+        precondition(result.allSatisfy { $0 >= 0 && $0 < rank }, "\(op): axes \(axes) out of range for shape \(shape)")
+        precondition(Set(result).count == result.count, "\(op): repeated axes \(axes) for shape \(shape)")
+        return result
+    }
+
+    /// Sum over `axes` (negative axes count from the end); the reduced axes are kept with extent 1
+    /// when `keepingDimensions`, else removed.
+    public func sum(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
+        let axes = normalizedAxes(axes, "sum")
+        let kept = keptShape(reducing: axes)
+        var out = summed(toShape: kept)
+        out.record(.sum(inputShape: shape), inputs: [self])
+        if keepingDimensions { return out }
+        return out.reshaped(shape.indices.filter { !axes.contains($0) }.map { shape[$0] })
+    }
+
+    /// Sum of all elements (a rank-0 tensor).
+    public func sum() -> Tensor {
+        sum(axes: Array(0..<rank))
+    }
+
+    /// Mean over `axes`.
+    public func mean(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
+        let axes = normalizedAxes(axes, "mean")
+        let count = axes.reduce(1) { $0 * shape[$1] }
+        return sum(axes: axes, keepingDimensions: keepingDimensions).scaled(by: 1 / Double(max(count, 1)))
+    }
+
+    /// Mean of all elements (a rank-0 tensor).
+    public func mean() -> Tensor {
+        mean(axes: Array(0..<rank))
+    }
+}
+
+/// Mean squared error: mean over all elements of (a − b)².
+public func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "meanSquaredError: shapes \(a.shape) and \(b.shape) differ")
+    return (a - b).squared().mean()
+}

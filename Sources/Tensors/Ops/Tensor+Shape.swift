@@ -1,0 +1,158 @@
+// Reshape, broadcast, permute, concatenate, split and slice.
+
+extension Tensor {
+    /// The same elements under another shape (no copy). One extent may be -1 (inferred).
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var target = newShape
+        if let inferred = newShape.firstIndex(of: -1) {
+            let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
+            precondition(known > 0 && scalarCount % known == 0, "reshape: cannot infer -1 in \(newShape) for shape \(shape)")
+            target[inferred] = scalarCount / known
+        }
+        precondition(
+            target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == scalarCount,
+            "reshape: shape \(shape) (\(scalarCount) elements) cannot become \(newShape)")
+        var out = Tensor(shape: target, dtype: dtype, storage: storage)
+        out.record(.reshape(inputShape: shape), inputs: [self])
+        return out
+    }
+
+    /// Expands extent-1 (or missing leading) dimensions to `target` (numpy rules); copies.
+    public func broadcast(to target: [Int]) -> Tensor {
+        precondition(broadcastShape(shape, target) == target, "broadcast: shape \(shape) cannot broadcast to \(target)")
+        if target == shape { return self }
+        var out = Tensor(zeros: target, dtype: dtype).binary(.add, self, "broadcast")
+        out.record(.broadcast(inputShape: shape), inputs: [self])
+        return out
+    }
+
+    /// Reorders dimensions: output dimension i is input dimension `axes[i]`. Copies.
+    public func permuted(_ axes: [Int]) -> Tensor {
+        precondition(axes.count == rank && Set(axes) == Set(0..<rank), "permute: axes \(axes) are not a permutation of 0..<\(rank) for shape \(shape)")
+        var out = permutedValues(axes)
+        out.record(.permute(axes: axes), inputs: [self])
+        return out
+    }
+
+    /// The last two dimensions swapped.
+    public func transposed() -> Tensor {
+        precondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
+        var axes = Array(0..<rank)
+        axes.swapAt(rank - 1, rank - 2)
+        return permuted(axes)
+    }
+
+    func permutedValues(_ axes: [Int]) -> Tensor {
+        let outShape = axes.map { shape[$0] }
+        var out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        if scalarCount == 0 { return out }
+        let inStrides = contiguousStrides(shape)
+        let readStrides = axes.map { inStrides[$0] }
+        func run<T: TensorScalar>(_: T.Type) {
+            withUnsafeBufferPointer(as: T.self) { xb in
+                out.withUnsafeMutableBufferPointer(as: T.self) { yb in
+                    let x = xb.baseAddress!, y = yb.baseAddress!
+                    let n = outShape.last ?? 1
+                    let inner = readStrides.last ?? 1
+                    let rows = scalarCount / max(n, 1)
+                    parallelChunks(rows, grain: max(1, 16_384 / max(n, 1))) { range in
+                        for r in range {
+                            var rem = r
+                            var offset = 0
+                            for d in stride(from: outShape.count - 2, through: 0, by: -1) {
+                                offset += (rem % outShape[d]) * readStrides[d]
+                                rem /= outShape[d]
+                            }
+                            let yr = y + r * n
+                            for i in 0..<n { yr[i] = x[offset + i * inner] }
+                        }
+                    }
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        return out
+    }
+
+    /// Joins tensors along `axis`; all other extents must agree.
+    public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
+        precondition(!tensors.isEmpty, "concatenate: no tensors")
+        let first = tensors[0]
+        let axis = axis < 0 ? axis + first.rank : axis
+        precondition(axis >= 0 && axis < first.rank, "concatenate: axis \(axis) out of range for shape \(first.shape)")
+        for t in tensors {
+            precondition(
+                t.rank == first.rank && t.dtype == first.dtype
+                    && (0..<first.rank).allSatisfy { $0 == axis || t.shape[$0] == first.shape[$0] },
+                "concatenate: shapes \(tensors.map(\.shape)) differ outside axis \(axis)")
+        }
+        var outShape = first.shape
+        outShape[axis] = tensors.reduce(0) { $0 + $1.shape[axis] }
+        var out = Tensor(uninitializedShape: outShape, dtype: first.dtype)
+        let outer = first.shape[..<axis].reduce(1, *)
+        let inner = first.shape[(axis + 1)...].reduce(1, *)
+        let rowOut = outShape[axis] * inner * first.dtype.byteSize
+        var offset = 0
+        for t in tensors {
+            let rowIn = t.shape[axis] * inner * t.dtype.byteSize
+            let dst = out.storage.pointer
+            let src = t.storage.pointer
+            let start = offset
+            for o in 0..<outer {
+                (dst + o * rowOut + start).copyMemory(from: src + o * rowIn, byteCount: rowIn)
+            }
+            offset += rowIn
+        }
+        out.record(.concatenate(axis: axis, sizes: tensors.map { $0.shape[axis] }), inputs: tensors)
+        return out
+    }
+
+    /// The elements with index in `range` along `axis`. Copies.
+    public func sliced(axis: Int, range: Range<Int>) -> Tensor {
+        let axis = axis < 0 ? axis + rank : axis
+        precondition(axis >= 0 && axis < rank, "slice: axis \(axis) out of range for shape \(shape)")
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[axis], "slice: range \(range) out of bounds for extent \(shape[axis]) of shape \(shape)")
+        var outShape = shape
+        outShape[axis] = range.count
+        var out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        let outer = shape[..<axis].reduce(1, *)
+        let inner = shape[(axis + 1)...].reduce(1, *) * dtype.byteSize
+        let rowIn = shape[axis] * inner
+        let rowOut = range.count * inner
+        for o in 0..<outer {
+            (out.storage.pointer + o * rowOut).copyMemory(
+                from: storage.pointer + o * rowIn + range.lowerBound * inner, byteCount: rowOut)
+        }
+        out.record(.slice(axis: axis, range: range, inputShape: shape), inputs: [self])
+        return out
+    }
+
+    /// Splits along `axis` into pieces of the given extents (which must add up to the axis).
+    public func split(sizes: [Int], axis: Int) -> [Tensor] {
+        let a = axis < 0 ? axis + rank : axis
+        precondition(a >= 0 && a < rank, "split: axis \(axis) out of range for shape \(shape)")
+        precondition(sizes.reduce(0, +) == shape[a] && sizes.allSatisfy { $0 >= 0 }, "split: sizes \(sizes) do not add up to extent \(shape[a]) of shape \(shape)")
+        var start = 0
+        return sizes.map { size in
+            defer { start += size }
+            return sliced(axis: a, range: start..<(start + size))
+        }
+    }
+
+    /// Zeros of `inputShape` with `self` written at `range` along `axis` (adjoint of slicing).
+    func padded(into inputShape: [Int], axis: Int, range: Range<Int>) -> Tensor {
+        var out = Tensor(zeros: inputShape, dtype: dtype)
+        let outer = inputShape[..<axis].reduce(1, *)
+        let inner = inputShape[(axis + 1)...].reduce(1, *) * dtype.byteSize
+        let rowOut = inputShape[axis] * inner
+        let rowIn = range.count * inner
+        for o in 0..<outer {
+            (out.storage.pointer + o * rowOut + range.lowerBound * inner).copyMemory(
+                from: storage.pointer + o * rowIn, byteCount: rowIn)
+        }
+        return out
+    }
+}

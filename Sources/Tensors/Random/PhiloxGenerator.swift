@@ -1,0 +1,93 @@
+// Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"): a counter-based generator.
+import Foundation
+
+/// A seedable, counter-based random number generator: Philox4x32 with 10 rounds.
+///
+/// Block i of the stream is Philox(key = seed, counter = i): 128 bits from integer arithmetic
+/// alone, so a seed gives the same bits on every run and every machine. The whole state is the
+/// seed, the block counter and the position in the current block (`state`), which checkpoints
+/// save so that a resumed run draws the same numbers as an uninterrupted one.
+public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
+    /// Everything needed to continue the stream exactly.
+    public struct State: Codable, Equatable, Sendable {
+        public var seed: UInt64
+        public var counter: UInt64
+        public var position: Int
+    }
+
+    public private(set) var state: State
+    private var block: (UInt64, UInt64) = (0, 0)
+
+    /// A generator at the start of the stream for `seed`.
+    public init(seed: UInt64) {
+        self.init(state: State(seed: seed, counter: 0, position: 2))
+    }
+
+    /// A generator that continues from a saved `state`.
+    public init(state: State) {
+        self.state = state
+        if state.position < 2 {
+            block = Self.block(seed: state.seed, counter: state.counter &- 1)
+        }
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        if state.position >= 2 {
+            block = Self.block(seed: state.seed, counter: state.counter)
+            state.counter &+= 1
+            state.position = 0
+        }
+        defer { state.position += 1 }
+        return state.position == 0 ? block.0 : block.1
+    }
+
+    /// A uniform integer in 0..<bound (Lemire's multiply-and-reject; pinned here so results never
+    /// depend on the standard library's implementation).
+    public mutating func nextInt(below bound: Int) -> Int {
+        precondition(bound > 0, "PhiloxGenerator.nextInt: bound must be positive, got \(bound)")
+        let b = UInt64(bound)
+        let threshold = (0 &- b) % b
+        while true {
+            let (high, low) = next().multipliedFullWidth(by: b)
+            if low >= threshold { return Int(high) }
+        }
+    }
+
+    /// A uniform double in [0, 1) with 53 random bits.
+    public mutating func nextUniform() -> Double {
+        Double(next() >> 11) * 0x1p-53
+    }
+
+    /// A generator for an independent stream derived from this one's next output (for giving
+    /// parallel workers or sub-tasks their own streams).
+    public mutating func split() -> PhiloxGenerator {
+        PhiloxGenerator(seed: next())
+    }
+
+    /// Philox4x32-10 of counter (lo, hi, 0, 0) under key (seed lo, seed hi).
+    static func block(seed: UInt64, counter: UInt64) -> (UInt64, UInt64) {
+        let r = philox4x32(counter: (UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),
+                           key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        return (UInt64(r.0) | UInt64(r.1) << 32, UInt64(r.2) | UInt64(r.3) << 32)
+    }
+}
+
+/// The Philox4x32-10 bijection (Random123's `philox4x32_R(10, ctr, key)`).
+public func philox4x32(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+    let m0: UInt32 = 0xD251_1F53, m1: UInt32 = 0xCD9E_8D57
+    let w0: UInt32 = 0x9E37_79B9, w1: UInt32 = 0xBB67_AE85
+    var c = counter
+    var k = key
+    for round in 0..<10 {
+        if round > 0 {
+            k.0 &+= w0
+            k.1 &+= w1
+        }
+        let p0 = UInt64(m0) * UInt64(c.0)
+        let p1 = UInt64(m1) * UInt64(c.2)
+        c = (UInt32(truncatingIfNeeded: p1 >> 32) ^ c.1 ^ k.0, UInt32(truncatingIfNeeded: p1),
+             UInt32(truncatingIfNeeded: p0 >> 32) ^ c.3 ^ k.1, UInt32(truncatingIfNeeded: p0))
+    }
+    return c
+}

@@ -1,0 +1,41 @@
+// Random tensors (normal, uniform) and dropout, all drawing from an injected generator.
+import Foundation
+
+extension Tensor {
+    /// Standard normal samples by the Box–Muller transform in Float64 (two per pair of draws).
+    public static func randomNormal(shape: [Int], dtype: DType = .float32, generator: inout PhiloxGenerator) -> Tensor {
+        let count = shape.reduce(1, *)
+        var values = [Double](repeating: 0, count: count)
+        var i = 0
+        while i < count {
+            let u1 = 1 - generator.nextUniform()  // (0, 1]
+            let u2 = generator.nextUniform()
+            let r = (-2 * Foundation.log(u1)).squareRoot()
+            let theta = 2 * Double.pi * u2
+            values[i] = r * Foundation.cos(theta)
+            if i + 1 < count { values[i + 1] = r * Foundation.sin(theta) }
+            i += 2
+        }
+        return Tensor(values, shape: shape, dtype: dtype)
+    }
+
+    /// Uniform samples in [0, 1).
+    public static func randomUniform(shape: [Int], dtype: DType = .float32, generator: inout PhiloxGenerator) -> Tensor {
+        let count = shape.reduce(1, *)
+        var values = [Double](repeating: 0, count: count)
+        for i in 0..<count { values[i] = generator.nextUniform() }
+        return Tensor(values, shape: shape, dtype: dtype)
+    }
+}
+
+/// Inverted dropout: each element is zeroed with probability `probability` and the survivors are
+/// scaled by 1/(1 − probability), so the expectation is unchanged. The mask is drawn from
+/// `generator`; with probability 0 the input is returned as is.
+public func dropout(_ input: Tensor, probability: Double, generator: inout PhiloxGenerator) -> Tensor {
+    precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
+    if probability == 0 { return input }
+    let keep = 1 - probability
+    let mask = Tensor.randomUniform(shape: input.shape, dtype: input.dtype, generator: &generator)
+        .mapValues { $0 < keep ? 1 / keep : 0 }
+    return input * mask
+}

@@ -1,0 +1,82 @@
+import Testing
+import Tensors
+
+@Suite struct ReductionShapeGradientTests {
+    static let axesCases: [[Int]] = [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2], [-1]]
+
+    @Test(arguments: axesCases, [false, true])
+    func sum(_ axes: [Int], _ keep: Bool) {
+        checkGradients("sum axes \(axes) keep \(keep)", [testTensor([2, 3, 4], seed: 1)]) { $0[0].sum(axes: axes, keepingDimensions: keep) }
+    }
+
+    @Test(arguments: axesCases)
+    func mean(_ axes: [Int]) {
+        checkGradients("mean axes \(axes)", [testTensor([2, 3, 4], seed: 2)]) { $0[0].mean(axes: axes) }
+    }
+
+    @Test func sumValues() {
+        let x = Tensor([1.0, 2, 3, 4, 5, 6], shape: [2, 3])
+        #expect(x.sum(axes: [0]).doubles == [5, 7, 9])
+        #expect(x.sum(axes: [1]).doubles == [6, 15])
+        #expect(x.sum(axes: [1], keepingDimensions: true).shape == [2, 1])
+        #expect(x.sum().item == 21)
+        #expect(x.mean().item == 3.5)
+        #expect(meanSquaredError(x, x * 2.0).item == (1 + 4 + 9 + 16 + 25 + 36) / 6.0)
+    }
+
+    @Test func meanSquaredErrorGradient() {
+        checkGradients("mse", [testTensor([3, 4], seed: 3), testTensor([3, 4], seed: 4)]) { meanSquaredError($0[0], $0[1]).reshaped([1]) }
+    }
+
+    @Test(arguments: [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0], [0, 2, 1]])
+    func permute(_ axes: [Int]) {
+        checkGradients("permute \(axes)", [testTensor([2, 3, 4], seed: 5)]) { $0[0].permuted(axes) }
+    }
+
+    @Test func permuteValues() {
+        let x = Tensor([1.0, 2, 3, 4, 5, 6], shape: [2, 3])
+        #expect(x.transposed().doubles == [1, 4, 2, 5, 3, 6])
+        #expect(x.transposed().shape == [3, 2])
+    }
+
+    @Test func reshapeAndBroadcast() {
+        checkGradients("reshape", [testTensor([2, 6], seed: 6)]) { $0[0].reshaped([3, -1]) * 2.0 }
+        checkGradients("broadcast", [testTensor([3, 1], seed: 7)]) { $0[0].broadcast(to: [2, 3, 4]) }
+    }
+
+    @Test(arguments: [0, 1, 2, -1])
+    func concatenate(_ axis: Int) {
+        var b = [2, 3, 4]
+        b[(axis + 3) % 3] = 2
+        checkGradients("concatenate axis \(axis)", [testTensor([2, 3, 4], seed: 8), testTensor(b, seed: 9)]) {
+            Tensor.concatenate([$0[0], $0[1]], axis: axis)
+        }
+    }
+
+    @Test(arguments: [0, 1, 2])
+    func splitAndSlice(_ axis: Int) {
+        let x = testTensor([4, 5, 6], seed: 10)
+        let n = x.shape[axis]
+        checkGradients("split axis \(axis)", [x]) { xs in
+            let parts = xs[0].split(sizes: [1, n - 3, 2], axis: axis)
+            return Tensor.concatenate([parts[2] * 3.0, parts[0], parts[1].squared()], axis: axis)
+        }
+        checkGradients("slice axis \(axis)", [x]) { $0[0].sliced(axis: axis, range: 1..<3) }
+    }
+
+    @Test func concatenateValues() {
+        let a = Tensor([1.0, 2, 3, 4], shape: [2, 2])
+        let b = Tensor([5.0, 6], shape: [2, 1])
+        #expect(Tensor.concatenate([a, b], axis: 1).doubles == [1, 2, 5, 3, 4, 6])
+        let parts = Tensor.concatenate([a, b], axis: 1).split(sizes: [2, 1], axis: 1)
+        #expect(parts[0].doubles == a.doubles && parts[1].doubles == b.doubles)
+    }
+
+    @Test func gather() {
+        let table = testTensor([10], seed: 11)
+        checkGradients("gather", [table]) { $0[0].gathering(indices: [0, 9, 3, 3], broadcastingTo: 4).broadcast(to: [4, 2, 1, 2]) }
+        let t = Tensor([0.5, 1.5, 2.5], shape: [3])
+        let g = t.gathering(indices: [2, 0], broadcastingTo: 4)
+        #expect(g.shape == [2, 1, 1, 1] && g.doubles == [2.5, 0.5])
+    }
+}
