@@ -13,6 +13,10 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
@@ -26,16 +30,22 @@ let package = Package(
             dependencies: ["CDNNL", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "Diffusion", dependencies: ["Tensors"]),
+        .target(name: "NeuralNetworks", dependencies: ["Tensors"]),
+        .target(name: "Models", dependencies: ["Tensors", "NeuralNetworks"]),
+        .target(name: "Imaging", dependencies: ["CPNG"]),
+        .target(name: "Datasets", dependencies: ["Tensors", "Imaging", "CZlib"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
-                "Tensors", "Diffusion",
+                "Tensors", "Diffusion", "NeuralNetworks", "Models", "Datasets", "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: - Implementation details
         .systemLibrary(name: "CDNNL"),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CZlib"),
 
         // MARK: - Benchmarks (release mode; never part of the tests)
         .executableTarget(name: "TensorBenchmarks", dependencies: ["Tensors"], path: "Benchmarks/TensorBenchmarks"),
@@ -43,5 +53,9 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NeuralNetworks", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     ]
 )

@@ -1,0 +1,2 @@
+// libpng (Debian libpng-dev), the PNG codec.
+#include <png.h>

@@ -1,0 +1,2 @@
+// zlib (Debian zlib1g-dev), for gzip-compressed dataset files.
+#include <zlib.h>

@@ -1,0 +1,1 @@
+// The Datasets module.
