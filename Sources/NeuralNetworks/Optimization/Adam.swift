@@ -1,0 +1,75 @@
+// Adam (Kingma & Ba 2015) with DDPM's defaults, learning-rate warm-up and global-norm clipping.
+import Foundation
+import Tensors
+
+/// Adam over a module's parameters.
+///
+/// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
+/// Defaults β₁ 0.9, β₂ 0.999, ε 1e-8 and lr 2e-4 are DDPM's CIFAR-10 settings; warm-up ramps the
+/// learning rate linearly over the first `warmupSteps` steps (5,000 in DDPM).
+public final class Adam {
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    public var warmupSteps: Int
+    /// Steps taken so far.
+    public private(set) var step: Int = 0
+    /// First and second moments, by parameter name.
+    public private(set) var firstMoments: [String: Tensor] = [:]
+    public private(set) var secondMoments: [String: Tensor] = [:]
+
+    public init(learningRate: Double = 2e-4, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, warmupSteps: Int = 0) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.warmupSteps = warmupSteps
+    }
+
+    /// The learning rate of step `step` (1-based): lr · min(1, step / warmupSteps).
+    public func learningRate(atStep step: Int) -> Double {
+        warmupSteps > 0 ? learningRate * min(1, Double(step) / Double(warmupSteps)) : learningRate
+    }
+
+    /// Applies one update to `parameters` with `gradients` (same order). Runs without recording.
+    public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [Tensor]) {
+        precondition(parameters.count == gradients.count, "Adam.update: \(parameters.count) parameters, \(gradients.count) gradients")
+        step += 1
+        let lr = learningRate(atStep: step)
+        let correction1 = 1 - Foundation.pow(beta1, Double(step))
+        let correction2 = 1 - Foundation.pow(beta2, Double(step))
+        withoutGradients {
+            for ((name, parameter), g) in zip(parameters, gradients) {
+                let value = parameter.value.detached()
+                precondition(g.shape == value.shape, "Adam.update: gradient \(g.shape) for parameter \(name) \(value.shape)")
+                let m = (firstMoments[name] ?? Tensor(zeros: value.shape, dtype: value.dtype)) * beta1 + g * (1 - beta1)
+                let v = (secondMoments[name] ?? Tensor(zeros: value.shape, dtype: value.dtype)) * beta2 + g.squared() * (1 - beta2)
+                firstMoments[name] = m
+                secondMoments[name] = v
+                let mHat = m * (1 / correction1)
+                let denominator = (v * (1 / correction2)).sqrt() + epsilon
+                parameter.value = value - (mHat / denominator) * lr
+            }
+        }
+    }
+
+    /// Restores moments and step (from a checkpoint).
+    public func restore(step: Int, firstMoments: [String: Tensor], secondMoments: [String: Tensor]) {
+        self.step = step
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+}
+
+/// Scales `gradients` so that their global L2 norm is at most `maxNorm` (DDPM clips at 1.0).
+/// Returns the clipped gradients and the norm before clipping.
+public func clipByGlobalNorm(_ gradients: [Tensor], maxNorm: Double) -> (gradients: [Tensor], norm: Double) {
+    withoutGradients {
+        let squared = gradients.reduce(0.0) { $0 + $1.squared().sum().item }
+        let norm = squared.squareRoot()
+        guard norm > maxNorm, norm.isFinite else { return (gradients, norm) }
+        let factor = maxNorm / norm
+        return (gradients.map { $0 * factor }, norm)
+    }
+}

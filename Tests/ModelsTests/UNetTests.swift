@@ -1,0 +1,107 @@
+import Testing
+import Models
+import NeuralNetworks
+import Tensors
+
+/// Parameter count of a U-Net derived by hand from the architecture (independent of the code
+/// that builds it): conv k×k from i to o has o·i·k² + o; linear i→o has o·i + o; GroupNorm over c
+/// has 2c; attention over c has GroupNorm + four c→c linears; residual block i→o with time
+/// embedding T has GN(i) + conv3(i→o) + linear(T→o) + GN(o) + conv3(o→o) + (1×1 conv i→o if i ≠ o).
+func derivedParameterCount(_ c: UNetConfiguration) -> Int {
+    func conv(_ i: Int, _ o: Int, _ k: Int) -> Int { o * i * k * k + o }
+    func linear(_ i: Int, _ o: Int) -> Int { o * i + o }
+    func norm(_ ch: Int) -> Int { 2 * ch }
+    let base = c.blockOutChannels[0], temb = 4 * base
+    func resnet(_ i: Int, _ o: Int) -> Int {
+        norm(i) + conv(i, o, 3) + linear(temb, o) + norm(o) + conv(o, o, 3) + (i == o ? 0 : conv(i, o, 1))
+    }
+    func attention(_ ch: Int) -> Int { norm(ch) + 4 * linear(ch, ch) }
+    var total = conv(c.inChannels, base, 3) + linear(base, temb) + linear(temb, temb)
+    let levels = c.blockOutChannels.count
+    var skips = [base]
+    var ch = base
+    for level in 0..<levels {
+        let out = c.blockOutChannels[level]
+        for _ in 0..<c.layersPerBlock {
+            total += resnet(ch, out) + (c.downBlockAttention[level] ? attention(out) : 0)
+            ch = out
+            skips.append(ch)
+        }
+        if level < levels - 1 {
+            total += conv(ch, ch, 3)
+            skips.append(ch)
+        }
+    }
+    total += 2 * resnet(ch, ch) + (c.midBlockAttention ? attention(ch) : 0)
+    for level in 0..<levels {
+        let out = c.blockOutChannels[levels - 1 - level]
+        for _ in 0...c.layersPerBlock {
+            total += resnet(ch + skips.removeLast(), out) + (c.upBlockAttention[level] ? attention(out) : 0)
+            ch = out
+        }
+        if level < levels - 1 { total += conv(ch, ch, 3) }
+    }
+    return total + norm(base) + conv(base, c.outChannels, 3)
+}
+
+@Suite struct UNetTests {
+    /// celebahq256 (≈114M parameters) is checked by the derivation alone: building it takes
+    /// too long for a debug-mode test run.
+    @Test func celebahqDerivedCount() {
+        let count = derivedParameterCount(.celebahq256)
+        #expect(count > 113_000_000 && count < 115_000_000, "\(count)")
+    }
+
+    @Test(arguments: ["cifar10", "fashion"])
+    func presetParameterCounts(_ name: String) {
+        let c = UNetConfiguration.presets[name]!
+        var g = PhiloxGenerator(seed: 0)
+        let model = UNet(c, generator: &g)
+        #expect(model.parameterCount == derivedParameterCount(c), "\(name)")
+        if name == "cifar10" {
+            // The published DDPM CIFAR-10 model (diffusers google/ddpm-cifar10-32) has 35,746,307.
+            #expect(model.parameterCount == 35_746_307)
+            #expect(model.namedParameters.count == 328)
+        }
+    }
+}
+
+/// A two-level U-Net small enough for Float64 gradient checks.
+let tinyConfiguration = UNetConfiguration(
+    sampleSize: 4, inChannels: 2, outChannels: 2, blockOutChannels: [4, 6], layersPerBlock: 1,
+    downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0, normGroups: 2)
+
+@Suite struct UNetGradientTests {
+    /// Directional derivatives: for each parameter tensor, ⟨∇L, v⟩ along a random direction v of
+    /// that tensor against (L(θ + hv) − L(θ − hv)) / 2h, in Float64, plus the input's gradient.
+    @Test func tinyUNetGradients() {
+        var g = PhiloxGenerator(seed: 1)
+        let model = UNet(tinyConfiguration, generator: &g)
+        model.convertParameters(to: .float64)
+        // Perturb every parameter so no layer is trivial (zero-initialised outputs, unit norms).
+        for p in model.parameters {
+            p.value = p.value + Tensor.randomNormal(shape: p.value.shape, dtype: .float64, generator: &g) * 0.3
+        }
+        let x = Tensor.randomNormal(shape: [2, 2, 4, 4], dtype: .float64, generator: &g)
+        let weights = Tensor.randomNormal(shape: [2, 2, 4, 4], dtype: .float64, generator: &g)
+        let timesteps = [3, 17]
+        func loss() -> Tensor { (model(x, timesteps: timesteps) * weights).sum() }
+
+        let leaves = model.prepareForGradients()
+        let grads = gradients(of: loss(), withRespectTo: leaves)
+        model.detachParameters()
+        let h = 1e-5
+        for ((name, parameter), grad) in zip(model.namedParameters, grads) {
+            let v = Tensor.randomNormal(shape: parameter.value.shape, dtype: .float64, generator: &g)
+            let analytic = (grad * v).sum().item
+            let original = parameter.value
+            parameter.value = original + v * h
+            let plus = withoutGradients { loss().item }
+            parameter.value = original - v * h
+            let minus = withoutGradients { loss().item }
+            parameter.value = original
+            let numeric = (plus - minus) / (2 * h)
+            #expect(Swift.abs(analytic - numeric) <= 1e-6 + 1e-6 * Swift.abs(numeric), "\(name): analytic \(analytic) vs numeric \(numeric)")
+        }
+    }
+}
