@@ -1,0 +1,120 @@
+// Reading and writing diffusers' UNet2DModel config.json (keys, defaults and null semantics).
+import Foundation
+
+/// A config.json that does not describe a U-Net this package can build.
+public struct DiffusersConfigError: Error, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+extension UNetConfiguration {
+    /// Parses a diffusers `UNet2DModel` config.
+    ///
+    /// Missing keys take `UNet2DModel`'s defaults (freq_shift 0, flip_sin_to_cos true,
+    /// downsample_padding 1, norm_eps 1e-5, norm_num_groups 32, attention_head_dim 8, …); an
+    /// explicit `"attention_head_dim": null` means one head over all channels, which differs from
+    /// the missing key. Keys that change the computation in ways this U-Net does not implement
+    /// (class embeddings, Fourier time embedding, scale-shift norm, resnet-style resampling) are
+    /// rejected with a message naming the key.
+    public init(diffusersConfig data: Data, file: String = "config.json") throws {
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw DiffusersConfigError(file: file, message: "not a JSON object")
+        }
+        func fail(_ message: String) -> DiffusersConfigError { DiffusersConfigError(file: file, message: message) }
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let value = json[key] else { return fallback }
+            guard let n = value as? NSNumber else { throw fail("\"\(key)\" must be a number, found \(value)") }
+            return n.intValue
+        }
+        func double(_ key: String, _ fallback: Double) throws -> Double {
+            guard let value = json[key] else { return fallback }
+            guard let n = value as? NSNumber else { throw fail("\"\(key)\" must be a number, found \(value)") }
+            return n.doubleValue
+        }
+        func bool(_ key: String, _ fallback: Bool) throws -> Bool {
+            guard let value = json[key] else { return fallback }
+            guard let b = value as? Bool else { throw fail("\"\(key)\" must be true or false, found \(value)") }
+            return b
+        }
+        func strings(_ key: String, _ fallback: [String]) throws -> [String] {
+            guard let value = json[key] else { return fallback }
+            guard let list = value as? [String] else { throw fail("\"\(key)\" must be a list of strings") }
+            return list
+        }
+        if let name = json["_class_name"] as? String, name != "UNet2DModel" {
+            throw fail("_class_name is \"\(name)\"; only UNet2DModel folders can be loaded")
+        }
+        for (key, expected) in [("time_embedding_type", "positional"), ("act_fn", "silu"), ("resnet_time_scale_shift", "default"),
+                                ("downsample_type", "conv"), ("upsample_type", "conv")] {
+            if let value = json[key], !(value is NSNull), (value as? String) != expected {
+                throw fail("\"\(key)\": \(value) is not supported (only \"\(expected)\")")
+            }
+        }
+        for key in ["class_embed_type", "num_class_embeds"] {
+            if let value = json[key], !(value is NSNull) { throw fail("\"\(key)\": class conditioning is not supported") }
+        }
+        if try bool("center_input_sample", false) { throw fail("\"center_input_sample\": true is not supported") }
+        if try double("mid_block_scale_factor", 1) != 1 { throw fail("\"mid_block_scale_factor\" other than 1 is not supported") }
+        if let groups = json["attn_norm_num_groups"], !(groups is NSNull) { throw fail("\"attn_norm_num_groups\" is not supported") }
+
+        let down = try strings("down_block_types", ["DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"])
+        let up = try strings("up_block_types", ["AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"])
+        let channels: [Int]
+        if let value = json["block_out_channels"] {
+            guard let list = value as? [NSNumber] else { throw fail("\"block_out_channels\" must be a list of numbers") }
+            channels = list.map(\.intValue)
+        } else {
+            channels = [224, 448, 672, 896]
+        }
+        guard down.count == channels.count, up.count == channels.count else {
+            throw fail("\(down.count) down blocks, \(up.count) up blocks and \(channels.count) block_out_channels must agree")
+        }
+        func attention(_ type: String, plain: String, attn: String) throws -> Bool {
+            switch type {
+            case plain: return false
+            case attn: return true
+            default: throw fail("block type \"\(type)\" is not supported (only \(plain) and \(attn))")
+            }
+        }
+        let headDimension: Int?
+        switch json["attention_head_dim"] {
+        case .none: headDimension = 8
+        case is NSNull: headDimension = nil
+        case let n as NSNumber: headDimension = n.intValue
+        case let other?: throw fail("\"attention_head_dim\" must be a number or null, found \(other)")
+        }
+        let sampleSize: Int
+        switch json["sample_size"] {
+        case let n as NSNumber: sampleSize = n.intValue
+        case let pair as [NSNumber] where pair.count == 2 && pair[0] == pair[1]: sampleSize = pair[0].intValue
+        default: throw fail("\"sample_size\" must be one number (square images)")
+        }
+        self.init(
+            sampleSize: sampleSize, inChannels: try int("in_channels", 3), outChannels: try int("out_channels", 3),
+            blockOutChannels: channels, layersPerBlock: try int("layers_per_block", 2),
+            downBlockAttention: try down.map { try attention($0, plain: "DownBlock2D", attn: "AttnDownBlock2D") },
+            upBlockAttention: try up.map { try attention($0, plain: "UpBlock2D", attn: "AttnUpBlock2D") },
+            midBlockAttention: try bool("add_attention", true), dropout: try double("dropout", 0),
+            normGroups: try int("norm_num_groups", 32), normEps: try double("norm_eps", 1e-5),
+            attentionHeadDimension: headDimension, flipSinToCos: try bool("flip_sin_to_cos", true),
+            freqShift: try double("freq_shift", 0), downsamplePadding: try int("downsample_padding", 1))
+    }
+
+    /// This configuration as a diffusers `UNet2DModel` config.json (every key written explicitly).
+    public func diffusersConfig() -> Data {
+        let object: [String: Any] = [
+            "_class_name": "UNet2DModel",
+            "sample_size": sampleSize, "in_channels": inChannels, "out_channels": outChannels,
+            "block_out_channels": blockOutChannels, "layers_per_block": layersPerBlock,
+            "down_block_types": downBlockAttention.map { $0 ? "AttnDownBlock2D" : "DownBlock2D" },
+            "up_block_types": upBlockAttention.map { $0 ? "AttnUpBlock2D" : "UpBlock2D" },
+            "add_attention": midBlockAttention, "dropout": dropout, "norm_num_groups": normGroups, "norm_eps": normEps,
+            "attention_head_dim": attentionHeadDimension.map { $0 as Any } ?? NSNull(),
+            "flip_sin_to_cos": flipSinToCos, "freq_shift": freqShift, "downsample_padding": downsamplePadding,
+            "act_fn": "silu", "time_embedding_type": "positional", "center_input_sample": false, "mid_block_scale_factor": 1,
+            "resnet_time_scale_shift": "default",
+        ]
+        return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
