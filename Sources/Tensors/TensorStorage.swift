@@ -1,4 +1,4 @@
-// Reference-counted, 64-byte-aligned element buffer behind a tensor (copy-on-write is in Tensor).
+// Reference-counted, 64-byte-aligned element buffers behind tensors, recycled through a pool.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,28 +7,92 @@ import Synchronization
 /// A contiguous, 64-byte-aligned buffer of `byteCount` bytes.
 ///
 /// Tensors share a storage until one of them is mutated (copy-on-write). The alignment lets the
-/// vector kernels and oneDNN load full cache lines.
+/// vector kernels and oneDNN load full cache lines. Freed buffers go back to `BufferPool` and are
+/// handed out again for the next request of the same size, so a training loop whose steps
+/// allocate the same sizes every time stops asking the system for memory after its first step.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     public let byteCount: Int
 
-    /// Allocates uninitialised memory.
+    /// Uninitialised memory (possibly a recycled buffer holding old values).
     public init(byteCount: Int) {
         self.byteCount = byteCount
-        var raw: UnsafeMutableRawPointer? = nil
-        let status = posix_memalign(&raw, 64, max(byteCount, 64))
-        precondition(status == 0 && raw != nil, "TensorStorage: cannot allocate \(byteCount) bytes")
-        pointer = raw!
+        pointer = BufferPool.shared.take(byteCount: byteCount)
         TensorStorage.liveBytes.add(byteCount)
     }
 
     deinit {
-        free(pointer)
+        BufferPool.shared.give(pointer, byteCount: byteCount)
         TensorStorage.liveBytes.add(-byteCount)
     }
 
     /// Bytes held by all live storages (tests use it to check that memory does not grow).
     public static let liveBytes = AtomicCounter()
+}
+
+/// Free buffers by exact size, up to `limitBytes` in all (beyond that, freed buffers go back to
+/// the system). Small buffers (< 4 KiB) are left to malloc, which recycles them well.
+public final class BufferPool: Sendable {
+    public static let shared = BufferPool()
+
+    private struct State {
+        var free: [Int: [UInt]] = [:]  // addresses by size
+        var cachedBytes = 0
+        var limitBytes = 4 << 30
+    }
+
+    private let state = Mutex(State())
+
+    /// Bytes currently cached.
+    public var cachedBytes: Int { state.withLock { $0.cachedBytes } }
+
+    /// Sets the most bytes the pool keeps; releases cached buffers beyond it.
+    public func setLimit(bytes: Int) {
+        let released: [UInt] = state.withLock { s in
+            s.limitBytes = bytes
+            var out: [UInt] = []
+            while s.cachedBytes > s.limitBytes, let size = s.free.keys.max(), var list = s.free[size], let p = list.popLast() {
+                out.append(p)
+                s.cachedBytes -= size
+                s.free[size] = list.isEmpty ? nil : list
+            }
+            return out
+        }
+        released.forEach { free(UnsafeMutableRawPointer(bitPattern: $0)) }
+    }
+
+    /// Returns every cached buffer to the system.
+    public func drain() {
+        let limit = state.withLock { $0.limitBytes }
+        setLimit(bytes: 0)
+        state.withLock { $0.limitBytes = limit }
+    }
+
+    func take(byteCount: Int) -> UnsafeMutableRawPointer {
+        if byteCount >= 4096, let address = state.withLock({ s -> UInt? in
+            guard var list = s.free[byteCount], let address = list.popLast() else { return nil }
+            s.free[byteCount] = list.isEmpty ? nil : list
+            s.cachedBytes -= byteCount
+            return address
+        }) {
+            return UnsafeMutableRawPointer(bitPattern: address)!
+        }
+        var raw: UnsafeMutableRawPointer? = nil
+        let status = posix_memalign(&raw, 64, max(byteCount, 64))
+        precondition(status == 0 && raw != nil, "TensorStorage: cannot allocate \(byteCount) bytes")
+        return raw!
+    }
+
+    func give(_ p: UnsafeMutableRawPointer, byteCount: Int) {
+        let address = UInt(bitPattern: p)
+        let kept = byteCount >= 4096 && state.withLock { s -> Bool in
+            guard s.cachedBytes + byteCount <= s.limitBytes else { return false }
+            s.free[byteCount, default: []].append(address)
+            s.cachedBytes += byteCount
+            return true
+        }
+        if !kept { free(p) }
+    }
 }
 
 /// A counter that several threads may update.
