@@ -74,22 +74,26 @@ extension Primitive {
                 need(1) { tB ? Tensors.matmul(g, a!, transposeA: true, transposeB: tA) : Tensors.matmul(a!, g, transposeA: !tA) },
             ]
         case let .conv2d(x, w, hasBias, geometry):
-            var result: [Tensor?] = [
-                need(0) {
-                    var dx = Tensor(uninitializedShape: geometry.inputShape, dtype: g.dtype)
-                    if dx.scalarCount > 0 { KernelDispatch.conv2DBackwardData(g, w!, &dx, geometry) }
-                    return dx
-                },
-                need(1) {
-                    var dw = Tensor(zeros: geometry.weightShape, dtype: g.dtype)
-                    if g.scalarCount > 0 { KernelDispatch.conv2DBackwardWeights(x!, g, &dw, geometry) }
-                    return dw
-                },
-            ]
-            if hasBias {
-                result.append(need(2) { g.summed(toShape: [1, geometry.outChannels, 1, 1]).reshaped([geometry.outChannels]) })
+            let dx = need(0) {
+                var dx = Tensor(uninitializedShape: geometry.inputShape, dtype: g.dtype)
+                if dx.scalarCount > 0 { KernelDispatch.conv2DBackwardData(g, w!, &dx, geometry) }
+                return dx
             }
-            return result
+            // Kernels overwrite dw and db; a zero-sized batch leaves them zero.
+            let empty = g.scalarCount == 0
+            func buffer(_ shape: [Int]) -> Tensor {
+                empty ? Tensor(zeros: shape, dtype: g.dtype) : Tensor(uninitializedShape: shape, dtype: g.dtype)
+            }
+            var db: Tensor? = hasBias && needs[2] ? buffer([geometry.outChannels]) : nil
+            var dw: Tensor? = nil
+            if needs[1] {
+                var weightGrad = buffer(geometry.weightShape)
+                if !empty { KernelDispatch.conv2DBackwardWeights(x!, g, &weightGrad, &db, geometry) }
+                dw = weightGrad
+            } else if db != nil, !empty {
+                db = g.summed(toShape: [1, geometry.outChannels, 1, 1]).reshaped([geometry.outChannels])
+            }
+            return hasBias ? [dx, dw, db] : [dx, dw]
         case let .groupNorm(x, gamma, mean, rstd, groups):
             var dx = Tensor(uninitializedShape: x.shape, dtype: g.dtype)
             var dgamma = Tensor(zeros: gamma.shape, dtype: g.dtype)

@@ -9,7 +9,7 @@ enum KernelDispatch {
             a.withUnsafeBufferPointer(as: Float.self) { a in
                 b.withUnsafeBufferPointer(as: Float.self) { b in
                     c.withUnsafeMutableBufferPointer(as: Float.self) { c in
-                        ReferenceKernels.matmul(a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
+                        DNNLMatMul.matmul(a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
                     }
                 }
             }
@@ -25,12 +25,27 @@ enum KernelDispatch {
     }
 
     static func conv2DForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ y: inout Tensor, _ g: Conv2DGeometry) {
-        func run<T: TensorScalar>(_: T.Type) {
-            x.withUnsafeBufferPointer(as: T.self) { x in
-                w.withUnsafeBufferPointer(as: T.self) { w in
-                    y.withUnsafeMutableBufferPointer(as: T.self) { y in
+        switch x.dtype {
+        case .float32:
+            x.withUnsafeBufferPointer(as: Float.self) { x in
+                w.withUnsafeBufferPointer(as: Float.self) { w in
+                    y.withUnsafeMutableBufferPointer(as: Float.self) { y in
                         if let bias {
-                            bias.withUnsafeBufferPointer(as: T.self) { b in
+                            bias.withUnsafeBufferPointer(as: Float.self) { b in
+                                DNNLConvolution.forward(input: x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, output: y.baseAddress!, geometry: g)
+                            }
+                        } else {
+                            DNNLConvolution.forward(input: x.baseAddress!, weight: w.baseAddress!, bias: nil, output: y.baseAddress!, geometry: g)
+                        }
+                    }
+                }
+            }
+        case .float64:
+            x.withUnsafeBufferPointer(as: Double.self) { x in
+                w.withUnsafeBufferPointer(as: Double.self) { w in
+                    y.withUnsafeMutableBufferPointer(as: Double.self) { y in
+                        if let bias {
+                            bias.withUnsafeBufferPointer(as: Double.self) { b in
                                 ReferenceKernels.conv2DForward(input: x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, output: y.baseAddress!, geometry: g)
                             }
                         } else {
@@ -40,41 +55,55 @@ enum KernelDispatch {
                 }
             }
         }
-        switch x.dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        }
     }
 
     static func conv2DBackwardData(_ dy: Tensor, _ w: Tensor, _ dx: inout Tensor, _ g: Conv2DGeometry) {
-        func run<T: TensorScalar>(_: T.Type) {
-            dy.withUnsafeBufferPointer(as: T.self) { dy in
-                w.withUnsafeBufferPointer(as: T.self) { w in
-                    dx.withUnsafeMutableBufferPointer(as: T.self) { dx in
+        switch dy.dtype {
+        case .float32:
+            dy.withUnsafeBufferPointer(as: Float.self) { dy in
+                w.withUnsafeBufferPointer(as: Float.self) { w in
+                    dx.withUnsafeMutableBufferPointer(as: Float.self) { dx in
+                        DNNLConvolution.backwardData(outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
+                    }
+                }
+            }
+        case .float64:
+            dy.withUnsafeBufferPointer(as: Double.self) { dy in
+                w.withUnsafeBufferPointer(as: Double.self) { w in
+                    dx.withUnsafeMutableBufferPointer(as: Double.self) { dx in
                         ReferenceKernels.conv2DBackwardData(outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
                     }
                 }
             }
         }
-        switch dy.dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        }
     }
 
-    static func conv2DBackwardWeights(_ x: Tensor, _ dy: Tensor, _ dw: inout Tensor, _ g: Conv2DGeometry) {
-        func run<T: TensorScalar>(_: T.Type) {
-            x.withUnsafeBufferPointer(as: T.self) { x in
-                dy.withUnsafeBufferPointer(as: T.self) { dy in
-                    dw.withUnsafeMutableBufferPointer(as: T.self) { dw in
+    /// dw and, when `db` is given, the bias gradient Σ_{n,p,q} dy (oneDNN computes both in one pass).
+    static func conv2DBackwardWeights(_ x: Tensor, _ dy: Tensor, _ dw: inout Tensor, _ db: inout Tensor?, _ g: Conv2DGeometry) {
+        switch x.dtype {
+        case .float32:
+            x.withUnsafeBufferPointer(as: Float.self) { x in
+                dy.withUnsafeBufferPointer(as: Float.self) { dy in
+                    dw.withUnsafeMutableBufferPointer(as: Float.self) { dw in
+                        if db != nil {
+                            db!.withUnsafeMutableBufferPointer(as: Float.self) { db in
+                                DNNLConvolution.backwardWeights(input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: db.baseAddress!, geometry: g)
+                            }
+                        } else {
+                            DNNLConvolution.backwardWeights(input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: nil, geometry: g)
+                        }
+                    }
+                }
+            }
+        case .float64:
+            x.withUnsafeBufferPointer(as: Double.self) { x in
+                dy.withUnsafeBufferPointer(as: Double.self) { dy in
+                    dw.withUnsafeMutableBufferPointer(as: Double.self) { dw in
                         ReferenceKernels.conv2DBackwardWeights(input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, geometry: g)
                     }
                 }
             }
-        }
-        switch x.dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
+            if db != nil { db = dy.summed(toShape: [1, g.outChannels, 1, 1]).reshaped([g.outChannels]) }
         }
     }
 
