@@ -39,11 +39,7 @@ extension Primitive {
         case let .sigmoid(y):
             return [g * y.mapValues { $0 * (1 - $0) }]
         case let .silu(x):
-            // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))).
-            return [g * x.mapValues { v in
-                let s = sigmoidScalar(v)
-                return s * (1 + v * (1 - s))
-            }]
+            return [x.siluBackward(g)]
         case let .erf(x):
             // d/dx erf x = (2/√π) e^(−x²).
             return [g * x.mapValues { 2 / Double.pi.squareRoot() * Foundation.exp(-$0 * $0) }]

@@ -99,6 +99,38 @@ func sigmoidScalar<T: TensorScalar>(_ x: T) -> T {
     return e / (1 + e)
 }
 
+extension Tensor {
+    /// ∂L/∂x of SiLU given g = ∂L/∂y: g · σ(x)·(1 + x·(1 − σ(x))).
+    func siluBackward(_ g: Tensor) -> Tensor {
+        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        switch dtype {
+        case .float32:
+            withUnsafeBufferPointer(as: Float.self) { x in
+                g.withUnsafeBufferPointer(as: Float.self) { dy in
+                    out.withUnsafeMutableBufferPointer(as: Float.self) { dx in
+                        FastKernels.siluBackward(input: x.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, count: x.count)
+                    }
+                }
+            }
+        case .float64:
+            withUnsafeBufferPointer(as: Double.self) { xb in
+                g.withUnsafeBufferPointer(as: Double.self) { dyb in
+                    out.withUnsafeMutableBufferPointer(as: Double.self) { dxb in
+                        let (x, dy, dx) = (xb.baseAddress!, dyb.baseAddress!, dxb.baseAddress!)
+                        parallelChunks(xb.count) { range in
+                            for i in range {
+                                let s = sigmoidScalar(x[i])
+                                dx[i] = dy[i] * s * (1 + x[i] * (1 - s))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
 // MARK: - Differentiable elementwise functions
 
 extension Tensor {
