@@ -4,7 +4,7 @@ import Testing
 @testable import Tensors
 
 /// A tiny deterministic generator for test inputs (64-bit LCG, Knuth's MMIX constants).
-struct TestLCG {
+private struct TestLCG {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     /// Uniform in [0, 1).
