@@ -1,4 +1,4 @@
-// SGEMM throughput benchmark (2048³ through DNNLMatMul), the yardstick the convolution figures are compared to.
+// SGEMM throughput benchmark (2048³ through DNNLMatMul), the yardstick for the other figures, and the timing helpers they share.
 import Tensors
 
 /// Runs `body` `warmUp` times untimed, then times it until `minimumRuns` runs and `minimumSeconds`

@@ -36,7 +36,8 @@ public enum DNNLMatMul {
                strategy: batch == 1 ? .sgemm : .primitive)
     }
 
-    /// How a product is computed; `matmul` chooses, benchmarks may force one.
+    /// How a product is computed: `matmul` picks by batch size; kept as a parameter so the two
+    /// can be measured against each other (the figures above).
     enum Strategy { case sgemm, primitive }
 
     static func matmul(
