@@ -35,9 +35,15 @@ final class DNNLEngine: @unchecked Sendable {
     }
 
     /// Runs `body` while holding the lock that guards all oneDNN state, handing it the scratch arena.
+    ///
+    /// Also gives the calling thread `ComputeThreads.count` OpenMP threads: in GNU OpenMP the
+    /// thread count set by `omp_set_num_threads` belongs to the thread that set it, so a kernel
+    /// called from another thread (a Swift task, a test) would otherwise use the default.
     func withLock<Result>(_ body: (DNNLScratchArena) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        let threads = ComputeThreads.count
+        if Int(omp_get_max_threads()) != threads { omp_set_num_threads(Int32(threads)) }
         return try body(arena)
     }
 
@@ -62,9 +68,9 @@ final class DNNLEngine: @unchecked Sendable {
         }
     }
 
-    /// The number of OpenMP threads oneDNN will use now; part of every cache key, because oneDNN
-    /// fixes a primitive's work split for the thread count it was created under.
-    static var threads: Int { Int(omp_get_max_threads()) }
+    /// The number of OpenMP threads oneDNN uses inside `withLock`; part of every cache key, because
+    /// oneDNN fixes a primitive's work split for the thread count it was created under.
+    static var threads: Int { ComputeThreads.count }
 }
 
 /// A `dnnl_dims_t` (a fixed C array) holding `values`, the rest zero.
