@@ -5,9 +5,10 @@ import Dispatch
 /// How many threads the kernels use.
 ///
 /// Swift kernels split work with `DispatchQueue.concurrentPerform`; oneDNN runs on GNU OpenMP.
-/// Both are set together by `ComputeThreads.set(_:)`, so that the two never put more busy threads
-/// on the cores than asked for (see the notes on OpenMP spinning in the backend notes). The
-/// default is the number of active processors.
+/// Both follow `ComputeThreads.set(_:)`, so that the two never put more busy threads on the
+/// cores than asked for. GNU OpenMP's thread count belongs to the calling thread, so the oneDNN
+/// kernels re-apply `count` on whichever thread calls them. The default is the number of active
+/// processors.
 public enum ComputeThreads {
     nonisolated(unsafe) private static var current = ProcessInfoShim.activeProcessorCount
 
