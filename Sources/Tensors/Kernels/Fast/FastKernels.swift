@@ -39,6 +39,12 @@ extension UnsafePointer where Pointee == Float {
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
+    /// Loads 16 floats starting at `self + offset` (no alignment needed).
+    @inline(__always)
+    func loadVectorMutable(at offset: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
     /// Stores 16 floats starting at `self + offset` (no alignment needed).
     @inline(__always)
     func storeVector(_ v: SIMD16<Float>, at offset: Int) {
