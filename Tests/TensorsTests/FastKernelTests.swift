@@ -1,7 +1,7 @@
 // Tests of the fast Float32 kernels against the C library in Double and against the reference kernels.
 import Foundation
 import Testing
-@testable import Tensors
+import Tensors
 
 /// A tiny deterministic generator for test inputs (64-bit LCG, Knuth's MMIX constants).
 struct TestLCG {
