@@ -1,7 +1,7 @@
 // Tests of the fast Float32 kernels against the C library in Double and against the reference kernels.
 import Foundation
 import Testing
-@testable import Tensors
+import Tensors
 
 /// A tiny deterministic generator for test inputs (64-bit LCG, Knuth's MMIX constants).
 private struct TestLCG {
@@ -186,4 +186,151 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
         logIn.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { FastKernels.log(input: x.baseAddress!, output: $0.baseAddress!, count: 3) } }
         #expect(out[0] == -.infinity && out[1].isNaN && out[2] == .infinity, "log(0), log(-1), log(inf) = \(out)")
     }
+
+    // MARK: - Group normalisation
+
+    /// Shapes: batch 1–3, channels 4–96, every listed group count that divides, spatial 1–256.
+    static let groupNormCases: [GroupNormCase] = {
+        var cases: [GroupNormCase] = []
+        for batch in [1, 3] {
+            for channels in [4, 12, 96] {
+                for groups in [1, 2, 4, 32] where channels % groups == 0 {
+                    for spatial in [1, 5, 64, 256] {
+                        for offset: Float in [0, 1000] {
+                            cases.append(GroupNormCase(batch: batch, channels: channels, spatial: spatial, groups: groups, offset: offset))
+                        }
+                    }
+                }
+            }
+        }
+        return cases
+    }()
+
+    @Test(arguments: groupNormCases)
+    func groupNormMatchesReference(_ shape: GroupNormCase) {
+        checkGroupNorm(shape)
+    }
+
+    /// Large groups, also split over threads when batch·groups is small (the split needs ≥ 131072
+    /// elements per group and more than one thread).
+    @Test(arguments: [GroupNormCase(batch: 1, channels: 4, spatial: 65_536, groups: 1, offset: 1000),
+                      GroupNormCase(batch: 1, channels: 8, spatial: 32_768, groups: 2, offset: 0),
+                      GroupNormCase(batch: 3, channels: 8, spatial: 16_384, groups: 2, offset: 1000)])
+    func groupNormLargeGroups(_ shape: GroupNormCase) {
+        checkGroupNorm(shape)
+    }
+
+    func checkGroupNorm(_ shape: GroupNormCase) {
+        let (batch, channels, spatial, groups) = (shape.batch, shape.channels, shape.spatial, shape.groups)
+        let count = batch * channels * spatial
+        var rng = TestLCG(seed: UInt64(count * 31 + groups))
+        let x = (0..<count).map { _ in shape.offset + rng.uniform(-2, 2) }
+        let dy = (0..<count).map { _ in rng.uniform(-1, 1) }
+        let gamma = (0..<channels).map { _ in rng.uniform(0.5, 1.5) }
+        let beta = (0..<channels).map { _ in rng.uniform(-0.5, 0.5) }
+        let stats = batch * groups
+
+        func forward(_ fast: Bool) -> (y: [Float], mean: [Float], rstd: [Float]) {
+            var y = [Float](repeating: 0, count: count)
+            var mean = [Float](repeating: 0, count: stats), rstd = [Float](repeating: 0, count: stats)
+            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { gp in beta.withUnsafeBufferPointer { bp in
+                y.withUnsafeMutableBufferPointer { yp in mean.withUnsafeMutableBufferPointer { mp in rstd.withUnsafeMutableBufferPointer { rp in
+                    if fast {
+                        FastKernels.groupNormForward(input: xp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                                     output: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                                     batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
+                    } else {
+                        ReferenceKernels.groupNormForward(input: xp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                                          output: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                                          batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
+                    }
+                }}}
+            }}}
+            return (y, mean, rstd)
+        }
+        func backward(_ fast: Bool, mean: [Float], rstd: [Float]) -> (dx: [Float], dgamma: [Float], dbeta: [Float]) {
+            var dx = [Float](repeating: 0, count: count)
+            var dgamma = [Float](repeating: 0, count: channels), dbeta = [Float](repeating: 0, count: channels)
+            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { gp in mean.withUnsafeBufferPointer { mp in
+                rstd.withUnsafeBufferPointer { rp in dy.withUnsafeBufferPointer { dyp in
+                    dx.withUnsafeMutableBufferPointer { dxp in dgamma.withUnsafeMutableBufferPointer { dgp in dbeta.withUnsafeMutableBufferPointer { dbp in
+                        if fast {
+                            FastKernels.groupNormBackward(input: xp.baseAddress!, gamma: gp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                                          outputGrad: dyp.baseAddress!, inputGrad: dxp.baseAddress!,
+                                                          gammaGrad: dgp.baseAddress!, betaGrad: dbp.baseAddress!,
+                                                          batch: batch, channels: channels, spatial: spatial, groups: groups)
+                        } else {
+                            ReferenceKernels.groupNormBackward(input: xp.baseAddress!, gamma: gp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                                               outputGrad: dyp.baseAddress!, inputGrad: dxp.baseAddress!,
+                                                               gammaGrad: dgp.baseAddress!, betaGrad: dbp.baseAddress!,
+                                                               batch: batch, channels: channels, spatial: spatial, groups: groups)
+                        }
+                    }}}
+                }}
+            }}}
+            return (dx, dgamma, dbeta)
+        }
+
+        let fast = forward(true), reference = forward(false)
+        // Statistics: a few Float ulp of the values (mean relative, rstd relative).
+        expectClose(fast.mean, reference.mean, relative: 4e-7, absolute: 1e-6, "\(shape): mean")
+        expectClose(fast.rstd, reference.rstd, relative: 2e-6, absolute: 0, "\(shape): rstd")
+        // y is O(1) (|x̂| ≤ 2 or so, gamma ≤ 1.5): an absolute error of a few ulp of 1.
+        expectClose(fast.y, reference.y, relative: 0, absolute: 2e-6, "\(shape): y")
+        // Backward from the reference statistics, so both see the same mean and rstd.
+        let fastGrad = backward(true, mean: reference.mean, rstd: reference.rstd)
+        let referenceGrad = backward(false, mean: reference.mean, rstd: reference.rstd)
+        let spread = Float(channels / groups * spatial).squareRoot()
+        // dx is a difference of terms of size rstd·|gamma·dy| (≤ 1.5·rstd): a few ulp of that.
+        let dxScale = 1.5 * (reference.rstd.max() ?? 1)
+        expectClose(fastGrad.dx, referenceGrad.dx, relative: 1e-5, absolute: 5e-7 * dxScale, "\(shape): dx")
+        expectClose(fastGrad.dgamma, referenceGrad.dgamma, relative: 1e-5, absolute: 1e-5 * spread * Float(batch), "\(shape): dgamma")
+        expectClose(fastGrad.dbeta, referenceGrad.dbeta, relative: 1e-5, absolute: 1e-6 * spread * Float(batch), "\(shape): dbeta")
+    }
+
+    // MARK: - Softmax
+
+    @Test(arguments: [1, 7, 16, 100, 1024], [Float(1), 100])
+    func softmaxMatchesReference(_ axis: Int, _ logitScale: Float) {
+        for (outer, inner) in [(5, 1), (3, 4)] {
+            let count = outer * axis * inner
+            var rng = TestLCG(seed: UInt64(axis * 7 + inner))
+            let x = (0..<count).map { _ in rng.uniform(-1, 1) * logitScale + 50 }
+            let dy = (0..<count).map { _ in rng.uniform(-1, 1) }
+            var yFast = [Float](repeating: 0, count: count), yRef = yFast, dxFast = yFast, dxRef = yFast
+            x.withUnsafeBufferPointer { xp in
+                yFast.withUnsafeMutableBufferPointer { FastKernels.softmaxForward(input: xp.baseAddress!, output: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
+                yRef.withUnsafeMutableBufferPointer { ReferenceKernels.softmaxForward(input: xp.baseAddress!, output: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
+            }
+            let label = "softmax outer \(outer), axis \(axis), inner \(inner), logits ×\(logitScale)"
+            expectClose(yFast, yRef, relative: 1e-5, absolute: 1e-37, "\(label): y")
+            yRef.withUnsafeBufferPointer { yp in dy.withUnsafeBufferPointer { dyp in
+                dxFast.withUnsafeMutableBufferPointer { FastKernels.softmaxBackward(output: yp.baseAddress!, outputGrad: dyp.baseAddress!, inputGrad: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
+                dxRef.withUnsafeMutableBufferPointer { ReferenceKernels.softmaxBackward(output: yp.baseAddress!, outputGrad: dyp.baseAddress!, inputGrad: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
+            }}
+            // dx = y·(dy − dot): the dot product is summed in a different order.
+            let dxTolerance = zip(yRef, dy).map { abs($0 * $1) }.max() ?? 0
+            expectClose(dxFast, dxRef, relative: 1e-5, absolute: 1e-6 * dxTolerance + 1e-37, "\(label): dx")
+        }
+    }
+}
+
+struct GroupNormCase: CustomStringConvertible, Sendable {
+    var batch, channels, spatial, groups: Int
+    var offset: Float
+    var description: String {
+        "groupNorm [\(batch), \(channels), \(spatial)] groups \(groups), x = \(offset) + U(-2, 2)"
+    }
+}
+
+/// Expects |a − b| ≤ absolute + relative·|b| elementwise; reports the worst index and the case.
+func expectClose(_ a: [Float], _ b: [Float], relative: Float, absolute: Float, _ label: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.count == b.count, "\(label): counts \(a.count) vs \(b.count)", sourceLocation: sourceLocation)
+    var worst: Float = 0, worstIndex = -1
+    for i in a.indices {
+        let excess = abs(a[i] - b[i]) - (absolute + relative * abs(b[i]))
+        if excess > worst || (a[i].isNaN != b[i].isNaN) { worst = excess.isNaN ? .infinity : excess; worstIndex = i }
+    }
+    #expect(worstIndex < 0, "\(label): index \(worstIndex): fast \(worstIndex < 0 ? 0 : a[worstIndex]) vs reference \(worstIndex < 0 ? 0 : b[worstIndex]) (tolerance \(absolute) + \(relative)·|ref|)", sourceLocation: sourceLocation)
 }
