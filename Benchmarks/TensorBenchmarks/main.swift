@@ -17,3 +17,4 @@ print("TensorBenchmarks (\(ComputeThreads.count) threads)")
 
 let gemmGFLOPS = runGEMMBenchmark()
 runConvolutionBenchmarks(gemmGFLOPS: gemmGFLOPS)
+runElementwiseBenchmarks()

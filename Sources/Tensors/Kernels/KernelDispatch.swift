@@ -117,9 +117,15 @@ enum KernelDispatch {
                         y.withUnsafeMutableBufferPointer(as: T.self) { y in
                             mean.withUnsafeMutableBufferPointer(as: T.self) { mean in
                                 rstd.withUnsafeMutableBufferPointer(as: T.self) { rstd in
-                                    ReferenceKernels.groupNormForward(
-                                        input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!, output: y.baseAddress!,
-                                        mean: mean.baseAddress!, rstd: rstd.baseAddress!, batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                    if T.self == Float.self {
+                                        FastKernels.groupNormForward(
+                                            input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!), output: f(y.baseAddress!),
+                                            mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                    } else {
+                                        ReferenceKernels.groupNormForward(
+                                            input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!, output: y.baseAddress!,
+                                            mean: mean.baseAddress!, rstd: rstd.baseAddress!, batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                    }
                                 }
                             }
                         }
@@ -145,10 +151,17 @@ enum KernelDispatch {
                                 dx.withUnsafeMutableBufferPointer(as: T.self) { dx in
                                     dgamma.withUnsafeMutableBufferPointer(as: T.self) { dgamma in
                                         dbeta.withUnsafeMutableBufferPointer(as: T.self) { dbeta in
-                                            ReferenceKernels.groupNormBackward(
-                                                input: x.baseAddress!, gamma: gamma.baseAddress!, mean: mean.baseAddress!, rstd: rstd.baseAddress!,
-                                                outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, gammaGrad: dgamma.baseAddress!, betaGrad: dbeta.baseAddress!,
-                                                batch: n, channels: c, spatial: spatial, groups: groups)
+                                            if T.self == Float.self {
+                                                FastKernels.groupNormBackward(
+                                                    input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!),
+                                                    outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
+                                                    batch: n, channels: c, spatial: spatial, groups: groups)
+                                            } else {
+                                                ReferenceKernels.groupNormBackward(
+                                                    input: x.baseAddress!, gamma: gamma.baseAddress!, mean: mean.baseAddress!, rstd: rstd.baseAddress!,
+                                                    outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, gammaGrad: dgamma.baseAddress!, betaGrad: dbeta.baseAddress!,
+                                                    batch: n, channels: c, spatial: spatial, groups: groups)
+                                            }
                                         }
                                     }
                                 }
@@ -168,7 +181,11 @@ enum KernelDispatch {
         func run<T: TensorScalar>(_: T.Type) {
             x.withUnsafeBufferPointer(as: T.self) { x in
                 y.withUnsafeMutableBufferPointer(as: T.self) { y in
-                    ReferenceKernels.softmaxForward(input: x.baseAddress!, output: y.baseAddress!, outer: outer, axis: axis, inner: inner)
+                    if T.self == Float.self {
+                        FastKernels.softmaxForward(input: f(x.baseAddress!), output: f(y.baseAddress!), outer: outer, axis: axis, inner: inner)
+                    } else {
+                        ReferenceKernels.softmaxForward(input: x.baseAddress!, output: y.baseAddress!, outer: outer, axis: axis, inner: inner)
+                    }
                 }
             }
         }
@@ -183,7 +200,11 @@ enum KernelDispatch {
             y.withUnsafeBufferPointer(as: T.self) { y in
                 dy.withUnsafeBufferPointer(as: T.self) { dy in
                     dx.withUnsafeMutableBufferPointer(as: T.self) { dx in
-                        ReferenceKernels.softmaxBackward(output: y.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, outer: outer, axis: axis, inner: inner)
+                        if T.self == Float.self {
+                            FastKernels.softmaxBackward(output: f(y.baseAddress!), outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), outer: outer, axis: axis, inner: inner)
+                        } else {
+                            ReferenceKernels.softmaxBackward(output: y.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, outer: outer, axis: axis, inner: inner)
+                        }
                     }
                 }
             }
@@ -194,3 +215,10 @@ enum KernelDispatch {
         }
     }
 }
+
+/// The same pointer seen as Float (callers check `T.self == Float.self` first).
+@inline(__always)
+private func f<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+
+@inline(__always)
+private func f<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
