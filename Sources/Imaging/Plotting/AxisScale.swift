@@ -61,12 +61,13 @@ public struct AxisScale: Equatable, Sendable {
         return ticks
     }
 
-    /// The smallest 1, 2 or 5 × 10^k not below `raw`.
+    /// The 1, 2 or 5 × 10^k nearest to `raw` (ratio thresholds 1.5, 3, 7: Heckbert's "nice numbers").
     static func niceStep(_ raw: Double) -> Double {
         guard raw > 0 && raw.isFinite else { return 1 }
         let magnitude = pow(10, floor(log10(raw)))
-        for m in [1.0, 2, 5, 10] where m * magnitude >= raw * (1 - 1e-9) { return m * magnitude }
-        return 10 * magnitude
+        let ratio = raw / magnitude
+        let m: Double = ratio < 1.5 ? 1 : ratio < 3 ? 2 : ratio < 7 ? 5 : 10
+        return m * magnitude
     }
 
     /// Labels for `ticks`: fixed notation with as many decimals as the spacing needs (0.25, 10, 1.5),
@@ -85,7 +86,7 @@ public struct AxisScale: Equatable, Sendable {
     static func exponential(_ value: Double) -> String {
         if value == 0 { return "0" }
         let exponent = Int(floor(log10(abs(value))))
-        if (-1...2).contains(exponent) {
+        if (-2...3).contains(exponent) {
             return String(format: "%g", value)
         }
         let mantissa = value / pow(10, Double(exponent))
