@@ -1,0 +1,146 @@
+// DataSpec: the `--data` string of the command-line tool, parsed into a dataset source (the one place the syntax is defined).
+import Foundation
+import Imaging
+import Tensors
+
+/// Which dataset to use, parsed from a command-line string.
+///
+/// Syntax: `NAME[:PATH][,KEY=VALUE]...` (see `DataSpec.syntax`; paths may not contain commas).
+///
+/// | spec | data | defaults |
+/// |---|---|---|
+/// | `swissroll[,count=N][,noise=S]` | SD15 swiss roll, 2-D | count 10000, noise 0 |
+/// | `gaussians8[,count=N][,std=S]` | ring of 8 Gaussians, 2-D | count 10000, std 0.1 |
+/// | `fashion-mnist[:DIR]` | Fashion-MNIST IDX files, 1×28×28 | DIR /usr/share/datasets/fashion-mnist |
+/// | `mnist:DIR` | any MNIST-format IDX folder, 1×28×28 | |
+/// | `cifar10:DIR` | CIFAR-10 binary batches, 3×32×32 | |
+/// | `png:DIR[,size=N][,channels=1\|3][,filter=area\|bilinear]` | PNG folder, centre-cropped, resized | size 32, channels 3, area |
+/// | `deadleaves[,size=N][,count=N]` | dead-leaves images, 1×N×N | size 32, count 10000 |
+///
+/// The split (`--split train|test`) picks the files of MNIST and CIFAR-10; PNG folders and
+/// generated data have no split (generated data come from the generator passed to `load`, so
+/// give the test split its own generator).
+public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
+    /// A parsed dataset source with every option filled in.
+    public enum Source: Equatable, Sendable {
+        case swissRoll(count: Int, noise: Double)
+        case gaussians8(count: Int, standardDeviation: Double)
+        case fashionMNIST(directory: URL)
+        case mnist(directory: URL)
+        case cifar10(directory: URL)
+        case pngFolder(directory: URL, size: Int, channels: Int, filter: ResizeFilter)
+        case deadLeaves(size: Int, count: Int)
+    }
+
+    /// The syntax, quoted in parse errors and in the CLI's help.
+    public static let syntax = """
+        Data specs: swissroll[,count=N][,noise=S] | gaussians8[,count=N][,std=S] | fashion-mnist[:DIR] | \
+        mnist:DIR | cifar10:DIR | png:DIR[,size=N][,channels=1|3][,filter=area|bilinear] | deadleaves[,size=N][,count=N]
+        """
+
+    public var source: Source
+    /// The string it was parsed from.
+    public let text: String
+
+    public var description: String { text }
+
+    /// Parses `text` (see the table above).
+    /// - Throws: `DatasetError.invalidSpec` naming the spec, what is wrong, and the syntax.
+    public init(parsing text: String) throws {
+        self.text = text
+        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let head = parts.removeFirst()
+        let name: String, argument: String?
+        if let colon = head.firstIndex(of: ":") {
+            name = String(head[..<colon])
+            argument = String(head[head.index(after: colon)...])
+        } else {
+            name = head
+            argument = nil
+        }
+        var options: [String: String] = [:]
+        for part in parts {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2, !pair[0].isEmpty else { throw DatasetError.invalidSpec(text, reason: "option \"\(part)\" is not KEY=VALUE") }
+            options[pair[0]] = pair[1]
+        }
+        func directory() throws -> URL {
+            guard let argument, !argument.isEmpty else { throw DatasetError.invalidSpec(text, reason: "\(name) needs a folder: \(name):DIR") }
+            return URL(fileURLWithPath: argument)
+        }
+        func allow(_ keys: Set<String>) throws {
+            if let bad = options.keys.sorted().first(where: { !keys.contains($0) }) {
+                throw DatasetError.invalidSpec(text, reason: "\(name) has no option \"\(bad)\"" + (keys.isEmpty ? "" : " (options: \(keys.sorted().joined(separator: ", ")))"))
+            }
+        }
+        func noArgument() throws {
+            if argument != nil { throw DatasetError.invalidSpec(text, reason: "\(name) takes no :ARGUMENT") }
+        }
+        func integer(_ key: String, default value: Int, range: ClosedRange<Int> = 1...Int.max) throws -> Int {
+            guard let raw = options[key] else { return value }
+            guard let v = Int(raw), range.contains(v) else { throw DatasetError.invalidSpec(text, reason: "\(key)=\(raw) is not an integer in \(range)") }
+            return v
+        }
+        func real(_ key: String, default value: Double) throws -> Double {
+            guard let raw = options[key] else { return value }
+            guard let v = Double(raw), v.isFinite, v >= 0 else { throw DatasetError.invalidSpec(text, reason: "\(key)=\(raw) is not a non-negative number") }
+            return v
+        }
+        switch name {
+        case "swissroll":
+            try noArgument()
+            try allow(["count", "noise"])
+            source = .swissRoll(count: try integer("count", default: 10_000), noise: try real("noise", default: 0))
+        case "gaussians8":
+            try noArgument()
+            try allow(["count", "std"])
+            source = .gaussians8(count: try integer("count", default: 10_000), standardDeviation: try real("std", default: 0.1))
+        case "fashion-mnist":
+            try allow([])
+            source = .fashionMNIST(directory: argument.map { URL(fileURLWithPath: $0) } ?? MNIST.fashionMNISTDirectory)
+        case "mnist":
+            try allow([])
+            source = .mnist(directory: try directory())
+        case "cifar10":
+            try allow([])
+            source = .cifar10(directory: try directory())
+        case "png":
+            try allow(["size", "channels", "filter"])
+            let channels = try integer("channels", default: 3)
+            guard channels == 1 || channels == 3 else { throw DatasetError.invalidSpec(text, reason: "channels=\(channels) must be 1 or 3") }
+            let filterName = options["filter"] ?? "area"
+            guard let filter = ResizeFilter(rawValue: filterName) else {
+                throw DatasetError.invalidSpec(text, reason: "filter=\(filterName) must be area or bilinear")
+            }
+            source = .pngFolder(directory: try directory(), size: try integer("size", default: 32), channels: channels, filter: filter)
+        case "deadleaves":
+            try noArgument()
+            try allow(["size", "count"])
+            source = .deadLeaves(size: try integer("size", default: 32), count: try integer("count", default: 10_000))
+        default:
+            throw DatasetError.invalidSpec(text, reason: "unknown dataset \"\(name)\"")
+        }
+    }
+
+    /// Loads (or generates, drawing from `generator`) the dataset.
+    public func load(split: DataSplit, generator: inout PhiloxGenerator) throws -> Dataset {
+        switch source {
+        case let .swissRoll(count, noise): ToyData.swissRoll(count: count, noise: noise, generator: &generator)
+        case let .gaussians8(count, std): ToyData.gaussianRing(count: count, standardDeviation: std, generator: &generator)
+        case let .fashionMNIST(directory): try MNIST.loadFashion(directory: directory, split: split)
+        case let .mnist(directory): try MNIST.load(directory: directory, split: split)
+        case let .cifar10(directory): try CIFAR10.load(directory: directory, split: split)
+        case let .pngFolder(directory, size, channels, filter):
+            try PNGFolder.load(directory: directory, size: size, channels: channels, filter: filter)
+        case let .deadLeaves(size, count): DeadLeaves(size: size).dataset(count: count, generator: &generator)
+        }
+    }
+
+    /// Whether examples are images (`[C, H, W]`) rather than 2-D points.
+    public var isImages: Bool {
+        switch source {
+        case .swissRoll, .gaussians8: false
+        case .fashionMNIST, .mnist, .cifar10, .pngFolder, .deadLeaves: true
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// Dataset: examples held in memory (uint8 images or float points), converted to tensors per batch.
+import Imaging
+import Tensors
+
+/// A dataset held in memory.
+///
+/// Images are stored as uint8, NCHW (`count × channels × height × width`), and only converted to
+/// `Float` when batched: `x / 127.5 − 1`, which maps 0…255 onto [−1, 1] (DDPM §4: "data scaled
+/// linearly to [−1, 1]"). Points (2-D toy data) are stored as `Float`, `count × dimension`.
+public struct Dataset: Sendable {
+    /// The stored examples.
+    public enum Examples: Sendable, Equatable {
+        /// `count × C × H × W` bytes, NCHW.
+        case images([UInt8])
+        /// `count × D` coordinates, row-major.
+        case points([Float])
+    }
+
+    /// A short name for logs ("fashion-mnist train", "swissroll").
+    public let name: String
+    /// The shape of one example: `[C, H, W]` for images, `[D]` for points.
+    public let exampleShape: [Int]
+    /// Number of examples.
+    public let count: Int
+    public let examples: Examples
+    /// Class labels (0…9 for MNIST and CIFAR-10), when the data has them.
+    public let labels: [Int]?
+
+    /// Images from NCHW bytes.
+    public init(name: String, images: [UInt8], channels: Int, height: Int, width: Int, labels: [Int]? = nil) {
+        let size = channels * height * width
+        precondition(size > 0 && images.count % size == 0,
+                     "Dataset: \(images.count) bytes are not whole \(channels)×\(height)×\(width) images")
+        precondition(labels == nil || labels!.count == images.count / size,
+                     "Dataset: \(labels!.count) labels for \(images.count / size) images")
+        self.name = name
+        self.exampleShape = [channels, height, width]
+        self.count = images.count / size
+        self.examples = .images(images)
+        self.labels = labels
+    }
+
+    /// Points from row-major coordinates.
+    public init(name: String, points: [Float], dimension: Int, labels: [Int]? = nil) {
+        precondition(dimension > 0 && points.count % dimension == 0, "Dataset: \(points.count) values are not \(dimension)-D points")
+        self.name = name
+        self.exampleShape = [dimension]
+        self.count = points.count / dimension
+        self.examples = .points(points)
+        self.labels = labels
+    }
+
+    /// Whether the examples are images.
+    public var isImages: Bool {
+        if case .images = examples { return true }
+        return false
+    }
+
+    /// Elements per example.
+    public var exampleSize: Int { exampleShape.reduce(1, *) }
+
+    /// The examples at `indices` as one Float32 tensor: `[B, C, H, W]` scaled to [−1, 1] for
+    /// images, `[B, D]` for points. When `flips[i]` is true, image i is mirrored left–right
+    /// (ignored for points).
+    public func batch(indices: [Int], flips: [Bool]? = nil) -> Tensor {
+        precondition(flips == nil || flips!.count == indices.count, "Dataset.batch: \(flips!.count) flips for \(indices.count) indices")
+        let size = exampleSize
+        var values = [Float](repeating: 0, count: indices.count * size)
+        switch examples {
+        case let .points(points):
+            for (b, index) in indices.enumerated() {
+                precondition(index >= 0 && index < count, "Dataset.batch: index \(index) outside 0..<\(count)")
+                for k in 0..<size { values[b * size + k] = points[index * size + k] }
+            }
+        case let .images(bytes):
+            let width = exampleShape[2], rows = size / width
+            for (b, index) in indices.enumerated() {
+                precondition(index >= 0 && index < count, "Dataset.batch: index \(index) outside 0..<\(count)")
+                let flip = flips?[b] ?? false
+                for row in 0..<rows {
+                    let source = index * size + row * width, dest = b * size + row * width
+                    for x in 0..<width {
+                        values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) / 127.5 - 1
+                    }
+                }
+            }
+        }
+        return Tensor(values, shape: [indices.count] + exampleShape)
+    }
+
+    /// Labels at `indices`, or nil when the dataset has none.
+    public func labels(at indices: [Int]) -> [Int]? {
+        labels.map { all in indices.map { all[$0] } }
+    }
+
+    /// Image `index` as a `RasterImage` (gray for 1 channel, RGB for 3), e.g. for a data grid.
+    public func image(at index: Int) -> RasterImage {
+        guard case let .images(bytes) = examples else { preconditionFailure("Dataset.image: \(name) holds points, not images") }
+        let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
+        precondition(c == 1 || c == 3, "Dataset.image: \(c) channels")
+        let base = index * c * h * w
+        var pixels = [UInt8](repeating: 0, count: h * w * c)
+        for y in 0..<h {
+            for x in 0..<w {
+                for k in 0..<c { pixels[(y * w + x) * c + k] = bytes[base + (k * h + y) * w + x] }
+            }
+        }
+        return RasterImage(width: w, height: h, format: c == 1 ? .gray : .rgb, pixels: pixels)
+    }
+
+    /// The first `n` examples (or all, if fewer).
+    public func prefix(_ n: Int) -> Dataset {
+        let n = min(n, count)
+        switch examples {
+        case let .images(bytes):
+            return Dataset(name: name, images: Array(bytes.prefix(n * exampleSize)), channels: exampleShape[0],
+                           height: exampleShape[1], width: exampleShape[2], labels: labels.map { Array($0.prefix(n)) })
+        case let .points(points):
+            return Dataset(name: name, points: Array(points.prefix(n * exampleSize)), dimension: exampleShape[0],
+                           labels: labels.map { Array($0.prefix(n)) })
+        }
+    }
+}
+
+extension Dataset {
+    /// Images given as HWC `RasterImage`s of one size and format (gray or RGB), stored as NCHW.
+    public init(name: String, rasterImages: [RasterImage], labels: [Int]? = nil) {
+        precondition(!rasterImages.isEmpty, "Dataset: no images")
+        let first = rasterImages[0]
+        precondition(first.format != .rgba, "Dataset: RGBA images; convert to .rgb first")
+        let (c, h, w) = (first.channels, first.height, first.width)
+        var bytes = [UInt8](repeating: 0, count: rasterImages.count * c * h * w)
+        for (n, image) in rasterImages.enumerated() {
+            precondition(image.width == w && image.height == h && image.format == first.format,
+                         "Dataset: image \(n) is \(image.width)×\(image.height) \(image.format), not \(w)×\(h) \(first.format)")
+            for y in 0..<h {
+                for x in 0..<w {
+                    for k in 0..<c { bytes[((n * c + k) * h + y) * w + x] = image.pixels[(y * w + x) * c + k] }
+                }
+            }
+        }
+        self.init(name: name, images: bytes, channels: c, height: h, width: w, labels: labels)
+    }
+}

@@ -1,0 +1,96 @@
+// Axis scales: data-to-pixel mapping, "nice" tick positions (1-2-5 steps) and tick label formatting.
+import Foundation
+
+/// A linear or base-10 logarithmic axis over a closed data range.
+public struct AxisScale: Equatable, Sendable {
+    public var lower: Double
+    public var upper: Double
+    public var isLogarithmic: Bool
+
+    /// A scale over [lower, upper]; a logarithmic scale needs lower > 0.
+    public init(lower: Double, upper: Double, logarithmic: Bool = false) {
+        precondition(lower.isFinite && upper.isFinite, "AxisScale: non-finite range [\(lower), \(upper)]")
+        precondition(!logarithmic || lower > 0, "AxisScale: logarithmic range must be positive, got [\(lower), \(upper)]")
+        self.lower = lower
+        self.upper = upper == lower ? (logarithmic ? lower * 10 : lower + 1) : upper
+        self.isLogarithmic = logarithmic
+    }
+
+    /// A scale that covers `values` (non-finite values, and non-positive ones on a log scale, are
+    /// ignored) with a 5 % margin on each side (linear) or a 10 % factor (log), so that points do
+    /// not sit on the frame. An empty set gives [0, 1] (or [1, 10]).
+    public static func covering<S: Sequence>(_ values: S, logarithmic: Bool = false) -> AxisScale where S.Element == Double {
+        var lo = Double.infinity, hi = -Double.infinity
+        for v in values where v.isFinite && (!logarithmic || v > 0) {
+            lo = min(lo, v)
+            hi = max(hi, v)
+        }
+        guard lo <= hi else { return AxisScale(lower: logarithmic ? 1 : 0, upper: logarithmic ? 10 : 1, logarithmic: logarithmic) }
+        if logarithmic { return AxisScale(lower: lo / 1.1, upper: hi * 1.1, logarithmic: true) }
+        let margin = hi > lo ? 0.05 * (hi - lo) : max(abs(lo) * 0.05, 0.5)
+        return AxisScale(lower: lo - margin, upper: hi + margin)
+    }
+
+    /// Where `value` falls as a fraction of the axis: 0 at `lower`, 1 at `upper`.
+    public func fraction(_ value: Double) -> Double {
+        if isLogarithmic {
+            guard value > 0 else { return -.infinity }
+            return (log10(value) - log10(lower)) / (log10(upper) - log10(lower))
+        }
+        return (value - lower) / (upper - lower)
+    }
+
+    /// Tick positions inside the range: multiples of 1, 2 or 5 × 10^k giving about `target` ticks
+    /// (linear), or powers of ten (log; every power when there are few, else every k-th).
+    public func ticks(target: Int = 6) -> [Double] {
+        if isLogarithmic {
+            let first = Int(log10(lower).rounded(.up)), last = Int(log10(upper).rounded(.down))
+            guard first <= last else { return [lower, upper] }
+            let stride = max(1, (last - first + 1 + target - 1) / target)
+            return Swift.stride(from: first, through: last, by: stride).map { pow(10, Double($0)) }
+        }
+        let step = Self.niceStep((upper - lower) / Double(max(1, target - 1)))
+        let first = (lower / step).rounded(.up)
+        var ticks: [Double] = []
+        var k = first
+        while k * step <= upper + step * 1e-9 && ticks.count < 100 {
+            let t = k * step
+            ticks.append(abs(t) < step * 1e-9 ? 0 : t)
+            k += 1
+        }
+        return ticks
+    }
+
+    /// The 1, 2 or 5 × 10^k nearest to `raw` (ratio thresholds 1.5, 3, 7: Heckbert's "nice numbers").
+    static func niceStep(_ raw: Double) -> Double {
+        guard raw > 0 && raw.isFinite else { return 1 }
+        let magnitude = pow(10, floor(log10(raw)))
+        let ratio = raw / magnitude
+        let m: Double = ratio < 1.5 ? 1 : ratio < 3 ? 2 : ratio < 7 ? 5 : 10
+        return m * magnitude
+    }
+
+    /// Labels for `ticks`: fixed notation with as many decimals as the spacing needs (0.25, 10, 1.5),
+    /// or `1e-3`-style exponents for very small or large magnitudes and for log axes.
+    public func labels(for ticks: [Double]) -> [String] {
+        let largest = ticks.map { abs($0) }.max() ?? 0
+        if isLogarithmic || largest >= 1e5 || (largest > 0 && largest < 1e-3) {
+            return ticks.map { Self.exponential($0) }
+        }
+        let step = ticks.count > 1 ? abs(ticks[1] - ticks[0]) : max(largest, 1)
+        let decimals = max(0, min(6, Int((-log10(step) + 1e-9).rounded(.up))))
+        return ticks.map { String(format: "%.\(decimals)f", $0) }
+    }
+
+    /// `1e-3`, `2.5e4`, `1`, `10`, `0.1` style: short, in the bitmap font's characters.
+    static func exponential(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        let exponent = Int(floor(log10(abs(value))))
+        if (-2...3).contains(exponent) {
+            return String(format: "%g", value)
+        }
+        let mantissa = value / pow(10, Double(exponent))
+        let m = abs(mantissa - mantissa.rounded()) < 1e-6 ? String(Int(mantissa.rounded())) : String(format: "%.1f", mantissa)
+        return "\(m)e\(exponent)"
+    }
+}

@@ -1,0 +1,185 @@
+// Plot: a tiny rasterising plotter — scatter, line and arrow (quiver) layers on framed, ticked axes.
+import Foundation
+
+/// One thing drawn on a plot's axes. Coordinates are in data units.
+public enum PlotLayer: Sendable {
+    /// Filled discs of `radius` pixels at `(x[i], y[i])`.
+    case scatter(x: [Double], y: [Double], color: Color, radius: Double, label: String?)
+    /// A polyline through `(x[i], y[i])` (non-finite points break the line).
+    case line(x: [Double], y: [Double], color: Color, thickness: Int, label: String?)
+    /// Arrows from `(x[i], y[i])` to `(x[i] + dx[i], y[i] + dy[i])`, e.g. a drift field.
+    case arrows(x: [Double], y: [Double], dx: [Double], dy: [Double], color: Color, label: String?)
+
+    var label: String? {
+        switch self {
+        case let .scatter(_, _, _, _, label), let .line(_, _, _, _, label), let .arrows(_, _, _, _, _, label): label
+        }
+    }
+
+    var color: Color {
+        switch self {
+        case let .scatter(_, _, color, _, _), let .line(_, _, color, _, _), let .arrows(_, _, _, _, color, _): color
+        }
+    }
+
+    /// Every x and y coordinate the layer touches (arrow heads included), for automatic ranges.
+    var extent: (xs: [Double], ys: [Double]) {
+        switch self {
+        case let .scatter(x, y, _, _, _), let .line(x, y, _, _, _): (x, y)
+        case let .arrows(x, y, dx, dy, _, _): (x + zip(x, dx).map { $0 + $1 }, y + zip(y, dy).map { $0 + $1 })
+        }
+    }
+}
+
+/// A 2-D plot: title, axes with ticks and tick labels, a legend for labelled layers.
+///
+/// ```swift
+/// var plot = Plot(title: "swiss roll")
+/// plot.scatter(x: xs, y: ys)
+/// try plot.render(width: 400, height: 400).writePNG(to: url)
+/// ```
+/// Axis ranges are automatic (data range plus 5 %) unless `xRange` / `yRange` are set; fixed
+/// ranges make panels comparable ("data | samples"). `logY` draws the y axis in base 10 (values
+/// ≤ 0 are dropped), for loss curves.
+public struct Plot: Sendable {
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var xRange: ClosedRange<Double>?
+    public var yRange: ClosedRange<Double>?
+    public var logY: Bool
+    public var layers: [PlotLayer] = []
+    /// Light grid lines at the ticks.
+    public var showGrid = true
+
+    public init(title: String = "", xLabel: String = "", yLabel: String = "",
+                xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil, logY: Bool = false) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.xRange = xRange
+        self.yRange = yRange
+        self.logY = logY
+    }
+
+    /// Adds a point set; colour defaults to the next palette colour.
+    public mutating func scatter(x: [Double], y: [Double], color: Color? = nil, radius: Double = 1.5, label: String? = nil) {
+        precondition(x.count == y.count, "Plot.scatter: \(x.count) x values, \(y.count) y values")
+        layers.append(.scatter(x: x, y: y, color: color ?? Color.series(layers.count), radius: radius, label: label))
+    }
+
+    /// Adds a point set from interleaved pairs `[x0, y0, x1, y1, …]` (the layout of an N×2 tensor).
+    public mutating func scatter(pairs: [Float], color: Color? = nil, radius: Double = 1.5, label: String? = nil) {
+        precondition(pairs.count % 2 == 0, "Plot.scatter: \(pairs.count) values are not (x, y) pairs")
+        scatter(x: stride(from: 0, to: pairs.count, by: 2).map { Double(pairs[$0]) },
+                y: stride(from: 1, to: pairs.count, by: 2).map { Double(pairs[$0]) },
+                color: color, radius: radius, label: label)
+    }
+
+    /// Adds a line series; `x` defaults to 0, 1, 2, … (e.g. steps of a loss curve).
+    public mutating func line(x: [Double]? = nil, y: [Double], color: Color? = nil, thickness: Int = 1, label: String? = nil) {
+        let x = x ?? y.indices.map(Double.init)
+        precondition(x.count == y.count, "Plot.line: \(x.count) x values, \(y.count) y values")
+        layers.append(.line(x: x, y: y, color: color ?? Color.series(layers.count), thickness: thickness, label: label))
+    }
+
+    /// Adds arrows from (x, y) along (dx, dy), in data units (scale the field before passing it).
+    public mutating func arrows(x: [Double], y: [Double], dx: [Double], dy: [Double], color: Color? = nil, label: String? = nil) {
+        precondition(x.count == y.count && x.count == dx.count && x.count == dy.count,
+                     "Plot.arrows: counts x \(x.count), y \(y.count), dx \(dx.count), dy \(dy.count) differ")
+        layers.append(.arrows(x: x, y: y, dx: dx, dy: dy, color: color ?? Color.series(layers.count), label: label))
+    }
+
+    /// The layout of a rendered plot: the rectangle (in pixels) that the axes cover.
+    public struct Frame: Equatable, Sendable {
+        public var x: Int, y: Int, width: Int, height: Int
+    }
+
+    /// The axes rectangle for an image of the given size (margins leave room for labels).
+    public func frame(width: Int, height: Int) -> Frame {
+        let left = 8 + 8 * BitmapFont.advance
+        let top = title.isEmpty ? 10 : 24
+        let bottom = 22 + (xLabel.isEmpty ? 0 : 12)
+        let right = 12
+        return Frame(x: left, y: top, width: max(10, width - left - right), height: max(10, height - top - bottom))
+    }
+
+    /// The x and y scales used when rendering (fixed ranges, or covering every layer).
+    public func scales() -> (x: AxisScale, y: AxisScale) {
+        let extents = layers.map(\.extent)
+        let xs = xRange.map { AxisScale(lower: $0.lowerBound, upper: $0.upperBound) }
+            ?? AxisScale.covering(extents.flatMap(\.xs))
+        let ys = yRange.map { AxisScale(lower: $0.lowerBound, upper: $0.upperBound, logarithmic: logY) }
+            ?? AxisScale.covering(extents.flatMap(\.ys), logarithmic: logY)
+        return (xs, ys)
+    }
+
+    /// Draws the plot into a new RGB8 image.
+    public func render(width: Int = 400, height: Int = 400) -> RasterImage {
+        var canvas = Canvas(width: width, height: height)
+        let f = frame(width: width, height: height)
+        let (xs, ys) = scales()
+        func px(_ x: Double) -> Double { Double(f.x) + xs.fraction(x) * Double(f.width - 1) }
+        func py(_ y: Double) -> Double { Double(f.y + f.height - 1) - ys.fraction(y) * Double(f.height - 1) }
+
+        // 1. Title and axis labels.
+        if !title.isEmpty { canvas.text(title, centerX: width / 2, y: 6, scale: 2) }
+        if !xLabel.isEmpty { canvas.text(xLabel, centerX: f.x + f.width / 2, y: f.y + f.height + 20) }
+        if !yLabel.isEmpty { canvas.text(yLabel, x: 4, y: max(0, f.y - 10)) }
+
+        // 2. Grid, ticks and tick labels.
+        let xTicks = xs.ticks(), yTicks = ys.ticks()
+        for (tick, label) in zip(xTicks, xs.labels(for: xTicks)) {
+            let x = Int(px(tick).rounded())
+            if showGrid { canvas.line(x, f.y, x, f.y + f.height - 1, .lightGray) }
+            canvas.line(x, f.y + f.height, x, f.y + f.height + 3, .black)
+            canvas.text(label, centerX: x, y: f.y + f.height + 6)
+        }
+        for (tick, label) in zip(yTicks, ys.labels(for: yTicks)) {
+            let y = Int(py(tick).rounded())
+            if showGrid { canvas.line(f.x, y, f.x + f.width - 1, y, .lightGray) }
+            canvas.line(f.x - 4, y, f.x - 1, y, .black)
+            canvas.text(label, x: f.x - 6 - BitmapFont.width(of: label), y: y - 3)
+        }
+
+        // 3. Layers, clipped to the axes.
+        canvas.clip = (f.x, f.y, f.width, f.height)
+        for layer in layers {
+            switch layer {
+            case let .scatter(x, y, color, radius, _):
+                for (a, b) in zip(x, y) where a.isFinite && b.isFinite {
+                    canvas.disc(px(a), py(b), radius: radius, color)
+                }
+            case let .line(x, y, color, thickness, _):
+                var previous: (Double, Double)?
+                for (a, b) in zip(x, y) {
+                    let point = (px(a), py(b))
+                    guard point.0.isFinite && point.1.isFinite else { previous = nil; continue }
+                    if let p = previous { canvas.line(from: p, to: point, color, thickness: thickness) }
+                    previous = point
+                }
+            case let .arrows(x, y, dx, dy, color, _):
+                for i in x.indices {
+                    canvas.arrow(from: (px(x[i]), py(y[i])), to: (px(x[i] + dx[i]), py(y[i] + dy[i])), color)
+                }
+            }
+        }
+        canvas.clip = nil
+
+        // 4. Frame and legend on top.
+        canvas.strokeRect(x: f.x - 1, y: f.y - 1, width: f.width + 2, height: f.height + 2, .black)
+        let labelled = layers.compactMap { layer in layer.label.map { ($0, layer.color) } }
+        if !labelled.isEmpty {
+            let boxWidth = 22 + (labelled.map { BitmapFont.width(of: $0.0) }.max() ?? 0)
+            let x0 = f.x + f.width - boxWidth - 4, y0 = f.y + 4
+            canvas.fillRect(x: x0, y: y0, width: boxWidth, height: 6 + 11 * labelled.count, .white)
+            canvas.strokeRect(x: x0, y: y0, width: boxWidth, height: 6 + 11 * labelled.count, .gray)
+            for (i, (label, color)) in labelled.enumerated() {
+                let y = y0 + 4 + 11 * i
+                canvas.fillRect(x: x0 + 4, y: y + 1, width: 10, height: 5, color)
+                canvas.text(label, x: x0 + 18, y: y, .black)
+            }
+        }
+        return canvas.image
+    }
+}

@@ -1,0 +1,107 @@
+// Plot smoke tests with properties that can fail: where points land, ticks, labels, arrows.
+import Foundation
+import Imaging
+import Testing
+
+@Suite("Plotting")
+struct PlotTests {
+    static func isWhite(_ image: RasterImage, _ x: Int, _ y: Int) -> Bool { image[x, y] == [255, 255, 255] }
+
+    /// Pixels of exactly `color` within the rectangle.
+    static func count(_ color: Color, in image: RasterImage, x: Range<Int>, y: Range<Int>) -> Int {
+        var n = 0
+        for yy in y { for xx in x where image[xx, yy] == [color.red, color.green, color.blue] { n += 1 } }
+        return n
+    }
+
+    @Test("a point at the centre of fixed axes colours the frame's centre, not its corners")
+    func centrePoint() {
+        var plot = Plot(xRange: -1...1, yRange: -1...1)
+        plot.showGrid = false
+        plot.scatter(x: [0], y: [0], color: .red, radius: 3)
+        let image = plot.render(width: 300, height: 240)
+        let f = plot.frame(width: 300, height: 240)
+        let cx = f.x + (f.width - 1) / 2, cy = f.y + (f.height - 1) / 2
+        #expect(Self.count(.red, in: image, x: (cx - 4)..<(cx + 5), y: (cy - 4)..<(cy + 5)) >= 25)
+        #expect(Self.count(.red, in: image, x: 0..<300, y: 0..<240) == Self.count(.red, in: image, x: (cx - 4)..<(cx + 5), y: (cy - 4)..<(cy + 5)))
+        for (x, y) in [(f.x + 2, f.y + 2), (f.x + f.width - 3, f.y + 2), (f.x + 2, f.y + f.height - 3), (f.x + f.width - 3, f.y + f.height - 3)] {
+            #expect(Self.isWhite(image, x, y), "corner (\(x), \(y))")
+        }
+    }
+
+    @Test("a point at the top-right of fixed axes lands in the top-right corner", arguments: [(1.0, 1.0), (-1.0, -1.0)])
+    func cornerPoint(x: Double, y: Double) {
+        var plot = Plot(xRange: -1...1, yRange: -1...1)
+        plot.showGrid = false
+        plot.scatter(x: [x], y: [y], color: .blue, radius: 2)
+        let image = plot.render(width: 200, height: 200)
+        let f = plot.frame(width: 200, height: 200)
+        let px = x > 0 ? f.x + f.width - 1 : f.x, py = y > 0 ? f.y : f.y + f.height - 1
+        #expect(image[px, py] == [Color.blue.red, Color.blue.green, Color.blue.blue])
+    }
+
+    @Test("nice ticks step by 1, 2 or 5 times a power of ten", arguments: [
+        (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (-3.0, 3.0, [-3.0, -2, -1, 0, 1, 2, 3]), (0.0, 1000.0, [0.0, 200, 400, 600, 800, 1000]),
+    ])
+    func ticks(lower: Double, upper: Double, expected: [Double]) {
+        let ticks = AxisScale(lower: lower, upper: upper).ticks()
+        #expect(ticks.count == expected.count)
+        for (a, b) in zip(ticks, expected) { #expect(abs(a - b) < 1e-9, "\(ticks)") }
+    }
+
+    @Test("tick labels")
+    func labels() {
+        #expect(AxisScale(lower: 0, upper: 1).labels(for: [0, 0.5, 1]) == ["0.0", "0.5", "1.0"])
+        #expect(AxisScale(lower: 0, upper: 100).labels(for: [0, 50, 100]) == ["0", "50", "100"])
+        let log = AxisScale(lower: 1e-4, upper: 1, logarithmic: true)
+        #expect(zip(log.ticks(), [1e-4, 1e-3, 1e-2, 1e-1, 1]).allSatisfy { abs($0 / $1 - 1) < 1e-12 } && log.ticks().count == 5)
+        #expect(log.labels(for: log.ticks()) == ["1e-4", "1e-3", "0.01", "0.1", "1"])
+    }
+
+    @Test("a log-y line plot draws a decreasing curve from top-left to bottom-right")
+    func logLine() {
+        var plot = Plot(title: "loss", logY: true)
+        plot.showGrid = false
+        let y = (0..<100).map { 10 * pow(0.9, Double($0)) }
+        plot.line(y: y, color: .green, label: "train")
+        let image = plot.render(width: 320, height: 240)
+        let f = plot.frame(width: 320, height: 240)
+        let halfX = f.x + f.width / 2, halfY = f.y + f.height / 2
+        // A straight line on a log axis: green in the top-left and bottom-right quadrants only
+        // (the legend is drawn in the top-right).
+        #expect(Self.count(.green, in: image, x: f.x..<halfX, y: f.y..<halfY) > 20)
+        #expect(Self.count(.green, in: image, x: halfX..<(f.x + f.width), y: halfY..<(f.y + f.height)) > 20)
+        #expect(Self.count(.green, in: image, x: f.x..<halfX, y: halfY..<(f.y + f.height)) == 0)
+    }
+
+    @Test("text is drawn in the bitmap font")
+    func text() {
+        var canvas = Canvas(width: 20, height: 10)
+        canvas.text("1", x: 0, y: 0)
+        // Glyph "1": column 2 is set in rows 0...6.
+        for row in 0..<7 { #expect(canvas.image[2, row] == [0, 0, 0]) }
+        #expect(canvas.image[0, 0] == [255, 255, 255])
+    }
+
+    @Test("an arrow goes from tail to head")
+    func arrow() {
+        var canvas = Canvas(width: 40, height: 40)
+        canvas.arrow(from: (5, 20), to: (35, 20), .red)
+        #expect(canvas.image[5, 20] == [Color.red.red, Color.red.green, Color.red.blue])
+        #expect(canvas.image[35, 20] == [Color.red.red, Color.red.green, Color.red.blue])
+        // The barbs point back to the left of the head, above and below the shaft.
+        #expect(canvas.image[31, 18] != [255, 255, 255] || canvas.image[32, 18] != [255, 255, 255])
+        #expect(canvas.image[31, 22] != [255, 255, 255] || canvas.image[32, 22] != [255, 255, 255])
+    }
+
+    @Test("panels are placed side by side")
+    func panels() {
+        let a = RasterImage(width: 10, height: 10, format: .rgb, fill: [255, 0, 0])
+        let b = RasterImage(width: 10, height: 10, format: .gray, fill: [0])
+        let figure = Figure.sideBySide([a, b], spacing: 2)
+        #expect(figure.width == 2 * 10 + 3 * 2 && figure.height == 10 + 2 * 2)
+        #expect(figure[5, 5] == [255, 0, 0])
+        #expect(figure[17, 5] == [0, 0, 0])
+        #expect(figure[12, 5] == [255, 255, 255])
+    }
+}
