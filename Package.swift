@@ -57,5 +57,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NeuralNetworks", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
+        .testTarget(name: "ddpmTests", dependencies: ["ddpm", "Imaging", "NeuralNetworks", "Tensors"]),
     ]
 )
