@@ -30,7 +30,7 @@ let package = Package(
             dependencies: ["CDNNL", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "Diffusion", dependencies: ["Tensors"]),
-        .target(name: "NeuralNetworks", dependencies: ["Tensors"]),
+        .target(name: "NeuralNetworks", dependencies: ["Tensors", "Imaging"]),
         .target(name: "Models", dependencies: ["Tensors", "NeuralNetworks"]),
         .target(name: "Imaging", dependencies: ["CPNG"]),
         .target(name: "Datasets", dependencies: ["Tensors", "Imaging", "CZlib"]),
