@@ -26,6 +26,8 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
     case missingTensor(URL, tensor: String, available: [String])
     /// The tensor's shape is not the one the caller expected.
     case shapeMismatch(URL, tensor: String, expected: [Int], found: [Int])
+    /// The file holds tensors the model has no parameter for.
+    case unexpectedTensors(URL, tensors: [String])
     /// The file does not start with the NPY magic string `\x93NUMPY`.
     case notNPY(URL)
     /// The NPY format version is not 1.0, 2.0 or 3.0.
@@ -63,6 +65,9 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
             return "\(url.path): no tensor \"\(tensor)\"; the file has: \(list). Was it written by another model configuration?"
         case let .shapeMismatch(url, tensor, expected, found):
             return "\(url.path): tensor \"\(tensor)\" has shape \(found), expected \(expected); the checkpoint is from a different model configuration."
+        case let .unexpectedTensors(url, tensors):
+            let list = tensors.prefix(20).joined(separator: ", ") + (tensors.count > 20 ? ", …" : "")
+            return "\(url.path): tensors the model has no parameter for: \(list); the checkpoint is from a different model configuration."
         case let .notNPY(url):
             return "\(url.path): not an NPY file (the magic string \\x93NUMPY is missing)."
         case let .unsupportedNPYVersion(url, major, minor):
