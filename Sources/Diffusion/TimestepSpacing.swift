@@ -3,8 +3,8 @@
 
 /// Which timesteps a respaced schedule keeps. Indices are 0-based (t = index + 1).
 public enum TimestepSpacing: Equatable, Sendable {
-    /// `count` timesteps evenly spaced over 0…T−1, both ends included (rounded to the nearest
-    /// index, IDDPM's `space_timesteps` with one section). A single step keeps T − 1, so that
+    /// `count` timesteps evenly spaced over 0…T−1, both ends included (rounded half to even, like Python's round in
+    /// IDDPM's `space_timesteps` with one section). A single step keeps T − 1, so that
     /// sampling still starts from the noisiest step.
     case even(count: Int)
     /// DDIM's "uniform" spacing: 0, c, 2c, … (count of them) with stride c = ⌊T/count⌋, as in DDIM
@@ -24,7 +24,7 @@ public enum TimestepSpacing: Equatable, Sendable {
             try Self.check(count: count, stepCount: stepCount)
             if count == 1 { return [stepCount - 1] }
             let stride = Double(stepCount - 1) / Double(count - 1)
-            return (0..<count).map { Int((Double($0) * stride).rounded()) }
+            return (0..<count).map { Int((Double($0) * stride).rounded(.toNearestOrEven)) }
         case .ddim(let count):
             try Self.check(count: count, stepCount: stepCount)
             let stride = stepCount / count
