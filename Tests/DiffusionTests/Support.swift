@@ -53,14 +53,6 @@ struct ReferenceFixture: Decodable {
     }()
 }
 
-/// Largest relative error seen against the fixture, reported by the fixture tests.
-final class ErrorTracker: @unchecked Sendable {
-    static let shared = ErrorTracker()
-    private let lock = NSLock()
-    private(set) var largest = 0.0
-    func record(_ e: Double) { lock.lock(); largest = max(largest, e); lock.unlock() }
-}
-
 /// |actual − expected| / max(|expected|, 1e-12) — relative with an absolute floor for zeros.
 func relativeError(_ actual: Double, _ expected: Double) -> Double {
     if actual == expected { return 0 }
@@ -75,7 +67,6 @@ func expectClose(
     #expect(actual.count == expected.count, "\(label): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
     for (i, (a, e)) in zip(actual, expected).enumerated() {
         let error = relativeError(a, e)
-        ErrorTracker.shared.record(error)
         #expect(error <= tolerance, "\(label)[\(i)]: got \(a), expected \(e) (relative error \(error) > \(tolerance))", sourceLocation: sourceLocation)
     }
 }
