@@ -1,2 +1,19 @@
-// The Gaussian diffusion math of DDPM and Improved DDPM.
-import Tensors
+// The Gaussian diffusion math of DDPM and Improved DDPM: schedules, forward and reverse processes,
+// losses, the variational bound and samplers.
+//
+// Equation numbers refer to Ho, Jain & Abbeel 2020 ("DDPM") unless marked IDDPM (Nichol & Dhariwal
+// 2021) or DDIM (Song, Meng & Ermon 2020); see docs/diffusion-math.md.
+//
+// Files:
+//   DiffusionError.swift         typed errors for everything a user can get wrong
+//   BetaSchedule.swift           β₁…β_T: linear, cosine, custom
+//   DiffusionSchedule.swift      the Float64 coefficient tables and the index convention
+//   TimestepSpacing.swift        respacing to a subset of timesteps (IDDPM §4)
+//   ModelChoices.swift           MeanPrediction, VarianceKind, LossKind
+//   GaussianDiffusion.swift      forward process (eq. 4), posterior (eq. 6–7), reverse process
+//   GaussianMath.swift           Gaussian KL, the discretised decoder likelihood (eq. 13)
+//   Losses.swift                 L_simple, the bound terms, the hybrid loss, bits/dim
+//   VariationalBound.swift       the whole bound over all T steps, per term
+//   Samplers.swift               ancestral sampling (Algorithm 2) and DDIM
+//   TimestepSampler.swift        uniform and loss-aware timestep sampling for training
+//   Coefficients.swift           per-timestep coefficient tensors from Float64 tables
