@@ -42,6 +42,23 @@ import Tensors
         }
     }
 
+    /// Concatenation and splitting of tensors large enough for their row copies to be split over threads.
+    @Test func largeConcatenateAndSplitRoundTrip() {
+        let a = testTensor([4, 3, 64, 64], seed: 30).converted(to: .float32)
+        let b = testTensor([4, 5, 64, 64], seed: 31).converted(to: .float32)
+        let joined = Tensor.concatenate([a, b], axis: 1)
+        let (av, bv, jv) = (a.doubles, b.doubles, joined.doubles)
+        let plane = 64 * 64
+        var expected: [Double] = []
+        for n in 0..<4 {
+            expected += av[(n * 3 * plane)..<((n + 1) * 3 * plane)]
+            expected += bv[(n * 5 * plane)..<((n + 1) * 5 * plane)]
+        }
+        #expect(jv == expected)
+        let parts = joined.split(sizes: [3, 5], axis: 1)
+        #expect(parts[0].doubles == av && parts[1].doubles == bv)
+    }
+
     @Test func sumValues() {
         let x = Tensor([1.0, 2, 3, 4, 5, 6], shape: [2, 3])
         #expect(x.sum(axes: [0]).doubles == [5, 7, 9])
