@@ -183,6 +183,6 @@ public final class UNet: Module {
             }
             if let upsampler = level.upsampler { h = upsampler(h) }
         }
-        return convOut(normOut(h).silu())
+        return convOut(normOut.withSiLU(h))
     }
 }

@@ -69,6 +69,14 @@ let convCases: [ConvCase] = [
         }
     }
 
+    @Test(arguments: [([2, 4, 3, 3], 2), ([1, 6, 5], 3), ([2, 4], 1), ([3, 8, 2, 2], 8)])
+    func groupNormSiLUGradient(_ shape: [Int], _ groups: Int) {
+        let c = shape[1]
+        checkGradients("groupNormSiLU \(shape) groups \(groups)", [testTensor(shape, seed: 13, range: -2...3), testTensor([c], seed: 14), testTensor([c], seed: 15)]) {
+            groupNormSiLU($0[0], groups: groups, gamma: $0[1], beta: $0[2], eps: 1e-5)
+        }
+    }
+
     @Test func groupNormValues() {
         // One group of 4 values {1, 2, 3, 4}: mean 2.5, variance 1.25.
         let x = Tensor([1.0, 2, 3, 4], shape: [1, 1, 2, 2], dtype: .float64)

@@ -14,6 +14,51 @@ import Tensors
         checkGradients("mean axes \(axes)", [testTensor([2, 3, 4], seed: 2)]) { $0[0].mean(axes: axes) }
     }
 
+    /// The vectorised, parallel sums against a plain loop over every element, for each subset of
+    /// axes of a tensor whose rows are long enough for the vector body, a tail and two threads.
+    @Test(arguments: [DType.float32, .float64])
+    func sumMatchesPlainLoop(_ dtype: DType) {
+        let shape = [3, 5, 70, 37]
+        let x = testTensor(shape, seed: 6).converted(to: dtype)
+        let values = x.doubles
+        for mask in 1..<16 {
+            let axes = (0..<4).filter { mask & (1 << $0) != 0 }
+            let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+            var expected = [Double](repeating: 0, count: kept.reduce(1, *))
+            for i in values.indices {
+                var rest = i, target = 0, step = 1
+                for d in (0..<4).reversed() {
+                    let index = rest % shape[d]
+                    rest /= shape[d]
+                    if !axes.contains(d) { target += index * step }
+                    step *= kept[d]
+                }
+                expected[target] += values[i]
+            }
+            let got = x.sum(axes: axes, keepingDimensions: true)
+            let tolerance = dtype == .float32 ? 1e-3 : 1e-9
+            let worst = zip(got.doubles, expected).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(got.shape == kept && worst <= tolerance, "axes \(axes) \(dtype): shape \(got.shape), largest difference \(worst)")
+        }
+    }
+
+    /// Concatenation and splitting of tensors large enough for their row copies to be split over threads.
+    @Test func largeConcatenateAndSplitRoundTrip() {
+        let a = testTensor([4, 3, 64, 64], seed: 30).converted(to: .float32)
+        let b = testTensor([4, 5, 64, 64], seed: 31).converted(to: .float32)
+        let joined = Tensor.concatenate([a, b], axis: 1)
+        let (av, bv, jv) = (a.doubles, b.doubles, joined.doubles)
+        let plane = 64 * 64
+        var expected: [Double] = []
+        for n in 0..<4 {
+            expected += av[(n * 3 * plane)..<((n + 1) * 3 * plane)]
+            expected += bv[(n * 5 * plane)..<((n + 1) * 5 * plane)]
+        }
+        #expect(jv == expected)
+        let parts = joined.split(sizes: [3, 5], axis: 1)
+        #expect(parts[0].doubles == av && parts[1].doubles == bv)
+    }
+
     @Test func sumValues() {
         let x = Tensor([1.0, 2, 3, 4, 5, 6], shape: [2, 3])
         #expect(x.sum(axes: [0]).doubles == [5, 7, 9])

@@ -21,4 +21,9 @@ public final class GroupNorm: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         groupNorm(x, groups: groups, gamma: weight.value, beta: bias.value, eps: eps)
     }
+
+    /// GroupNorm then SiLU, `self(x).silu()`, as one op (`groupNormSiLU`).
+    public func withSiLU(_ x: Tensor) -> Tensor {
+        groupNormSiLU(x, groups: groups, gamma: weight.value, beta: bias.value, eps: eps)
+    }
 }

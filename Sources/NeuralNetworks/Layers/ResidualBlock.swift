@@ -34,10 +34,10 @@ public final class ResidualBlock: Module {
 
     /// x: [N, Cin, H, W], temb: [N, T] → [N, Cout, H, W].
     public func callAsFunction(_ x: Tensor, timeEmbedding temb: Tensor, mode: ForwardMode) -> Tensor {
-        var h = conv1(norm1(x).silu())
+        var h = conv1(norm1.withSiLU(x))
         let t = timeProjection(temb.silu())
         h = h + t.reshaped([t.shape[0], t.shape[1], 1, 1])
-        h = conv2(dropout(norm2(h).silu(), mode: mode))
+        h = conv2(dropout(norm2.withSiLU(h), mode: mode))
         return (shortcut?(x) ?? x) + h
     }
 }

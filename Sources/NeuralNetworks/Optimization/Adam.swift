@@ -39,20 +39,24 @@ public final class Adam {
         let lr = learningRate(atStep: step)
         let correction1 = 1 - Foundation.pow(beta1, Double(step))
         let correction2 = 1 - Foundation.pow(beta2, Double(step))
-        withoutGradients {
-            for ((name, parameter), g) in zip(parameters, gradients) {
-                let value = parameter.value.detached()
-                precondition(g.shape == value.shape, "Adam.update: gradient \(g.shape) for parameter \(name) \(value.shape)")
-                let m = (firstMoments[name] ?? Tensor(zeros: value.shape, dtype: value.dtype)) * beta1 + g * (1 - beta1)
-                let v = (secondMoments[name] ?? Tensor(zeros: value.shape, dtype: value.dtype)) * beta2 + g.squared() * (1 - beta2)
-                firstMoments[name] = m
-                secondMoments[name] = v
-                let mHat = m * (1 / correction1)
-                let denominator = (v * (1 / correction2)).sqrt() + epsilon
-                parameter.value = value - (mHat / denominator) * lr
-            }
+        let constants = AdamStepConstants(
+            learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon, correction1: correction1, correction2: correction2)
+        for ((name, parameter), g) in zip(parameters, gradients) {
+            precondition(g.shape == parameter.value.shape, "Adam.update: gradient \(g.shape) for parameter \(name) \(parameter.value.shape)")
+            // Taken out of their owners so that the step can update them in place (one pass, no temporaries).
+            var value = parameter.value.detached()
+            parameter.value = placeholder
+            var m = firstMoments.removeValue(forKey: name) ?? Tensor(zeros: value.shape, dtype: value.dtype)
+            var v = secondMoments.removeValue(forKey: name) ?? Tensor(zeros: value.shape, dtype: value.dtype)
+            adamStep(value: &value, firstMoment: &m, secondMoment: &v, gradient: g.detached(), constants)
+            firstMoments[name] = m
+            secondMoments[name] = v
+            parameter.value = value
         }
     }
+
+    /// Holds a parameter's place while its value is updated in place.
+    private let placeholder = Tensor(zeros: [0])
 
     /// Restores moments and step (from a checkpoint).
     public func restore(step: Int, firstMoments: [String: Tensor], secondMoments: [String: Tensor]) {

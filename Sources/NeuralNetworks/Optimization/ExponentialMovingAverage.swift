@@ -16,11 +16,10 @@ public final class ExponentialMovingAverage {
 
     /// Folds the module's current weights into the average.
     public func update(from module: Module) {
-        withoutGradients {
-            for (name, parameter) in module.namedParameters {
-                let current = parameter.value.detached()
-                averages[name] = averages[name]! * decay + current * (1 - decay)
-            }
+        for (name, parameter) in module.namedParameters {
+            var average = averages.removeValue(forKey: name)!  // taken out so it is updated in place
+            movingAverageStep(&average, toward: parameter.value.detached(), decay: decay)
+            averages[name] = average
         }
     }
 

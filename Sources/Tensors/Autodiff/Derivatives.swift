@@ -95,7 +95,16 @@ extension Primitive {
             var dgamma = Tensor(zeros: gamma.shape, dtype: g.dtype)
             var dbeta = Tensor(zeros: gamma.shape, dtype: g.dtype)
             if x.scalarCount > 0 {
-                KernelDispatch.groupNormBackward(x, gamma, mean, rstd, g, &dx, &dgamma, &dbeta, groups: groups)
+                KernelDispatch.groupNormBackward(x, gamma, nil, mean, rstd, g, &dx, &dgamma, &dbeta, groups: groups)
+            }
+            return [dx, dgamma, dbeta]
+        case let .groupNormSiLU(x, gamma, beta, mean, rstd, groups):
+            // z = groupNorm(x) (recomputed), dz = g·silu′(z), then the group norm's derivative of dz.
+            var dx = Tensor(uninitializedShape: x.shape, dtype: g.dtype)
+            var dgamma = Tensor(zeros: gamma.shape, dtype: g.dtype)
+            var dbeta = Tensor(zeros: gamma.shape, dtype: g.dtype)
+            if x.scalarCount > 0 {
+                KernelDispatch.groupNormBackward(x, gamma, beta, mean, rstd, g, &dx, &dgamma, &dbeta, groups: groups)
             }
             return [dx, dgamma, dbeta]
         case let .softmax(y, axis):

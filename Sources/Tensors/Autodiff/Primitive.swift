@@ -34,6 +34,7 @@ enum Primitive {
     case matmul(lhs: Tensor?, rhs: Tensor?, transposeA: Bool, transposeB: Bool)
     case conv2d(input: Tensor?, weight: Tensor?, hasBias: Bool, geometry: Conv2DGeometry)
     case groupNorm(input: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, groups: Int)
+    case groupNormSiLU(input: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, rstd: Tensor, groups: Int)
     case softmax(output: Tensor, axis: Int)
     case upsampleNearest2x(inputShape: [Int])
     case gather(indices: [Int], tableSize: Int)

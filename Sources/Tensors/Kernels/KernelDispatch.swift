@@ -107,7 +107,8 @@ enum KernelDispatch {
         }
     }
 
-    static func groupNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ y: inout Tensor, _ mean: inout Tensor, _ rstd: inout Tensor, groups: Int, eps: Double) {
+    /// y = groupNorm(x), or silu(groupNorm(x)) when `silu`.
+    static func groupNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ y: inout Tensor, _ mean: inout Tensor, _ rstd: inout Tensor, groups: Int, eps: Double, silu: Bool) {
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(n * c, 1)
         func run<T: TensorScalar>(_: T.Type) {
@@ -117,7 +118,11 @@ enum KernelDispatch {
                         y.withUnsafeMutableBufferPointer(as: T.self) { y in
                             mean.withUnsafeMutableBufferPointer(as: T.self) { mean in
                                 rstd.withUnsafeMutableBufferPointer(as: T.self) { rstd in
-                                    if T.self == Float.self {
+                                    if T.self == Float.self && silu {
+                                        FastKernels.groupNormSiLUForward(
+                                            input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!), output: f(y.baseAddress!),
+                                            mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                    } else if T.self == Float.self {
                                         FastKernels.groupNormForward(
                                             input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!), output: f(y.baseAddress!),
                                             mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
@@ -125,6 +130,7 @@ enum KernelDispatch {
                                         ReferenceKernels.groupNormForward(
                                             input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!, output: y.baseAddress!,
                                             mean: mean.baseAddress!, rstd: rstd.baseAddress!, batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                        if silu { ReferenceKernels.siluInPlace(y.baseAddress!, count: y.count) }
                                     }
                                 }
                             }
@@ -139,7 +145,8 @@ enum KernelDispatch {
         }
     }
 
-    static func groupNormBackward(_ x: Tensor, _ gamma: Tensor, _ mean: Tensor, _ rstd: Tensor, _ dy: Tensor, _ dx: inout Tensor, _ dgamma: inout Tensor, _ dbeta: inout Tensor, groups: Int) {
+    /// Backward of `groupNormForward`; with `siluBeta` (the forward pass's beta) the backward of its SiLU form.
+    static func groupNormBackward(_ x: Tensor, _ gamma: Tensor, _ siluBeta: Tensor?, _ mean: Tensor, _ rstd: Tensor, _ dy: Tensor, _ dx: inout Tensor, _ dgamma: inout Tensor, _ dbeta: inout Tensor, groups: Int) {
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(n * c, 1)
         func run<T: TensorScalar>(_: T.Type) {
@@ -151,11 +158,25 @@ enum KernelDispatch {
                                 dx.withUnsafeMutableBufferPointer(as: T.self) { dx in
                                     dgamma.withUnsafeMutableBufferPointer(as: T.self) { dgamma in
                                         dbeta.withUnsafeMutableBufferPointer(as: T.self) { dbeta in
-                                            if T.self == Float.self {
+                                            if T.self == Float.self, let siluBeta {
+                                                siluBeta.withUnsafeBufferPointer(as: Float.self) { beta in
+                                                    FastKernels.groupNormSiLUBackward(
+                                                        input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: beta.baseAddress!, mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!),
+                                                        outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
+                                                        batch: n, channels: c, spatial: spatial, groups: groups)
+                                                }
+                                            } else if T.self == Float.self {
                                                 FastKernels.groupNormBackward(
                                                     input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!),
                                                     outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
                                                     batch: n, channels: c, spatial: spatial, groups: groups)
+                                            } else if let siluBeta {
+                                                siluBeta.withUnsafeBufferPointer(as: T.self) { beta in
+                                                    ReferenceKernels.groupNormSiLUBackward(
+                                                        input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!, mean: mean.baseAddress!, rstd: rstd.baseAddress!,
+                                                        outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, gammaGrad: dgamma.baseAddress!, betaGrad: dbeta.baseAddress!,
+                                                        batch: n, channels: c, spatial: spatial, groups: groups)
+                                                }
                                             } else {
                                                 ReferenceKernels.groupNormBackward(
                                                     input: x.baseAddress!, gamma: gamma.baseAddress!, mean: mean.baseAddress!, rstd: rstd.baseAddress!,

@@ -17,10 +17,34 @@ public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor,
     var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
     var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
     if input.scalarCount > 0 {
-        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps)
+        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps, silu: false)
     }
     out.record(
         .groupNorm(input: input.detached(), gamma: gamma.detached(), mean: mean, rstd: rstd, groups: groups),
+        inputs: [input, gamma, beta])
+    return out
+}
+
+/// SiLU of group normalisation, `groupNorm(input, …).silu()` as one op (DDPM's U-Net applies
+/// SiLU after every group norm but the attention block's).
+///
+/// Same shapes and layout as `groupNorm` (NCHW input, gamma and beta [C]). The fused kernel never
+/// stores the normalised values: the forward pass applies SiLU before writing, and the derivative
+/// recomputes them from the input and the saved statistics, so the graph holds one activation less
+/// per call and makes one pass less over memory each way.
+public func groupNormSiLU(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Double = 1e-6) -> Tensor {
+    precondition(input.rank >= 2, "groupNormSiLU: input must be [N, C, ...], got \(input.shape)")
+    let c = input.shape[1]
+    precondition(groups >= 1 && c % groups == 0, "groupNormSiLU: \(c) channels of input \(input.shape) do not split into \(groups) groups")
+    precondition(gamma.shape == [c] && beta.shape == [c], "groupNormSiLU: gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
+    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
+    var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
+    if input.scalarCount > 0 {
+        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps, silu: true)
+    }
+    out.record(
+        .groupNormSiLU(input: input.detached(), gamma: gamma.detached(), beta: beta.detached(), mean: mean, rstd: rstd, groups: groups),
         inputs: [input, gamma, beta])
     return out
 }

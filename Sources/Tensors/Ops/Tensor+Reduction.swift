@@ -12,22 +12,30 @@ extension Tensor {
         var out = Tensor(zeros: target, dtype: dtype)
         if scalarCount == 0 { return out }
         let plan = StridedPlan(outputShape: shape, operandShapes: [shape, target])
+        // Rows that each own their output elements (no reduced dimension outside the row) are
+        // summed in parallel; otherwise several rows add into the same outputs, in row order.
+        let rowsOwnOutputs = plan.strides[1].dropLast().allSatisfy { $0 != 0 }
         func run<T: TensorScalar>(_: T.Type) {
             withUnsafeBufferPointer(as: T.self) { xb in
                 out.withUnsafeMutableBufferPointer(as: T.self) { yb in
                     let x = xb.baseAddress!, y = yb.baseAddress!
                     let n = plan.rowLength
                     let sy = plan.strides[1].last!
-                    for r in 0..<plan.rows {
-                        let xr = x + plan.offset(row: r, operand: 0)
-                        let yr = y + plan.offset(row: r, operand: 1)
-                        if sy == 0 {
-                            var acc: T = 0
-                            for i in 0..<n { acc += xr[i] }
-                            yr[0] += acc
-                        } else {
-                            for i in 0..<n { yr[i * sy] += xr[i] }
+                    func rows(_ range: Range<Int>) {
+                        for r in range {
+                            let xr = x + plan.offset(row: r, operand: 0)
+                            let yr = y + plan.offset(row: r, operand: 1)
+                            if sy == 0 {
+                                yr[0] += rowSum(xr, count: n)
+                            } else {
+                                for i in 0..<n { yr[i * sy] += xr[i] }
+                            }
                         }
+                    }
+                    if rowsOwnOutputs {
+                        parallelChunks(plan.rows, grain: max(1, 32_768 / max(n, 1))) { rows($0) }
+                    } else {
+                        rows(0..<plan.rows)
                     }
                 }
             }
@@ -37,6 +45,25 @@ extension Tensor {
         case .float64: run(Double.self)
         }
         return out
+    }
+
+    /// Σ x[0..<count] with two SIMD16 accumulators (a scalar floating-point sum is one long
+    /// dependency chain and never vectorised), then the lanes and the tail.
+    @inline(__always)
+    private func rowSum<T: TensorScalar>(_ x: UnsafePointer<T>, count: Int) -> T {
+        var a0 = SIMD16<T>(), a1 = SIMD16<T>()
+        var i = 0
+        while i + 32 <= count {
+            a0 += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<T>.self)
+            a1 += UnsafeRawPointer(x + i + 16).loadUnaligned(as: SIMD16<T>.self)
+            i += 32
+        }
+        var total = (a0 + a1).sum()
+        while i < count {
+            total += x[i]
+            i += 1
+        }
+        return total
     }
 
     /// Shape with the given axes set to 1.

@@ -101,9 +101,7 @@ extension Tensor {
             let dst = out.storage.pointer
             let src = t.storage.pointer
             let start = offset
-            for o in 0..<outer {
-                (dst + o * rowOut + start).copyMemory(from: src + o * rowIn, byteCount: rowIn)
-            }
+            copyRows(outer, bytesPerRow: rowIn) { o in (dst + o * rowOut + start, src + o * rowIn) }
             offset += rowIn
         }
         out.record(.concatenate(axis: axis, sizes: tensors.map { $0.shape[axis] }), inputs: tensors)
@@ -122,10 +120,8 @@ extension Tensor {
         let inner = shape[(axis + 1)...].reduce(1, *) * dtype.byteSize
         let rowIn = shape[axis] * inner
         let rowOut = range.count * inner
-        for o in 0..<outer {
-            (out.storage.pointer + o * rowOut).copyMemory(
-                from: storage.pointer + o * rowIn + range.lowerBound * inner, byteCount: rowOut)
-        }
+        let (dst, src) = (out.storage.pointer, storage.pointer + range.lowerBound * inner)
+        copyRows(outer, bytesPerRow: rowOut) { o in (dst + o * rowOut, src + o * rowIn) }
         out.record(.slice(axis: axis, range: range, inputShape: shape), inputs: [self])
         return out
     }
@@ -149,10 +145,22 @@ extension Tensor {
         let inner = inputShape[(axis + 1)...].reduce(1, *) * dtype.byteSize
         let rowOut = inputShape[axis] * inner
         let rowIn = range.count * inner
-        for o in 0..<outer {
-            (out.storage.pointer + o * rowOut + range.lowerBound * inner).copyMemory(
-                from: storage.pointer + o * rowIn, byteCount: rowIn)
-        }
+        let (dst, src) = (out.storage.pointer + range.lowerBound * inner, storage.pointer)
+        copyRows(outer, bytesPerRow: rowIn) { o in (dst + o * rowOut, src + o * rowIn) }
         return out
+    }
+}
+
+/// Copies `rows` rows of `bytesPerRow` bytes, row o from `addresses(o).source` to
+/// `addresses(o).destination` (rows must not overlap), splitting the rows over threads when there
+/// are enough bytes to be worth it (concatenation and slicing copy whole NCHW planes this way).
+@inline(__always)
+func copyRows(_ rows: Int, bytesPerRow: Int, _ addresses: (Int) -> (destination: UnsafeMutableRawPointer, source: UnsafeMutableRawPointer)) {
+    guard bytesPerRow > 0 else { return }
+    parallelChunks(rows, grain: max(1, (256 << 10) / bytesPerRow)) { range in
+        for o in range {
+            let (destination, source) = addresses(o)
+            destination.copyMemory(from: source, byteCount: bytesPerRow)
+        }
     }
 }

@@ -42,6 +42,41 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         return state.position == 0 ? block.0 : block.1
     }
 
+    /// Hands `body` the next `count` draws of `next()`, as `body(i, draw)` for i in 0..<count, and
+    /// leaves the generator exactly where `count` calls of `next()` would.
+    ///
+    /// The one trick: Philox is counter-based, so block k of the stream is computed directly from
+    /// its counter and the blocks are split over threads; `body` is called concurrently for
+    /// distinct i (each i once) and must only write state of its own element.
+    public mutating func forEachDraw(count: Int, _ body: (Int, UInt64) -> Void) {
+        var i = 0
+        while i < count && state.position < 2 {  // the rest of the current block
+            body(i, next())
+            i += 1
+        }
+        let remaining = count - i
+        guard remaining > 0 else { return }
+        let (seed, first, start) = (state.seed, state.counter, i)
+        let blocks = (remaining + 1) / 2
+        parallelChunks(blocks, grain: 16_384) { range in
+            for b in range {
+                let (low, high) = Self.block(seed: seed, counter: first &+ UInt64(b))
+                let j = start + 2 * b
+                body(j, low)
+                if j + 1 < count { body(j + 1, high) }
+            }
+        }
+        state.counter = first &+ UInt64(blocks)
+        block = Self.block(seed: seed, counter: first &+ UInt64(blocks - 1))
+        state.position = remaining % 2 == 0 ? 2 : 1
+    }
+
+    /// The uniform double in [0, 1) that `nextUniform()` makes of a draw.
+    @inline(__always)
+    public static func uniform(_ draw: UInt64) -> Double {
+        Double(draw >> 11) * 0x1p-53
+    }
+
     /// A uniform integer in 0..<bound (Lemire's multiply-and-reject; pinned here so results never
     /// depend on the standard library's implementation).
     public mutating func nextInt(below bound: Int) -> Int {
@@ -56,7 +91,7 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
 
     /// A uniform double in [0, 1) with 53 random bits.
     public mutating func nextUniform() -> Double {
-        Double(next() >> 11) * 0x1p-53
+        Self.uniform(next())
     }
 
     /// A generator for an independent stream derived from this one's next output (for giving

@@ -19,12 +19,30 @@ extension Tensor {
         return Tensor(values, shape: shape, dtype: dtype)
     }
 
-    /// Uniform samples in [0, 1).
+    /// Uniform samples in [0, 1): element i is the i-th `nextUniform()` of `generator`, rounded to
+    /// `dtype` (drawn in parallel, the same values as drawing one by one).
     public static func randomUniform(shape: [Int], dtype: DType = .float32, generator: inout PhiloxGenerator) -> Tensor {
-        let count = shape.reduce(1, *)
-        var values = [Double](repeating: 0, count: count)
-        for i in 0..<count { values[i] = generator.nextUniform() }
-        return Tensor(values, shape: shape, dtype: dtype)
+        randomMap(shape: shape, dtype: dtype, generator: &generator) { $0 }
+    }
+
+    /// Element i is f(u_i) with u_i the i-th uniform draw rounded to `dtype` and back to Double,
+    /// rounded to `dtype` again (draws made in parallel; f must be a pure function).
+    static func randomMap(shape: [Int], dtype: DType, generator: inout PhiloxGenerator, _ f: (Double) -> Double) -> Tensor {
+        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        let count = out.scalarCount
+        func run<T: TensorScalar>(_: T.Type) {
+            out.withUnsafeMutableBufferPointer(as: T.self) { y in
+                let y = y.baseAddress!
+                generator.forEachDraw(count: count) { i, draw in
+                    y[i] = T(f(Double(T(PhiloxGenerator.uniform(draw)))))
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        return out
     }
 }
 
@@ -35,7 +53,6 @@ public func dropout(_ input: Tensor, probability: Double, generator: inout Philo
     precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
     if probability == 0 { return input }
     let keep = 1 - probability
-    let mask = Tensor.randomUniform(shape: input.shape, dtype: input.dtype, generator: &generator)
-        .mapValues { $0 < keep ? 1 / keep : 0 }
+    let mask = Tensor.randomMap(shape: input.shape, dtype: input.dtype, generator: &generator) { $0 < keep ? 1 / keep : 0 }
     return input * mask
 }

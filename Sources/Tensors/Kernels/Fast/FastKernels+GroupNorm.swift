@@ -26,6 +26,28 @@ extension FastKernels {
         output y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double
     ) {
+        groupNormForward(x, gamma, beta, y, mean, rstd, batch: batch, channels: channels, spatial: spatial,
+                         groups: groups, eps: eps, silu: false)
+    }
+
+    /// Group normalisation followed by SiLU, y = silu(groupNorm(x)), NCHW: `groupNormForward` with
+    /// SiLU applied to each normalised vector before it is stored (the contract of the reference
+    /// composition; `mean` and `rstd` are the group norm's). The one trick: the activation costs no
+    /// pass of its own over memory, and the normalised values are never stored.
+    public static func groupNormSiLUForward(
+        input x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        output y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double
+    ) {
+        groupNormForward(x, gamma, beta, y, mean, rstd, batch: batch, channels: channels, spatial: spatial,
+                         groups: groups, eps: eps, silu: true)
+    }
+
+    private static func groupNormForward(
+        _ x: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double, silu: Bool
+    ) {
         precondition(groups > 0 && channels % groups == 0,
                      "groupNormForward: channels \(channels) must be divisible by groups \(groups)")
         let perGroup = channels / groups
@@ -65,7 +87,7 @@ extension FastKernels {
                 let g = p % groups
                 parallelChunks(m, grain: elementwiseGrain) { r in
                     normalise(x: base, y: y + p * m, range: r, spatial: spatial, gamma: gamma + g * perGroup,
-                              beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]))
+                              beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]), silu: silu)
                 }
             }
             return
@@ -80,7 +102,7 @@ extension FastKernels {
                 let refined = finish(p, meanFloat: mu, shifted: shifted)
                 let g = p % groups
                 normalise(x: base, y: y + p * m, range: 0..<m, spatial: spatial, gamma: gamma + g * perGroup,
-                          beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]))
+                          beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]), silu: silu)
             }
         }
     }
@@ -101,6 +123,32 @@ extension FastKernels {
         input x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
         outputGrad dy: UnsafePointer<Float>, inputGrad dx: UnsafeMutablePointer<Float>,
         gammaGrad dgamma: UnsafeMutablePointer<Float>, betaGrad dbeta: UnsafeMutablePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, groups: Int
+    ) {
+        groupNormBackward(x, gamma, nil, mean, rstd, dy, dx, dgamma, dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
+    }
+
+    /// Backward of `groupNormSiLUForward`: with z = groupNorm(x) recomputed from x, `mean`, `rstd`,
+    /// gamma and beta, dz = dy·silu′(z), then `groupNormBackward` of dz. The one trick: dz is
+    /// written into `inputGrad` one group at a time, while the group is still in cache, and the
+    /// group norm's two passes read it from there (the last overwrites it with dx), so neither z
+    /// nor dz ever exists as a tensor.
+    public static func groupNormSiLUBackward(
+        input x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        outputGrad dy: UnsafePointer<Float>, inputGrad dx: UnsafeMutablePointer<Float>,
+        gammaGrad dgamma: UnsafeMutablePointer<Float>, betaGrad dbeta: UnsafeMutablePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, groups: Int
+    ) {
+        groupNormBackward(x, gamma, beta, mean, rstd, dy, dx, dgamma, dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
+    }
+
+    /// Both backward passes; `siluBeta` is nil for the plain group norm.
+    private static func groupNormBackward(
+        _ x: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>, _ siluBeta: UnsafePointer<Float>?,
+        _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
+        _ outputGrad: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        _ dgamma: UnsafeMutablePointer<Float>, _ dbeta: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int
     ) {
         precondition(groups > 0 && channels % groups == 0,
@@ -145,8 +193,17 @@ extension FastKernels {
         if split {
             for p in 0..<pairs {
                 let g = p % groups
-                let xBase = x + p * m, dyBase = dy + p * m
+                let xBase = x + p * m
                 let mu = mean[p]
+                var dyBase = outputGrad + p * m
+                if let siluBeta {
+                    let r = Double(rstd[p])
+                    parallelChunks(m, grain: elementwiseGrain) { range in
+                        siluGradient(x: xBase, dy: dyBase, dz: dx + p * m, range: range, spatial: spatial, gamma: gamma + g * perGroup,
+                                     beta: siluBeta + g * perGroup, meanFloat: mu, mean: Double(mu), rstd: r)
+                    }
+                    dyBase = UnsafePointer(dx + p * m)
+                }
                 groupPartial.initialize(repeating: 0, count: 2 * perGroup * threads)
                 parallelPieces(m, pieces: threads) { piece, r in
                     channelGradientSums(x: xBase, dy: dyBase, range: r, spatial: spatial, meanFloat: mu,
@@ -170,8 +227,14 @@ extension FastKernels {
                 let sums = groupPartial + 2 * perGroup * piece
                 for p in pairRange {
                     let g = p % groups
-                    let xBase = x + p * m, dyBase = dy + p * m
+                    let xBase = x + p * m
                     let mu = mean[p]
+                    var dyBase = outputGrad + p * m
+                    if let siluBeta {
+                        siluGradient(x: xBase, dy: dyBase, dz: dx + p * m, range: 0..<m, spatial: spatial, gamma: gamma + g * perGroup,
+                                     beta: siluBeta + g * perGroup, meanFloat: mu, mean: Double(mu), rstd: Double(rstd[p]))
+                        dyBase = UnsafePointer(dx + p * m)
+                    }
                     sums.initialize(repeating: 0, count: 2 * perGroup)
                     channelGradientSums(x: xBase, dy: dyBase, range: 0..<m, spatial: spatial, meanFloat: mu,
                                         sumDy: sums, sumDyD: sums + perGroup)
@@ -285,22 +348,55 @@ extension FastKernels {
     @inline(__always)
     private static func normalise(
         x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, range: Range<Int>, spatial: Int,
-        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, meanFloat: Float, mean: Double, rstd: Double
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, meanFloat: Float, mean: Double, rstd: Double, silu: Bool
     ) {
         let shift = SIMD16<Float>(repeating: meanFloat)
-        let delta = mean - Double(meanFloat)
         forEachChannel(in: range, spatial: spatial) { c, segment in
-            let scaleValue = rstd * Double(gamma[c])
-            let scale = SIMD16<Float>(repeating: Float(scaleValue))
-            let offset = SIMD16<Float>(repeating: Float(Double(beta[c]) - delta * scaleValue))
+            let (scale, offset) = affine(gamma: gamma[c], beta: beta[c], meanFloat: meanFloat, mean: mean, rstd: rstd)
+            @inline(__always) func f(_ v: SIMD16<Float>) -> SIMD16<Float> {
+                let z = (v - shift) * scale + offset
+                return silu ? SiLUFunction.apply(z) : z
+            }
             var i = segment.lowerBound
             while i + 16 <= segment.upperBound {
-                y.storeVector((x.loadVector(at: i) - shift) * scale + offset, at: i)
+                y.storeVector(f(x.loadVector(at: i)), at: i)
                 i += 16
             }
             if i < segment.upperBound {
                 let n = segment.upperBound - i
-                y.storePartialVector((x.loadPartialVector(at: i, count: n, padding: 0) - shift) * scale + offset, at: i, count: n)
+                y.storePartialVector(f(x.loadPartialVector(at: i, count: n, padding: 0)), at: i, count: n)
+            }
+        }
+    }
+
+    /// The per-channel scale rstd·gamma and offset beta − (μ − μ_f)·rstd·gamma of the normalisation
+    /// z = (x − μ_f)·scale + offset (shared by the forward pass and the SiLU backward's recomputation).
+    @inline(__always)
+    private static func affine(gamma: Float, beta: Float, meanFloat: Float, mean: Double, rstd: Double) -> (SIMD16<Float>, SIMD16<Float>) {
+        let scaleValue = rstd * Double(gamma)
+        let delta = mean - Double(meanFloat)
+        return (SIMD16<Float>(repeating: Float(scaleValue)), SIMD16<Float>(repeating: Float(Double(beta) - delta * scaleValue)))
+    }
+
+    /// dz = dy·silu′(z) over `range` of one group, with z = (x − μ)·rstd·gamma + beta recomputed from
+    /// the stored statistics (equal to the forward pass's z up to a few Float roundings).
+    @inline(__always)
+    private static func siluGradient(
+        x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>, range: Range<Int>, spatial: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, meanFloat: Float, mean: Double, rstd: Double
+    ) {
+        let shift = SIMD16<Float>(repeating: meanFloat)
+        forEachChannel(in: range, spatial: spatial) { c, segment in
+            let (scale, offset) = affine(gamma: gamma[c], beta: beta[c], meanFloat: meanFloat, mean: mean, rstd: rstd)
+            var i = segment.lowerBound
+            while i + 16 <= segment.upperBound {
+                dz.storeVector(SiLUBackwardFunction.apply((x.loadVector(at: i) - shift) * scale + offset, dy.loadVector(at: i)), at: i)
+                i += 16
+            }
+            if i < segment.upperBound {
+                let n = segment.upperBound - i
+                let z = (x.loadPartialVector(at: i, count: n, padding: 0) - shift) * scale + offset
+                dz.storePartialVector(SiLUBackwardFunction.apply(z, dy.loadPartialVector(at: i, count: n, padding: 0)), at: i, count: n)
             }
         }
     }

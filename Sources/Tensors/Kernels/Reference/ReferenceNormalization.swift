@@ -91,6 +91,37 @@ extension ReferenceKernels {
         }
     }
 
+    /// y ← y·σ(y) in place (SiLU; the reference for the SiLU half of `groupNormSiLUForward`).
+    public static func siluInPlace<T: TensorScalar>(_ y: UnsafeMutablePointer<T>, count: Int) {
+        for i in 0..<count {
+            let v = Double(y[i])
+            y[i] = T(v / (1 + Double.exp(-v)))
+        }
+    }
+
+    /// Backward of SiLU ∘ group norm, by composition: z = (x − μ)·rstd·gamma[c] + beta[c] from the
+    /// forward pass's statistics, dz = dy·σ(z)·(1 + z·(1 − σ(z))), then `groupNormBackward` of dz.
+    public static func groupNormSiLUBackward<T: TensorScalar>(
+        input x: UnsafePointer<T>, gamma: UnsafePointer<T>, beta: UnsafePointer<T>, mean: UnsafePointer<T>, rstd: UnsafePointer<T>,
+        outputGrad dy: UnsafePointer<T>, inputGrad dx: UnsafeMutablePointer<T>,
+        gammaGrad dgamma: UnsafeMutablePointer<T>, betaGrad dbeta: UnsafeMutablePointer<T>,
+        batch: Int, channels: Int, spatial: Int, groups: Int
+    ) {
+        let perGroup = channels / groups
+        let count = batch * channels * spatial
+        let dz = UnsafeMutablePointer<T>.allocate(capacity: count)
+        defer { dz.deallocate() }
+        for i in 0..<count {
+            let channel = (i / spatial) % channels
+            let pair = (i / spatial) / channels * groups + channel / perGroup
+            let z = (Double(x[i]) - Double(mean[pair])) * Double(rstd[pair]) * Double(gamma[channel]) + Double(beta[channel])
+            let s = 1 / (1 + Double.exp(-z))
+            dz[i] = T(Double(dy[i]) * s * (1 + z * (1 - s)))
+        }
+        groupNormBackward(input: x, gamma: gamma, mean: mean, rstd: rstd, outputGrad: dz, inputGrad: dx,
+                          gammaGrad: dgamma, betaGrad: dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
+    }
+
     /// Softmax along an axis of extent `axis`, for a tensor viewed as [outer, axis, inner]:
     /// y = exp(x − max) / Σ exp(x − max).
     public static func softmaxForward<T: TensorScalar>(
