@@ -5,6 +5,8 @@
 #   --quick         1 round, 3 timed iterations, 1 warm-up (a smoke test, not a measurement)
 #   --pytorch-only  skip building and running ours (results go to results/pytorch-only.*, not latest.*)
 # Environment (defaults): ROUNDS=5 ITERATIONS=10 WARMUP=3 THREADS=2
+#   IDLE_WAIT=300  before each run, wait up to this many seconds for the CPUs to be ≥ 90% idle
+#                  for 3 s in a row (the machine may be shared; 0 disables the wait)
 #   TORCH_SPEC="torch==2.13.0+cpu"  what to install into Benchmarks/.venv when torch is missing
 #   TORCH_INDEX=https://download.pytorch.org/whl/cpu  fallback index for the CPU-only wheel
 #
@@ -28,6 +30,7 @@ ROUNDS="${ROUNDS:-5}"
 ITERATIONS="${ITERATIONS:-10}"
 WARMUP="${WARMUP:-3}"
 THREADS="${THREADS:-2}"
+IDLE_WAIT="${IDLE_WAIT:-300}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0+cpu}"
 TORCH_INDEX="${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
 pytorch_only=0
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+[[ "$IDLE_WAIT" =~ ^[0-9]+$ ]] || die "IDLE_WAIT must be a non-negative integer, got '$IDLE_WAIT'"
 for v in ROUNDS ITERATIONS THREADS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
@@ -106,17 +110,36 @@ obj["round"] = rnd
 with open(path, "a") as f:
     f.write(json.dumps(obj) + "\n")
 s = obj["seconds"]
-print(f"  {impl:8s} {obj[\"model\"]:8s} {obj[\"mode\"]:6s} batch {obj[\"batch_size\"]:3d}: "
-      f"{s[\"median\"]:.4f} s/step, {obj[\"images_per_second\"]:.1f} images/s, "
-      f"{obj[\"peak_rss_bytes\"] / 2**20:.0f} MiB")
+print("  {:8s} {:8s} {:6s} batch {:3d}: {:.4f} s/step, {:.1f} images/s, {:.0f} MiB".format(
+    impl, obj["model"], obj["mode"], obj["batch_size"], s["median"], obj["images_per_second"],
+    obj["peak_rss_bytes"] / 2**20)
+    + ("" if "cpu_utilization" not in obj else ", CPU utilisation {:.2f}".format(obj["cpu_utilization"])))
 ' "$1" "$2" "$jsonl"
 }
 
+# wait_idle: returns once the CPUs were ≥ 90% idle for 3 consecutive seconds, or after $IDLE_WAIT s.
+wait_idle() {
+  local waited=0 quiet=0 a b
+  [ "$IDLE_WAIT" -eq 0 ] && return 0
+  while [ "$waited" -lt "$IDLE_WAIT" ]; do
+    read -r -a a </proc/stat; sleep 1; read -r -a b </proc/stat
+    waited=$((waited + 1))
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    local idle=$((b[4] + b[5] - a[4] - a[5]))
+    if [ "$total" -gt 0 ] && [ $((100 * idle / total)) -ge 90 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    [ "$quiet" -ge 3 ] && return 0
+  done
+  echo "warning: the CPUs were still busy after ${IDLE_WAIT}s; timing anyway" >&2
+}
+
 run_ours() {  # mode model batch round
+  wait_idle
   "${clean_env[@]}" "$ddpm" bench --model "$2" --mode "$1" --batch-size "$3" \
     --iterations "$ITERATIONS" --threads "$THREADS" --json | tag ours "$4"
 }
 run_torch() {  # mode model batch round
+  wait_idle
   "${clean_env[@]}" "$py" "$here/pytorch/bench_torch.py" --model "$2" --mode "$1" --batch-size "$3" \
     --iterations "$ITERATIONS" --warmup "$WARMUP" --threads "$THREADS" --json | tag pytorch "$4"
 }
@@ -140,6 +163,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 echo "GEMM ceiling (2048³ SGEMM, torch.matmul, $THREADS threads)"
+wait_idle
 "${clean_env[@]}" "$py" "$here/pytorch/gemm_ceiling.py" --size 2048 --threads "$THREADS" \
   | python3 -c 'import json, sys; o = json.loads(sys.stdin.read()); o["implementation"] = "pytorch"; print(json.dumps(o))' \
   >>"$jsonl"
@@ -162,7 +186,8 @@ def summary(impl, mode, model, batch):
     sec = statistics.median(r["seconds"]["median"] for r in sel)
     rss = statistics.median(r["peak_rss_bytes"] for r in sel)
     gf = statistics.median(r["gflops"] for r in sel)
-    return dict(sec=sec, ips=batch / sec, rss=rss, gflops=gf, n=len(sel))
+    util = [r["cpu_utilization"] for r in sel if "cpu_utilization" in r]
+    return dict(sec=sec, ips=batch / sec, rss=rss, gflops=gf, n=len(sel), util=min(util) if util else None)
 
 def cell(s):
     return f"{s['sec']:.3f} s, {s['ips']:.1f} img/s" if s else "—"
@@ -183,7 +208,7 @@ lines = [
     "# DDPM U-Net steps: ours vs PyTorch eager (CPU)",
     "",
     f"{time.strftime('%Y-%m-%d %H:%M')}; {cpu}, {threads} threads; PyTorch {torch_version} "
-    f"(channels_last, Adam default); {rounds} rounds × {iterations} timed iterations "
+    f"(channels_last, Adam default); rounds: {rounds}, timed iterations per run: {iterations} "
     f"({warmup} warm-up for PyTorch). Seconds are per step (median over rounds of each run's median).",
     "",
     "| configuration | ours (s/step, images/s) | PyTorch (s/step, images/s) | ratio (PyTorch / ours) | peak RSS ours | peak RSS PyTorch |",
@@ -197,7 +222,8 @@ lines.append("")
 for mode, model, batch in order:
     o, p = summary("ours", mode, model, batch), summary("pytorch", mode, model, batch)
     parts = [f"{name} {s['gflops']:.0f}" for name, s in (("ours", o), ("PyTorch", p)) if s]
-    lines.append(f"- {mode} {model} batch {batch}: GFLOPS " + ", ".join(parts))
+    util = f" (PyTorch's lowest CPU utilisation over its runs: {p['util']:.2f})" if p and p["util"] is not None else ""
+    lines.append(f"- {mode} {model} batch {batch}: GFLOPS " + ", ".join(parts) + util)
 for g in gemm:
     lines.append(f"- GEMM ceiling: {g['gemm']}³ SGEMM with torch.matmul on {g['threads']} threads: "
                  f"{g['gflops']['median']:.0f} GFLOPS median, {g['gflops']['best']:.0f} best")

@@ -22,6 +22,8 @@ GFLOPS = FLOPs per step / median, where FLOPs count 2 × multiply-adds of every 
 linear layer and attention matmul (elementwise work, norms and the optimiser are not counted),
 and a training step counts 3 × the forward pass (forward, backward-data, backward-weights).
 Peak RSS is this process's ru_maxrss (it runs one configuration only, the torch import included).
+"cpu_utilization" is the median over timed steps of this process's CPU time / (wall time ×
+threads): well below 1 means other processes took the cores and the timing is not trustworthy.
 
 OpenBLAS settings that this environment may carry (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) are
 removed by re-executing before torch loads, so the libraries pick their best kernels.
@@ -205,11 +207,12 @@ def main(argv=None) -> int:
 
     for i in range(args.warmup):
         step(i)
-    times = []
+    times, busy = [], []
     for i in range(args.iterations):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         step(args.warmup + i)
         times.append(time.perf_counter() - start)
+        busy.append((time.process_time() - cpu) / times[-1] / args.threads)
 
     median = statistics.median(times)
     result = {
@@ -222,6 +225,7 @@ def main(argv=None) -> int:
         "implementation": "pytorch", "layout": args.layout if image else "contiguous",
         "adam": args.adam if args.mode == "train" else None,
         "flops_per_step": flops_step, "torch": torch.__version__,
+        "cpu_utilization": statistics.median(busy),
     }
     if args.json:
         print(json.dumps(result))
@@ -230,7 +234,8 @@ def main(argv=None) -> int:
         print(f"pytorch {args.model} {args.mode} batch {B}, {args.threads} threads, {args.layout}: "
               f"{s['median']:.4f} s/step (min {s['min']:.4f}, max {s['max']:.4f}) over {args.iterations}, "
               f"{result['images_per_second']:.1f} images/s, {result['gflops']:.1f} GFLOPS "
-              f"({flops_step / 1e9:.1f} GFLOP/step), peak RSS {result['peak_rss_bytes'] / 2**20:.0f} MiB")
+              f"({flops_step / 1e9:.1f} GFLOP/step), peak RSS {result['peak_rss_bytes'] / 2**20:.0f} MiB, "
+              f"CPU utilisation {result['cpu_utilization']:.2f}")
     return 0
 
 
