@@ -1,0 +1,136 @@
+// Loading and saving a U-Net as a diffusers folder: config.json + diffusion_pytorch_model.safetensors.
+import Foundation
+import NeuralNetworks
+import Tensors
+
+/// What went wrong loading or saving a diffusers folder. `description` names the file (and,
+/// for weights, the tensor) and says what was expected.
+public enum DiffusersFolderError: Error, CustomStringConvertible {
+    /// The folder does not exist or is not a folder.
+    case notAFolder(URL)
+    /// The folder has no config.json.
+    case missingConfig(URL)
+    /// The folder has no diffusion_pytorch_model.safetensors.
+    case missingWeights(URL)
+    /// config.json cannot be read or does not describe a supported U-Net.
+    case invalidConfig(URL, message: String)
+    /// The weights file is unreadable, corrupt, or does not match config.json (the underlying
+    /// error names the file and tensor).
+    case weights(URL, TensorFileError)
+    /// Writing the folder failed.
+    case cannotWrite(URL, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .notAFolder(url):
+            return "\(url.path): not a folder; a diffusers model folder holds \(DiffusersFolder.configName) and \(DiffusersFolder.weightsName)."
+        case let .missingConfig(url):
+            return "\(url.path): missing; a diffusers model folder needs \(DiffusersFolder.configName) (a UNet2DModel config)."
+        case let .missingWeights(url):
+            return "\(url.path): missing; a diffusers model folder needs \(DiffusersFolder.weightsName) "
+                + "(PyTorch .bin weights are not supported: convert them with save_pretrained(..., safe_serialization=True))."
+        case let .invalidConfig(url, message):
+            return "\(url.path): \(message)"
+        case let .weights(_, error):
+            return error.description
+        case let .cannotWrite(url, reason):
+            return "\(url.path): cannot write (\(reason))."
+        }
+    }
+
+    /// The file the error is about.
+    public var file: URL {
+        switch self {
+        case let .notAFolder(url), let .missingConfig(url), let .missingWeights(url), let .invalidConfig(url, _),
+             let .weights(url, _), let .cannotWrite(url, _):
+            return url
+        }
+    }
+}
+
+/// A diffusers `UNet2DModel` folder (`save_pretrained` layout).
+public enum DiffusersFolder {
+    public static let configName = "config.json"
+    public static let weightsName = "diffusion_pytorch_model.safetensors"
+
+    /// Reads only the configuration of the folder at `url`.
+    public static func configuration(at url: URL) throws -> UNetConfiguration {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DiffusersFolderError.notAFolder(url)
+        }
+        let configURL = url.appendingPathComponent(configName)
+        guard FileManager.default.fileExists(atPath: configURL.path) else { throw DiffusersFolderError.missingConfig(configURL) }
+        let data: Data
+        do {
+            data = try Data(contentsOf: configURL)
+        } catch {
+            throw DiffusersFolderError.invalidConfig(configURL, message: "cannot read (\(error.localizedDescription))")
+        }
+        do {
+            return try UNetConfiguration(diffusersConfig: data, file: configURL.path)
+        } catch let error as DiffusersConfigError {
+            throw DiffusersFolderError.invalidConfig(configURL, message: error.message)
+        }
+    }
+
+    /// Loads the folder at `url` into a `UNet` whose parameters have `dtype`.
+    ///
+    /// The network is built with a fixed seed (the initial values are all replaced), then every
+    /// parameter is read from the weights file; a missing, extra or misshapen tensor is an error.
+    public static func load(_ url: URL, dtype: DType = .float32) throws -> UNet {
+        let configuration = try configuration(at: url)
+        let weightsURL = url.appendingPathComponent(weightsName)
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw DiffusersFolderError.missingWeights(weightsURL) }
+        // Parse the weights before building the network, so a corrupt file fails fast.
+        let file: SafeTensorsFile
+        do {
+            file = try SafeTensorsFile(contentsOf: weightsURL)
+        } catch let error as TensorFileError {
+            throw DiffusersFolderError.weights(weightsURL, error)
+        }
+        var generator = PhiloxGenerator(seed: 0)
+        let model = UNet(configuration, generator: &generator)
+        if dtype != .float32 { model.convertParameters(to: dtype) }
+        do {
+            try model.loadParameters(from: file)
+        } catch let error as TensorFileError {
+            throw DiffusersFolderError.weights(weightsURL, error)
+        }
+        return model
+    }
+
+    /// Writes `model` as a diffusers folder at `url` (created if needed): config.json and the
+    /// weights in the parameters' current dtype. Each file is replaced atomically.
+    public static func save(_ model: UNet, to url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw DiffusersFolderError.cannotWrite(url, reason: error.localizedDescription)
+        }
+        let weightsURL = url.appendingPathComponent(weightsName)
+        do {
+            try model.saveParameters(to: weightsURL, metadata: ["format": "pt"])
+        } catch let error as TensorFileError {
+            throw DiffusersFolderError.weights(weightsURL, error)
+        }
+        let configURL = url.appendingPathComponent(configName)
+        do {
+            try model.configuration.diffusersConfig().write(to: configURL, options: .atomic)
+        } catch {
+            throw DiffusersFolderError.cannotWrite(configURL, reason: error.localizedDescription)
+        }
+    }
+}
+
+extension UNet {
+    /// Loads a diffusers folder (see `DiffusersFolder.load`).
+    public static func load(diffusersFolder url: URL, dtype: DType = .float32) throws -> UNet {
+        try DiffusersFolder.load(url, dtype: dtype)
+    }
+
+    /// Saves this network as a diffusers folder (see `DiffusersFolder.save`).
+    public func save(diffusersFolder url: URL) throws {
+        try DiffusersFolder.save(self, to: url)
+    }
+}
