@@ -20,7 +20,7 @@ demo: build
 	$(BIN)/ddpm demo --output out/demo
 
 test: deps
-	swift test --no-parallel $(SWIFTFLAGS)
+	swift test -c release --no-parallel $(SWIFTFLAGS)
 
 bench: deps
 	$(RELEASE) --product TensorBenchmarks

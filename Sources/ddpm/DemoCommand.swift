@@ -117,11 +117,11 @@ struct DemoCommand: ParsableCommand {
             plot.scatter(pairs: values, color: color, radius: 1.2)
             return plot
         }
-        let dataPicture = URL(fileURLWithPath: "data-vs-samples.png", relativeTo: folder)
+        let dataPicture = folder.appendingPathComponent("data-vs-samples.png")
         try Figure.plots(
             [scatter("data", x0.floats, .blue), scatter("samples", sampleValues, .orange)],
             columns: 2, title: "swiss roll: data and DDPM samples").writePNG(to: dataPicture)
-        let processPicture = URL(fileURLWithPath: "processes.png", relativeTo: folder)
+        let processPicture = folder.appendingPathComponent("processes.png")
         try Figure.plots(
             [scatter("q: t = 0", x0.floats, .blue), scatter("q: t = \(T / 2)", forwardHalf, .blue), scatter("q: t = \(T)", forwardEnd, .blue),
              scatter("p: t = 0", sampleValues, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
@@ -129,16 +129,16 @@ struct DemoCommand: ParsableCommand {
             columns: 3, title: "forward (top) and reverse (bottom) processes").writePNG(to: processPicture)
         var lossPlot = Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true)
         lossPlot.line(y: smoothed(losses, window: 50), color: .blue)
-        let lossPicture = URL(fileURLWithPath: "loss.png", relativeTo: folder)
+        let lossPicture = folder.appendingPathComponent("loss.png")
         try lossPlot.render(width: 640, height: 400).writePNG(to: lossPicture)
-        try AtomicFile.write(Data(csv(header: "x,y", pairs: sampleValues).utf8), to: URL(fileURLWithPath: "samples.csv", relativeTo: folder))
+        try AtomicFile.write(Data(csv(header: "x,y", pairs: sampleValues).utf8), to: folder.appendingPathComponent("samples.csv"))
         try AtomicFile.write(Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),
-                             to: URL(fileURLWithPath: "loss.csv", relativeTo: folder))
+                             to: folder.appendingPathComponent("loss.csv"))
 
         let distance = energyDistance(sampleValues, x0.floats)
         print(String(format: "trained %d steps in %.1f s; final loss %.4f (mean of last 100)",
                      steps, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count))))
-        print(String(format: "energy distance samples↔data: %.4f (Gaussian noise↔data is about 1)", distance))
+        print(String(format: "energy distance samples↔data: %.4f (standard normal noise↔data: %.4f)", distance, energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
         for url in [dataPicture, processPicture, lossPicture] { print("wrote \(url.path)") }
     }
 }
@@ -158,19 +158,4 @@ func smoothed(_ values: [Double], window: Int) -> [Double] {
 /// Interleaved (x, y) pairs as CSV.
 func csv(header: String, pairs: [Float]) -> String {
     header + "\n" + stride(from: 0, to: pairs.count, by: 2).map { "\(pairs[$0]),\(pairs[$0 + 1])" }.joined(separator: "\n") + "\n"
-}
-
-/// Energy distance between two 2-D point sets given as interleaved pairs (Székely & Rizzo):
-/// 2E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖, on at most 1,000 points of each.
-func energyDistance(_ a: [Float], _ b: [Float]) -> Double {
-    func points(_ v: [Float]) -> [(Double, Double)] {
-        Array(stride(from: 0, to: v.count, by: 2).map { (Double(v[$0]), Double(v[$0 + 1])) }.prefix(1000))
-    }
-    let x = points(a), y = points(b)
-    func meanDistance(_ p: [(Double, Double)], _ q: [(Double, Double)]) -> Double {
-        var total = 0.0
-        for u in p { for v in q { total += ((u.0 - v.0) * (u.0 - v.0) + (u.1 - v.1) * (u.1 - v.1)).squareRoot() } }
-        return total / Double(p.count * q.count)
-    }
-    return 2 * meanDistance(x, y) - meanDistance(x, x) - meanDistance(y, y)
 }
