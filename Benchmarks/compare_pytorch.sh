@@ -136,7 +136,7 @@ wait_idle() {
 run_ours() {  # mode model batch round
   wait_idle
   "${clean_env[@]}" "$ddpm" bench --model "$2" --mode "$1" --batch-size "$3" \
-    --iterations "$ITERATIONS" --threads "$THREADS" --json | tag ours "$4"
+    --iterations "$ITERATIONS" --warmup "$WARMUP" --threads "$THREADS" --json | tag ours "$4"
 }
 run_torch() {  # mode model batch round
   wait_idle
@@ -209,7 +209,7 @@ lines = [
     "",
     f"{time.strftime('%Y-%m-%d %H:%M')}; {cpu}, {threads} threads; PyTorch {torch_version} "
     f"(channels_last, Adam default); rounds: {rounds}, timed iterations per run: {iterations} "
-    f"({warmup} warm-up for PyTorch). Seconds are per step (median over rounds of each run's median).",
+    f"({warmup} warm-up steps first, both sides). Seconds are per step (median over rounds of each run's median).",
     "",
     "| configuration | ours (s/step, images/s) | PyTorch (s/step, images/s) | ratio (PyTorch / ours) | peak RSS ours | peak RSS PyTorch |",
     "|---|---|---|---|---|---|",
