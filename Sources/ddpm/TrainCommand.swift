@@ -212,6 +212,12 @@ struct TrainCommand: ParsableCommand {
 
         // 3. Signals: finish the step, save, exit 0.
         stopRequested = 0
+        // A parent may have spawned us with these blocked (Foundation's Process does); unblock them.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         defer {
@@ -252,7 +258,7 @@ struct TrainCommand: ParsableCommand {
             guard value.isFinite else {
                 network.detachParameters()
                 throw CommandFailure("training diverged at step \(step + 1): the loss is \(value). Stopped without saving; "
-                    + "the last good checkpoint (step \(savedStep)) is untouched. Try a smaller --learning-rate.")
+                    + "\(savedStep > 0 ? "the last good checkpoint (step \(savedStep)) is untouched" : "no checkpoint had been saved yet"). Try a smaller --learning-rate.")
             }
             var grads = gradients(of: lossTensor, withRespectTo: leaves)
             var norm: Double
@@ -264,7 +270,7 @@ struct TrainCommand: ParsableCommand {
             network.detachParameters()
             guard norm.isFinite else {
                 throw CommandFailure("training diverged at step \(step + 1): the gradient norm is \(norm). Stopped without saving; "
-                    + "the last good checkpoint (step \(savedStep)) is untouched. Try a smaller --learning-rate.")
+                    + "\(savedStep > 0 ? "the last good checkpoint (step \(savedStep)) is untouched" : "no checkpoint had been saved yet"). Try a smaller --learning-rate.")
             }
             optimizer.update(network.namedParameters, gradients: grads)
             ema.update(from: network)
