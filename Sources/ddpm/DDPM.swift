@@ -6,6 +6,9 @@ struct DDPM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ddpm",
         abstract: "Train, sample and study diffusion probabilistic models (Sohl-Dickstein 2015; Ho, Jain & Abbeel 2020).",
-        subcommands: [DemoCommand.self, ScheduleCommand.self, InfoCommand.self, DenoiseCommand.self, BenchCommand.self]
+        subcommands: [
+            DemoCommand.self, TrainCommand.self, SampleCommand.self, ScheduleCommand.self, InfoCommand.self,
+            DenoiseCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -1,0 +1,159 @@
+// `ddpm sample`: draw samples from a `ddpm train` checkpoint or a diffusers model folder.
+import ArgumentParser
+import Diffusion
+import Foundation
+import Imaging
+import Models
+import NeuralNetworks
+import Tensors
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Draw samples from a trained model (DDPM Algorithm 2, or DDIM).",
+        discussion: """
+            --checkpoint is a `ddpm train` folder (EMA weights unless --raw-weights) or a diffusers folder
+            (config.json + diffusion_pytorch_model.safetensors; linear β schedule, T from scheduler_config.json
+            or 1000, ε-prediction, fixed-large variance). Writes to --output (default CHECKPOINT/samples):
+            images: samples.png (grid) and samples.npy (uint8, N × H × W × C);
+            points: samples.csv, samples.npy (float32, N × D) and samples.png (scatter).
+            """)
+
+    @Option(help: "A `ddpm train` checkpoint folder or a diffusers model folder.")
+    var checkpoint: String
+
+    @Option(help: "Number of samples.")
+    var count: Int = 64
+
+    @Option(name: .customLong("batch-size"), help: "Samples drawn at once.")
+    var batchSize: Int = 64
+
+    @Option(help: "Sampling steps, respaced evenly (default: all T).")
+    var steps: Int?
+
+    @Option(help: "ancestral (DDPM) or ddim.")
+    var sampler: String = "ancestral"
+
+    @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
+    var eta: Double = 0
+
+    @Option(help: "Seed of the sampling noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output folder (default CHECKPOINT/samples).")
+    var output: String?
+
+    @Flag(name: .customLong("raw-weights"), help: "Use the raw weights instead of the EMA.")
+    var rawWeights = false
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
+        guard ["ancestral", "ddim"].contains(sampler) else { throw ValidationError("--sampler must be ancestral or ddim, got \"\(sampler)\".") }
+        guard eta.isFinite, eta >= 0, eta <= 1 else { throw ValidationError("--eta must be in [0, 1], got \(eta).") }
+        if sampler == "ancestral", eta != 0 { throw ValidationError("--eta applies to --sampler ddim only.") }
+    }
+
+    func run() throws {
+        try threads.apply()
+        let folder = URL(fileURLWithPath: checkpoint)
+        let model: any DenoisingModel
+        var diffusion: GaussianDiffusion
+        let exampleShape: [Int]
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(DiffusersFolder.configName).path) {
+            let unet = try CommandFailure.wrap { try DiffusersFolder.load(folder) }
+            let c = unet.configuration
+            let T = try DenoiseCommand.trainingSteps(folder)
+            diffusion = try CommandFailure.wrap {
+                try GaussianDiffusion(schedule: DiffusionSchedule(.ddpm, stepCount: T),
+                                      varianceKind: c.outChannels == 2 * c.inChannels ? .learnedRange : .fixedLarge)
+            }
+            model = unet
+            exampleShape = [c.inChannels, c.sampleSize, c.sampleSize]
+        } else {
+            let settings = try Checkpoint.readSettings(from: folder)
+            let state = try Checkpoint.readState(from: folder)
+            diffusion = try CommandFailure.wrap { try settings.makeDiffusion() }
+            var dummy = PhiloxGenerator(seed: 0)
+            let network = settings.model.makeModel(generator: &dummy)
+            let file = try Checkpoint.open(rawWeights ? Checkpoint.modelName : Checkpoint.emaName, in: folder, step: state.step)
+            try CommandFailure.wrap { try network.loadParameters(from: file) }
+            model = network
+            exampleShape = settings.model.exampleShape
+        }
+        let T = diffusion.stepCount
+        let stepCount = steps ?? T
+        guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }
+        if stepCount < T || sampler == "ddim" {
+            diffusion = try CommandFailure.wrap { try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount)) }
+        }
+        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("samples")
+        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+
+        let isImages = exampleShape.count == 3
+        var generator = PhiloxGenerator(seed: seed)
+        var values: [Float] = []
+        let progress = Progress("sample", total: count, unit: "samples")
+        var done = 0
+        while done < count {
+            let n = min(batchSize, count - done)
+            let shape = [n] + exampleShape
+            let evaluate: DiffusionModel = { model($0, timesteps: $1, mode: .evaluation) }
+            let x = try CommandFailure.wrap {
+                sampler == "ddim"
+                    ? try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
+                    : try diffusion.sampleAncestral(model: evaluate, shape: shape, clipStart: isImages, generator: &generator)
+            }
+            values += x.converted(to: .float32).floats
+            done += n
+            progress.update(done)
+        }
+        let all = Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32)
+        let png = outFolder.appendingPathComponent("samples.png")
+        let npy = outFolder.appendingPathComponent("samples.npy")
+        try Self.picture(all).writePNG(to: png)
+        if isImages {
+            let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
+            var bytes = [UInt8](repeating: 0, count: values.count)
+            for i in 0..<count { for y in 0..<h { for x in 0..<w { for ch in 0..<c {
+                bytes[((i * h + y) * w + x) * c + ch] = Self.byte(values[((i * c + ch) * h + y) * w + x])
+            } } } }
+            try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count, h, w, c], elements: .uint8(bytes)), to: npy) }
+        } else {
+            try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count] + exampleShape, elements: .float32(values)), to: npy) }
+            let d = exampleShape[0]
+            let header = d == 2 ? "x,y" : (0..<d).map { "x\($0)" }.joined(separator: ",")
+            let rows = stride(from: 0, to: values.count, by: d).map { values[$0..<$0 + d].map { "\($0)" }.joined(separator: ",") }
+            try AtomicFile.write(Data((header + "\n" + rows.joined(separator: "\n") + "\n").utf8), to: outFolder.appendingPathComponent("samples.csv"))
+        }
+        print("wrote \(count) samples to \(outFolder.path)")
+    }
+
+    /// [−1, 1] → 0…255.
+    static func byte(_ v: Float) -> UInt8 {
+        UInt8(max(0, min(255, ((v + 1) * 127.5).rounded())))
+    }
+
+    /// A grid of images ([N, C, H, W]) or a scatter plot of 2-D points ([N, 2]).
+    static func picture(_ x: Tensor) -> RasterImage {
+        let values = x.converted(to: .float32).floats
+        if x.shape.count == 4 {
+            let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            let format: PixelFormat = c == 1 ? .gray : .rgb
+            let images = (0..<n).map { i -> RasterImage in
+                var pixels = [UInt8](repeating: 0, count: h * w * c)
+                for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
+                    pixels[(y * w + xx) * c + ch] = byte(values[((i * c + ch) * h + y) * w + xx])
+                } } }
+                return RasterImage(width: w, height: h, format: format, pixels: pixels)
+            }
+            return RasterImage.grid(images)
+        }
+        var plot = Plot(title: "samples", xRange: -2.5...2.5, yRange: -2.5...2.5)
+        plot.scatter(pairs: Array(values.prefix(x.shape[0] * 2)), color: .orange, radius: 1.2)
+        return plot.render(width: 480, height: 480)
+    }
+}
