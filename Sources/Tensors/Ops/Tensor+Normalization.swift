@@ -9,16 +9,7 @@
 ///   - input: [N, C, ...] (NCHW; any number of trailing spatial dimensions, including none).
 ///   - gamma, beta: [C].
 public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Double = 1e-6) -> Tensor {
-    precondition(input.rank >= 2, "groupNorm: input must be [N, C, ...], got \(input.shape)")
-    let c = input.shape[1]
-    precondition(groups >= 1 && c % groups == 0, "groupNorm: \(c) channels of input \(input.shape) do not split into \(groups) groups")
-    precondition(gamma.shape == [c] && beta.shape == [c], "groupNorm: gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
-    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
-    var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
-    var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
-    if input.scalarCount > 0 {
-        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps, silu: false)
-    }
+    var (out, mean, rstd) = groupNormForward("groupNorm", input, groups, gamma, beta, eps, silu: false)
     out.record(
         .groupNorm(input: input.detached(), gamma: gamma.detached(), mean: mean, rstd: rstd, groups: groups),
         inputs: [input, gamma, beta])
@@ -33,20 +24,29 @@ public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor,
 /// recomputes them from the input and the saved statistics, so the graph holds one activation less
 /// per call and makes one pass less over memory each way.
 public func groupNormSiLU(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Double = 1e-6) -> Tensor {
-    precondition(input.rank >= 2, "groupNormSiLU: input must be [N, C, ...], got \(input.shape)")
-    let c = input.shape[1]
-    precondition(groups >= 1 && c % groups == 0, "groupNormSiLU: \(c) channels of input \(input.shape) do not split into \(groups) groups")
-    precondition(gamma.shape == [c] && beta.shape == [c], "groupNormSiLU: gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
-    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
-    var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
-    var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
-    if input.scalarCount > 0 {
-        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps, silu: true)
-    }
+    var (out, mean, rstd) = groupNormForward("groupNormSiLU", input, groups, gamma, beta, eps, silu: true)
     out.record(
         .groupNormSiLU(input: input.detached(), gamma: gamma.detached(), beta: beta.detached(), mean: mean, rstd: rstd, groups: groups),
         inputs: [input, gamma, beta])
     return out
+}
+
+/// Checks the arguments of a group norm op and runs its forward kernel: the output and the
+/// per-(sample, group) mean and 1/σ that the derivative needs.
+private func groupNormForward(
+    _ op: String, _ input: Tensor, _ groups: Int, _ gamma: Tensor, _ beta: Tensor, _ eps: Double, silu: Bool
+) -> (output: Tensor, mean: Tensor, rstd: Tensor) {
+    precondition(input.rank >= 2, "\(op): input must be [N, C, ...], got \(input.shape)")
+    let c = input.shape[1]
+    precondition(groups >= 1 && c % groups == 0, "\(op): \(c) channels of input \(input.shape) do not split into \(groups) groups")
+    precondition(gamma.shape == [c] && beta.shape == [c], "\(op): gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
+    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
+    var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
+    if input.scalarCount > 0 {
+        KernelDispatch.groupNormForward(input, gamma, beta, &out, &mean, &rstd, groups: groups, eps: eps, silu: silu)
+    }
+    return (out, mean, rstd)
 }
 
 /// exp(x − max) / Σ exp(x − max) along `axis`.

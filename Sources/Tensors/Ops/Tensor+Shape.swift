@@ -140,7 +140,7 @@ extension Tensor {
 
     /// Zeros of `inputShape` with `self` written at `range` along `axis` (adjoint of slicing).
     func padded(into inputShape: [Int], axis: Int, range: Range<Int>) -> Tensor {
-        var out = Tensor(zeros: inputShape, dtype: dtype)
+        let out = Tensor(zeros: inputShape, dtype: dtype)
         let outer = inputShape[..<axis].reduce(1, *)
         let inner = inputShape[(axis + 1)...].reduce(1, *) * dtype.byteSize
         let rowOut = inputShape[axis] * inner
