@@ -30,13 +30,7 @@ enum KernelDispatch {
             x.withUnsafeBufferPointer(as: Float.self) { x in
                 w.withUnsafeBufferPointer(as: Float.self) { w in
                     y.withUnsafeMutableBufferPointer(as: Float.self) { y in
-                        if let bias {
-                            bias.withUnsafeBufferPointer(as: Float.self) { b in
-                                DNNLConvolution.forward(input: x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, output: y.baseAddress!, geometry: g)
-                            }
-                        } else {
-                            DNNLConvolution.forward(input: x.baseAddress!, weight: w.baseAddress!, bias: nil, output: y.baseAddress!, geometry: g)
-                        }
+                        DNNLConvolution.forward(input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Float.self), output: y.baseAddress!, geometry: g)
                     }
                 }
             }
@@ -44,13 +38,7 @@ enum KernelDispatch {
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     y.withUnsafeMutableBufferPointer(as: Double.self) { y in
-                        if let bias {
-                            bias.withUnsafeBufferPointer(as: Double.self) { b in
-                                ReferenceKernels.conv2DForward(input: x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, output: y.baseAddress!, geometry: g)
-                            }
-                        } else {
-                            ReferenceKernels.conv2DForward(input: x.baseAddress!, weight: w.baseAddress!, bias: nil, output: y.baseAddress!, geometry: g)
-                        }
+                        ReferenceKernels.conv2DForward(input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Double.self), output: y.baseAddress!, geometry: g)
                     }
                 }
             }
@@ -243,3 +231,11 @@ private func f<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPoin
 
 @inline(__always)
 private func f<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+
+extension Tensor {
+    /// Read-only pointer to the elements, valid while the tensor is alive (the caller holds it).
+    fileprivate func elements<T: TensorScalar>(as type: T.Type) -> UnsafePointer<T> {
+        precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
+        return UnsafePointer(storage.pointer.assumingMemoryBound(to: T.self))
+    }
+}
