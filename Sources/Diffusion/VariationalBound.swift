@@ -21,8 +21,11 @@ extension GaussianDiffusion {
     /// 1. For t = T…1: xₜ = √ᾱₜ x₀ + √(1−ᾱₜ) ε (eq. 4); p_θ(xₜ₋₁|xₜ); the term L_{t−1} (eq. 5, 13).
     /// 2. L_T (eq. 5).
     /// 3. Total = L_T + Σₜ L_{t−1}.
+    ///
+    /// `onStep` sees each step's index, xₜ and p_θ(xₜ₋₁|xₜ) (for rate–distortion and progress).
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool = false, generator: inout PhiloxGenerator
+        model: DiffusionModel, start: Tensor, clipStart: Bool = false, generator: inout PhiloxGenerator,
+        onStep: ((_ index: Int, _ current: Tensor, _ reverse: ReverseStep) -> Void)? = nil
     ) throws -> VariationalBound {
         try withoutGradients {
             let batch = start.shape[0]
@@ -35,6 +38,7 @@ extension GaussianDiffusion {
                 let reverse = try reverseStep(model: model, current: current, timesteps: timesteps, clipStart: clipStart)
                 let term = try boundTerm(start: start, current: current, timesteps: timesteps, reverse: reverse)
                 columns[index] = term.reshaped([batch, 1])
+                onStep?(index, current, reverse)
             }
             // 2. Prior.
             let prior = try priorBitsPerDim(start: start)

@@ -8,7 +8,8 @@ struct DDPM: ParsableCommand {
         abstract: "Train, sample and study diffusion probabilistic models (Sohl-Dickstein 2015; Ho, Jain & Abbeel 2020).",
         subcommands: [
             DemoCommand.self, TrainCommand.self, SampleCommand.self, ScheduleCommand.self, InfoCommand.self,
-            DenoiseCommand.self, BenchCommand.self,
+            DenoiseCommand.self, BenchCommand.self, EvaluateCommand.self, ProgressiveCommand.self,
+            InterpolateCommand.self, InpaintCommand.self, RateDistortionCommand.self,
         ]
     )
 }

@@ -19,8 +19,7 @@ struct SampleCommand: ParsableCommand {
             points: samples.csv, samples.npy (float32, N × D) and samples.png (scatter).
             """)
 
-    @Option(help: "A `ddpm train` checkpoint folder or a diffusers model folder.")
-    var checkpoint: String
+    @OptionGroup var source: CheckpointOptions
 
     @Option(help: "Number of samples.")
     var count: Int = 64
@@ -43,9 +42,6 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/samples).")
     var output: String?
 
-    @Flag(name: .customLong("raw-weights"), help: "Use the raw weights instead of the EMA.")
-    var rawWeights = false
-
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -59,38 +55,17 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         try threads.apply()
-        let folder = URL(fileURLWithPath: checkpoint)
-        let model: any DenoisingModel
-        var diffusion: GaussianDiffusion
-        let exampleShape: [Int]
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(DiffusersFolder.configName).path) {
-            let unet = try CommandFailure.wrap { try DiffusersFolder.load(folder) }
-            let c = unet.configuration
-            let T = try DenoiseCommand.trainingSteps(folder)
-            diffusion = try CommandFailure.wrap {
-                try GaussianDiffusion(schedule: DiffusionSchedule(.ddpm, stepCount: T),
-                                      varianceKind: c.outChannels == 2 * c.inChannels ? .learnedRange : .fixedLarge)
-            }
-            model = unet
-            exampleShape = [c.inChannels, c.sampleSize, c.sampleSize]
-        } else {
-            let settings = try Checkpoint.readSettings(from: folder)
-            let state = try Checkpoint.readState(from: folder)
-            diffusion = try CommandFailure.wrap { try settings.makeDiffusion() }
-            var dummy = PhiloxGenerator(seed: 0)
-            let network = settings.model.makeModel(generator: &dummy)
-            let file = try Checkpoint.open(rawWeights ? Checkpoint.modelName : Checkpoint.emaName, in: folder, step: state.step)
-            try CommandFailure.wrap { try network.loadParameters(from: file) }
-            model = network
-            exampleShape = settings.model.exampleShape
-        }
+        let trained = try source.load()
+        let model = trained.network
+        var diffusion = trained.diffusion
+        let exampleShape = trained.exampleShape
         let T = diffusion.stepCount
         let stepCount = steps ?? T
         guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }
         if stepCount < T || sampler == "ddim" {
             diffusion = try CommandFailure.wrap { try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount)) }
         }
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("samples")
+        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
 
         let isImages = exampleShape.count == 3
@@ -119,7 +94,7 @@ struct SampleCommand: ParsableCommand {
             let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
             var bytes = [UInt8](repeating: 0, count: values.count)
             for i in 0..<count { for y in 0..<h { for x in 0..<w { for ch in 0..<c {
-                bytes[((i * h + y) * w + x) * c + ch] = Self.byte(values[((i * c + ch) * h + y) * w + x])
+                bytes[((i * h + y) * w + x) * c + ch] = Pictures.byte(values[((i * c + ch) * h + y) * w + x])
             } } } }
             try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count, h, w, c], elements: .uint8(bytes)), to: npy) }
         } else {
@@ -132,28 +107,8 @@ struct SampleCommand: ParsableCommand {
         print("wrote \(count) samples to \(outFolder.path)")
     }
 
-    /// [−1, 1] → 0…255.
-    static func byte(_ v: Float) -> UInt8 {
-        UInt8(max(0, min(255, ((v + 1) * 127.5).rounded())))
-    }
-
     /// A grid of images ([N, C, H, W]) or a scatter plot of 2-D points ([N, 2]).
     static func picture(_ x: Tensor) -> RasterImage {
-        let values = x.converted(to: .float32).floats
-        if x.shape.count == 4 {
-            let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-            let format: PixelFormat = c == 1 ? .gray : .rgb
-            let images = (0..<n).map { i -> RasterImage in
-                var pixels = [UInt8](repeating: 0, count: h * w * c)
-                for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
-                    pixels[(y * w + xx) * c + ch] = byte(values[((i * c + ch) * h + y) * w + xx])
-                } } }
-                return RasterImage(width: w, height: h, format: format, pixels: pixels)
-            }
-            return RasterImage.grid(images)
-        }
-        var plot = Plot(title: "samples", xRange: -2.5...2.5, yRange: -2.5...2.5)
-        plot.scatter(pairs: Array(values.prefix(x.shape[0] * 2)), color: .orange, radius: 1.2)
-        return plot.render(width: 480, height: 480)
+        x.shape.count == 4 ? RasterImage.grid(Pictures.images(x)) : Pictures.scatter(x, title: "samples", size: 480)
     }
 }

@@ -1,0 +1,91 @@
+// `ddpm interpolate`: interpolation between two images through xₜ (DDPM §4.4, Figs. 8–9).
+import ArgumentParser
+import Datasets
+import Diffusion
+import Foundation
+import Imaging
+import NeuralNetworks
+import Tensors
+
+struct InterpolateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interpolate",
+        abstract: "Interpolate between two images in the diffusion's latent space.",
+        discussion: """
+            DDPM §4.4: both images are encoded to xₜ ~ q(xₜ|x₀) with one shared ε (eq. 4), mixed as
+            x̄ₜ = (1−λ)xₜ + λx′ₜ for λ on an even grid from 0 to 1, and decoded by the reverse chain
+            from t (the same reverse noise for every λ). Small t keeps the images and mixes them
+            like pixels; large t keeps only coarse attributes and gives new, plausible images.
+            --images names two images: 0-based indices into --data (default: the model's training
+            data) --split, or PNG files (centre-cropped and resized to the model's size).
+            Writes interpolation.png to --output (default CHECKPOINT/interpolation): one row per t,
+            x₀ first and x′₀ last, and a first row mixing the pixels for reference; and
+            interpolation.npy, float32 [t count, λ count, C, H, W] in [−1, 1], the decoded images.
+            """)
+
+    @OptionGroup var source: CheckpointOptions
+
+    @Option(help: "Two images: dataset indices or PNG paths, comma-separated.")
+    var images: String = "0,1"
+
+    @Option(help: "Data spec for indices (default: the model's training data).")
+    var data: String?
+
+    @Option(help: "train or test.")
+    var split: String = "test"
+
+    @Option(help: "Timesteps t, one row each (default 0.1T, 0.25T, 0.5T, 0.75T).")
+    var times: String?
+
+    @Option(help: "Number of λ values from 0 to 1.")
+    var lambdas: Int = 9
+
+    @Option(help: "Seed of the encoding and decoding noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output folder (default CHECKPOINT/interpolation).")
+    var output: String?
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard lambdas >= 2 else { throw ValidationError("--lambdas must be at least 2 (0 and 1), got \(lambdas).") }
+        guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \"\(split)\".") }
+    }
+
+    func run() throws {
+        try threads.apply()
+        let trained = try source.load()
+        guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): interpolate needs an image model; this one takes points.") }
+        let rowTimes = try trained.times(times, flag: "times", defaults: [0.1, 0.25, 0.5, 0.75])
+        let (inputs, labels) = try trained.inputImages(images, flag: "images", data: data, split: DataSplit(rawValue: split)!, seed: seed)
+        guard inputs.shape[0] == 2 else { throw CommandFailure("--images: expected exactly two images, got \(inputs.shape[0]).") }
+        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("interpolation")
+        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+
+        let first = inputs.sliced(axis: 0, range: 0..<1), second = inputs.sliced(axis: 0, range: 1..<2)
+        let grid = (0..<lambdas).map { Double($0) / Double(lambdas - 1) }
+        // Pixel-space mixing, for reference.
+        var rows = [Pictures.images(Tensor.concatenate(grid.map { (1 - $0) * first + $0 * second }, axis: 0), scale: 2)]
+        var generator = PhiloxGenerator(seed: seed)
+        let progress = Progress("interpolate", total: rowTimes.reduce(0, +), unit: "steps")
+        var done = 0
+        var decodedRows: [Tensor] = []
+        for t in rowTimes {
+            let decoded = try CommandFailure.wrap {
+                try trained.diffusion.interpolate(model: trained.model, first: first, second: second, index: t - 1, lambdas: grid,
+                                                  clipStart: true, generator: &generator)
+            }
+            done += t
+            progress.update(done)
+            rows.append(Pictures.images(decoded, scale: 2))
+            decodedRows.append(decoded)
+        }
+        let array = Tensor.concatenate(decodedRows, axis: 0).converted(to: .float32).reshaped([rowTimes.count, lambdas] + trained.exampleShape)
+        try CommandFailure.wrap { try NPYFile.write(array, to: outFolder.appendingPathComponent("interpolation.npy")) }
+        let picture = Pictures.labeledGrid(
+            rows, columnLabels: grid.map { String(format: "l=%.2f", $0) },
+            rowLabels: ["pixels"] + rowTimes.map { "t=\($0)" }, title: "interpolation \(labels[0]) to \(labels[1])")
+        print("wrote \(try Pictures.write(picture, "interpolation.png", in: outFolder))")
+    }
+}

@@ -1,0 +1,123 @@
+// `ddpm progressive`: what the reverse chain knows at each t (DDPM §4.3, Figs. 6 and 7).
+import ArgumentParser
+import Diffusion
+import Foundation
+import Imaging
+import NeuralNetworks
+import Tensors
+
+struct ProgressiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "progressive",
+        abstract: "Progressive generation: x̂₀ along the reverse chain, and completions sharing xₜ.",
+        discussion: """
+            Runs ancestral sampling (Algorithm 2) for --count samples and writes to --output
+            (default CHECKPOINT/progressive):
+              progressive.png   DDPM Fig. 6: one row per sample, x̂₀ = (xₜ − √(1−ᾱₜ) ε_θ)/√ᾱₜ (eq. 15)
+                                at each t of --times, then the final x₀; coarse features appear first
+              completions.png   DDPM Fig. 7: for each t of --completion-times, xₜ of the first sample
+                                and --completions draws of x₀ ~ p_θ(x₀|xₜ) that share it: what is
+                                already decided at t
+              progressive.npy, completions.npy   the same images, float32 in [−1, 1]:
+                                [count, times + 1, C, H, W] and [completion times, completions, C, H, W]
+            For 2-D points each cell is a scatter plot of all samples instead (ask for many
+            completions, e.g. --completions 500, to see p_θ(x₀|xₜ) as a cloud).
+            Times are the paper's t (1…T), comma-separated.
+            """)
+
+    @OptionGroup var source: CheckpointOptions
+
+    @Option(help: "Samples (rows of progressive.png).")
+    var count: Int = 8
+
+    @Option(help: "Timesteps t at which to show x̂₀ (default T, 0.8T, 0.6T, 0.5T, 0.4T, 0.3T, 0.2T, 0.1T, 0.05T, 1).")
+    var times: String?
+
+    @Option(help: "Stochastic completions per shared xₜ.")
+    var completions: Int = 6
+
+    @Option(name: .customLong("completion-times"), help: "Timesteps t whose xₜ the completions share (default T, 0.75T, 0.5T, 0.25T).")
+    var completionTimes: String?
+
+    @Option(help: "Seed of the sampling noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output folder (default CHECKPOINT/progressive).")
+    var output: String?
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
+        guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }
+    }
+
+    func run() throws {
+        try threads.apply()
+        let trained = try source.load()
+        let diffusion = trained.diffusion
+        let T = diffusion.stepCount
+        let shown = try trained.times(times, flag: "times", defaults: [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0])
+        let shared = try trained.times(completionTimes, flag: "completion-times", defaults: [1, 0.75, 0.5, 0.25])
+        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("progressive")
+        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+
+        // 1. One chain, recording x̂₀ at the shown t and xₜ of the first sample at the shared t.
+        var generator = PhiloxGenerator(seed: seed)
+        var predictions: [Int: Tensor] = [:], latents: [Int: Tensor] = [:]
+        let work = T + shared.reduce(0, +)  // network evaluations, counted per batch
+        let progress = Progress("progressive", total: work, unit: "steps")
+        let samples = try CommandFailure.wrap {
+            try diffusion.sampleAncestral(model: trained.model, shape: [count] + trained.exampleShape, clipStart: trained.isImages,
+                                          generator: &generator) { step in
+                let t = step.index + 1
+                if shown.contains(t) { predictions[t] = step.predictedStart }
+                if shared.contains(t) { latents[t] = step.current.sliced(axis: 0, range: 0..<1) }
+                progress.update(T - step.index)
+            }
+        }
+        // 2. Completions x₀ ~ p_θ(x₀|xₜ) from each shared xₜ.
+        var done = T
+        var completed: [Int: Tensor] = [:]
+        for t in shared {
+            let latent = latents[t]!
+            let start = latent.broadcast(to: [completions] + trained.exampleShape)
+            completed[t] = try CommandFailure.wrap {
+                try diffusion.reverseChain(model: trained.model, from: start, index: t - 1, clipStart: trained.isImages,
+                                           generator: &generator) { step in progress.update(done + t - step.index) }
+            }
+            done += t
+        }
+
+        // 3. Pictures.
+        let labels = shown.map { "t=\($0)" } + ["x0"]
+        let first: String, second: String
+        if trained.isImages {
+            let shape = trained.exampleShape
+            let chain = Tensor.concatenate(shown.map { predictions[$0]!.reshaped([count, 1] + shape) } + [samples.reshaped([count, 1] + shape)], axis: 1)
+            let draws = Tensor.concatenate(shared.map { completed[$0]!.reshaped([1, completions] + shape) }, axis: 0)
+            try CommandFailure.wrap {
+                try NPYFile.write(chain.converted(to: .float32), to: outFolder.appendingPathComponent("progressive.npy"))
+                try NPYFile.write(draws.converted(to: .float32), to: outFolder.appendingPathComponent("completions.npy"))
+            }
+            let columns = shown.map { Pictures.images(predictions[$0]!, scale: 2) } + [Pictures.images(samples, scale: 2)]
+            let rows = (0..<count).map { i in columns.map { $0[i] } }
+            first = try Pictures.write(Pictures.labeledGrid(rows, columnLabels: labels, title: "predicted x0 along the reverse chain"),
+                                       "progressive.png", in: outFolder)
+            let completionRows = shared.map { t in Pictures.images(latents[t]!, scale: 2) + Pictures.images(completed[t]!, scale: 2) }
+            second = try Pictures.write(
+                Pictures.labeledGrid(completionRows, columnLabels: ["x_t"] + (1...completions).map { "#\($0)" },
+                                     rowLabels: shared.map { "t=\($0)" }, title: "x0 ~ p(x0|x_t), shared x_t"),
+                "completions.png", in: outFolder)
+        } else {
+            let panels = shown.map { Pictures.scatter(predictions[$0]!, title: "x0 pred, t=\($0)", size: 240) }
+                + [Pictures.scatter(samples, title: "x0", size: 240)]
+            first = try Pictures.write(Figure.panels(panels, columns: min(6, panels.count), title: "predicted x0 along the reverse chain"),
+                                       "progressive.png", in: outFolder)
+            let completionPanels = shared.map { Pictures.scatter(completed[$0]!, title: "x0 ~ p(x0|x_t), t=\($0)", size: 240) }
+            second = try Pictures.write(Figure.panels(completionPanels, columns: completionPanels.count, title: "completions of one chain"),
+                                        "completions.png", in: outFolder)
+        }
+        print("wrote \(first)\nwrote \(second)")
+    }
+}

@@ -1,0 +1,36 @@
+// Images named on the command line: indices into a dataset split, or PNG files.
+import Datasets
+import Foundation
+import Imaging
+import Tensors
+
+extension TrainedModel {
+    /// The images of `list` (comma-separated; each a 0-based index into `data` / `split`, or the
+    /// path of a PNG file, centre-cropped and resized to the model's size), as [N, C, H, W] in
+    /// [−1, 1], with a short label for each.
+    func inputImages(_ list: String, flag: String, data: String?, split: DataSplit, seed: UInt64) throws -> (images: Tensor, labels: [String]) {
+        precondition(isImages, "inputImages: the model takes points")
+        let items = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty else { throw CommandFailure("--\(flag): no images given; use dataset indices (e.g. 0,5) or PNG paths.") }
+        var dataset: Dataset?
+        var batches: [Tensor] = [], labels: [String] = []
+        for item in items {
+            if let index = Int(item) {
+                if dataset == nil { dataset = try self.data(data, split: split, seed: seed) }
+                guard (0..<dataset!.count).contains(index) else {
+                    throw CommandFailure("--\(flag): index \(index) is outside the \(split.rawValue) split's 0…\(dataset!.count - 1).")
+                }
+                batches.append(dataset!.batch(indices: [index]))
+                labels.append("#\(index)")
+            } else {
+                let url = URL(fileURLWithPath: item)
+                let format: PNGCodec.DecodeFormat = exampleShape[0] == 1 ? .gray : .rgb
+                let image = try CommandFailure.wrap { try PNGCodec.read(from: url, format: format) }
+                let prepared = PNGFolder.prepare(image, size: exampleShape[1])
+                batches.append(Dataset(name: url.lastPathComponent, rasterImages: [prepared]).batch(indices: [0]))
+                labels.append(String(url.deletingPathExtension().lastPathComponent.prefix(8)))
+            }
+        }
+        return (Tensor.concatenate(batches, axis: 0), labels)
+    }
+}
