@@ -1,4 +1,5 @@
-// `ddpm demo`: trains the toy model on the swiss roll, samples, and draws SD15 Fig. 1-style pictures.
+// `ddpm demo`: trains the toy model on the swiss roll, samples, and draws SD15 Fig. 1-style pictures;
+// --paper picks DDPM's setup (here) or SD15's (DemoCommand+SD15.swift).
 import ArgumentParser
 import Datasets
 import Diffusion
