@@ -58,6 +58,6 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
-        .testTarget(name: "ddpmTests", dependencies: ["ddpm", "Datasets", "Imaging", "NeuralNetworks", "Tensors"]),
+        .testTarget(name: "ddpmTests", dependencies: ["ddpm", "Datasets", "Diffusion", "Imaging", "Models", "NeuralNetworks", "Tensors"]),
     ]
 )

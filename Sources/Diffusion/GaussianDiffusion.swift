@@ -6,7 +6,7 @@ import Tensors
 /// A denoising network: `(xₜ, timesteps) → output`. `timesteps` holds one 0-based index per batch
 /// element (t = index + 1, in the original schedule even when sampling a respaced one). The output
 /// has xₜ's shape, or twice its channels along axis 1 for learned variance (mean part first, then
-/// the v part, as in improved-diffusion).
+/// the variance part, as in improved-diffusion).
 public typealias DiffusionModel = (_ current: Tensor, _ timesteps: [Int]) -> Tensor
 
 /// A diagonal Gaussian N(mean, variance·I); `variance` and `logVariance` broadcast against `mean`.
@@ -41,11 +41,15 @@ public struct GaussianDiffusion: Sendable {
     public var meanPrediction: MeanPrediction
     public var varianceKind: VarianceKind
     public var lossKind: LossKind
+    /// How L₀ scores x₀: discretised for 8-bit images (eq. 13), continuous for real-valued data.
+    public var decoderKind: DecoderKind
 
-    /// Defaults are DDPM's CIFAR-10 setup: ε-prediction, σₜ² = βₜ, L_simple.
+    /// Defaults are DDPM's CIFAR-10 setup: ε-prediction, σₜ² = βₜ, L_simple, the discretised
+    /// decoder (eq. 13).
     public init(
         schedule: DiffusionSchedule, meanPrediction: MeanPrediction = .noise,
-        varianceKind: VarianceKind = .fixedLarge, lossKind: LossKind = .simple
+        varianceKind: VarianceKind = .fixedLarge, lossKind: LossKind = .simple,
+        decoderKind: DecoderKind = .discretized
     ) throws {
         if case .hybrid(let lambda) = lossKind, !(lambda.isFinite && lambda >= 0) {
             throw DiffusionError.invalidHybridWeight(lambda)
@@ -54,13 +58,14 @@ public struct GaussianDiffusion: Sendable {
         self.meanPrediction = meanPrediction
         self.varianceKind = varianceKind
         self.lossKind = lossKind
+        self.decoderKind = decoderKind
     }
 
     /// The same model over a subset of timesteps (IDDPM §4); the model keeps seeing original indices.
     public func respaced(_ spacing: TimestepSpacing) throws -> GaussianDiffusion {
         try GaussianDiffusion(
             schedule: schedule.respaced(spacing), meanPrediction: meanPrediction,
-            varianceKind: varianceKind, lossKind: lossKind)
+            varianceKind: varianceKind, lossKind: lossKind, decoderKind: decoderKind)
     }
 
     /// T.
@@ -149,11 +154,22 @@ extension GaussianDiffusion {
     public func modelOutputShape(for shape: [Int]) -> [Int] {
         switch varianceKind {
         case .fixedSmall, .fixedLarge: return shape
-        case .learnedRange:
+        case .learnedRange, .learned:
             precondition(shape.count >= 2, "learned variance needs a channel axis (axis 1), got shape \(shape)")
             var s = shape
             s[1] *= 2
             return s
+        }
+    }
+
+    /// The model output split along axis 1 into the mean part and, for learned variance, the
+    /// variance part (v for `.learnedRange`, log σ² for `.learned`); nil for fixed variance.
+    public func splitModelOutput(_ output: Tensor, channels: Int) -> (mean: Tensor, variance: Tensor?) {
+        switch varianceKind {
+        case .fixedSmall, .fixedLarge: return (output, nil)
+        case .learnedRange, .learned:
+            let parts = output.split(sizes: [channels, channels], axis: 1)
+            return (parts[0], parts[1])
         }
     }
 
@@ -169,9 +185,10 @@ extension GaussianDiffusion {
 
     /// p_θ(xₜ₋₁|xₜ) from the model's output.
     ///
-    /// 1. Split the output into the mean part and, for learned variance, the v part.
-    /// 2. Variance: fixed small β̃ₜ, fixed large βₜ (DDPM §3.2), or learned range
-    ///    log σ² = v log βₜ + (1−v) log β̃ₜ, v = (out + 1)/2   (IDDPM eq. 15).
+    /// 1. Split the output into the mean part and, for learned variance, the variance part.
+    /// 2. Variance: fixed small β̃ₜ, fixed large βₜ (DDPM §3.2), learned range
+    ///    log σ² = v log βₜ + (1−v) log β̃ₜ, v = (out + 1)/2   (IDDPM eq. 15), or learned
+    ///    log σ² = out (eq. 1 with Σ_θ from the network; SD15 §2.4).
     /// 3. x̂₀ from the mean part: ε (eq. 15), x₀ itself, or v; clipped to [−1, 1] if `clipStart`.
     /// 4. μ_θ = μ̃ₜ(xₜ, x̂₀)   (eq. 7), and ε̂ consistent with the clipped x̂₀.
     public func reverseStep(
@@ -183,23 +200,21 @@ extension GaussianDiffusion {
             throw DiffusionError.modelOutputShape(expected: expected, got: modelOutput.shape)
         }
         // 1. Split.
-        let meanOutput: Tensor
-        let logVariance: Tensor
+        let (meanOutput, varianceOutput) = splitModelOutput(modelOutput, channels: current.shape[1])
         // 2. Variance.
+        let logVariance: Tensor
         switch varianceKind {
         case .fixedSmall:
-            meanOutput = modelOutput
             logVariance = coefficient(schedule.posteriorLogVarianceClipped, timesteps, like: current)
         case .fixedLarge:
-            meanOutput = modelOutput
             logVariance = coefficient(schedule.fixedLargeLogVariance, timesteps, like: current)
         case .learnedRange:
-            let parts = modelOutput.split(sizes: [current.shape[1], current.shape[1]], axis: 1)
-            meanOutput = parts[0]
-            let fraction = (parts[1] + 1.0) * 0.5
+            let fraction = (varianceOutput! + 1.0) * 0.5
             let maxLog = coefficient(schedule.logBetas, timesteps, like: current)
             let minLog = coefficient(schedule.posteriorLogVarianceClipped, timesteps, like: current)
             logVariance = fraction * maxLog + (1.0 - fraction) * minLog
+        case .learned:
+            logVariance = varianceOutput!
         }
         // 3. x̂₀.
         var predictedStart: Tensor

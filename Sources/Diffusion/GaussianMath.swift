@@ -1,4 +1,5 @@
-// Gaussian KL divergence and the discretised Gaussian decoder likelihood (DDPM eq. 13), elementwise.
+// Gaussian KL divergence, the discretised Gaussian decoder likelihood (DDPM eq. 13) and the
+// continuous Gaussian log-density, elementwise.
 import Foundation
 import Tensors
 
@@ -41,6 +42,14 @@ public func discretizedGaussianLogLikelihood(_ x: Tensor, mean: Tensor, logVaria
     let isLowest = x.lessThan(-0.999)
     let isHighest = x.greaterThan(0.999)
     return isLowest * logCDFUpper + isHighest * logSurvivalLower + (1.0 - isLowest - isHighest) * logBinMass
+}
+
+/// log N(x; mean, exp(logVariance)) per element, in nats: −½(log 2π + log σ² + (x − μ)²/σ²).
+///
+/// The continuous decoder's log-likelihood (`DecoderKind.continuous`). A density, so it can be
+/// positive (when σ² < 1/(2π)). All arguments broadcast.
+public func gaussianLogDensity(_ x: Tensor, mean: Tensor, logVariance: Tensor) -> Tensor {
+    -0.5 * (Foundation.log(2 * Double.pi) + logVariance + (x - mean).squared() * (-logVariance).exp())
 }
 
 /// Nats summed over D dimensions → bits per dimension: nats / (D · ln 2).

@@ -25,16 +25,22 @@ extension GaussianDiffusion {
     }
 
     /// The bound term at each example's t, in bits/dim, per example [B]   (eq. 5, 13):
-    /// L_{t−1} = KL(q(xₜ₋₁|xₜ,x₀) ‖ p_θ(xₜ₋₁|xₜ)) for t > 1, and L₀ = −log p_θ(x₀|x₁) with the
-    /// discretised decoder for t = 1 (x₀ must then be 8-bit data scaled to [−1, 1]).
+    /// L_{t−1} = KL(q(xₜ₋₁|xₜ,x₀) ‖ p_θ(xₜ₋₁|xₜ)) for t > 1, and L₀ = −log p_θ(x₀|x₁) for t = 1 per
+    /// `decoderKind`: the discretised decoder (eq. 13; x₀ must then be 8-bit data scaled to
+    /// [−1, 1]) or the continuous one, −log N(x₀; μ_θ(x₁, 1), σ₁²), a density that can make L₀
+    /// negative.
     ///
     /// - Parameter reverse: p_θ(xₜ₋₁|xₜ) at these timesteps (from `reverseStep`).
     public func boundTerm(start: Tensor, current: Tensor, timesteps: [Int], reverse: ReverseStep) throws -> Tensor {
         let q = try posterior(start: start, current: current, timesteps: timesteps)
         // 1. KL between the true posterior and p_θ, per element, nats.
         let kl = normalKL(mean1: q.mean, logVariance1: q.logVariance, mean2: reverse.mean, logVariance2: reverse.logVariance)
-        // 2. Decoder negative log-likelihood, per element, nats   (eq. 13).
-        let decoderNLL = -discretizedGaussianLogLikelihood(start, mean: reverse.mean, logVariance: reverse.logVariance)
+        // 2. Decoder negative log-likelihood, per element, nats   (eq. 13, or the density).
+        let decoderNLL: Tensor
+        switch decoderKind {
+        case .discretized: decoderNLL = -discretizedGaussianLogLikelihood(start, mean: reverse.mean, logVariance: reverse.logVariance)
+        case .continuous: decoderNLL = -gaussianLogDensity(start, mean: reverse.mean, logVariance: reverse.logVariance)
+        }
         // 3. Average over dimensions, convert to bits, and pick per example by t.
         let toBits = 1 / Foundation.log(2.0)
         let klBits = meanOverNonBatchAxes(kl.broadcast(to: start.shape)) * toBits
@@ -58,11 +64,7 @@ extension GaussianDiffusion {
         let current = try sampleForward(start: start, timesteps: timesteps, noise: noise)
         // 2. Model.
         let output = try evaluate(model, current: current, timesteps: timesteps)
-        let meanOutput: Tensor
-        switch varianceKind {
-        case .fixedSmall, .fixedLarge: meanOutput = output
-        case .learnedRange: meanOutput = output.split(sizes: [start.shape[1], start.shape[1]], axis: 1)[0]
-        }
+        let (meanOutput, varianceOutput) = splitModelOutput(output, channels: start.shape[1])
         // 3. L_simple.
         func simple() throws -> Tensor {
             let target: Tensor
@@ -77,11 +79,10 @@ extension GaussianDiffusion {
         func bound(detachingMean: Bool) throws -> Tensor {
             var boundOutput = output
             if detachingMean {
-                switch varianceKind {
-                case .fixedSmall, .fixedLarge: boundOutput = output.detached()
-                case .learnedRange:
-                    let parts = output.split(sizes: [start.shape[1], start.shape[1]], axis: 1)
-                    boundOutput = Tensor.concatenate([parts[0].detached(), parts[1]], axis: 1)
+                if let varianceOutput {
+                    boundOutput = Tensor.concatenate([meanOutput.detached(), varianceOutput], axis: 1)
+                } else {
+                    boundOutput = output.detached()
                 }
             }
             let reverse = try reverseStep(modelOutput: boundOutput, current: current, timesteps: timesteps)

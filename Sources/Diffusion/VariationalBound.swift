@@ -15,8 +15,9 @@ public struct VariationalBound {
 }
 
 extension GaussianDiffusion {
-    /// The whole bound for a batch x₀ (8-bit data scaled to [−1, 1] for a meaningful L₀), with one
-    /// fresh xₜ ~ q(xₜ|x₀) per step drawn from `generator`. Runs without gradients.
+    /// The whole bound for a batch x₀ (8-bit data scaled to [−1, 1] for the discretised L₀, any
+    /// real data for the continuous one; see `DecoderKind`), with one fresh xₜ ~ q(xₜ|x₀) per step
+    /// drawn from `generator`. Runs without gradients.
     ///
     /// 1. For t = T…1: xₜ = √ᾱₜ x₀ + √(1−ᾱₜ) ε (eq. 4); p_θ(xₜ₋₁|xₜ); the term L_{t−1} (eq. 5, 13).
     /// 2. L_T (eq. 5).

@@ -35,9 +35,11 @@ struct RunSettings: Codable, Equatable {
         guard let mean = MeanPrediction(rawValue: prediction) else { throw CommandFailure("run.json: unknown prediction \"\(prediction)\"") }
         guard let varianceKind = TrainCommand.varianceKinds[variance] else { throw CommandFailure("run.json: unknown variance \"\(variance)\"") }
         guard let lossKind = LossKind(name: loss) else { throw CommandFailure("run.json: unknown loss \"\(loss)\"") }
+        // Points are real-valued: L₀ is a density. Images are 8-bit: L₀ is eq. 13.
+        let decoderKind: DecoderKind = model.exampleShape.count == 1 ? .continuous : .discretized
         return try GaussianDiffusion(
             schedule: DiffusionSchedule(betas, stepCount: timesteps), meanPrediction: mean,
-            varianceKind: varianceKind, lossKind: lossKind)
+            varianceKind: varianceKind, lossKind: lossKind, decoderKind: decoderKind)
     }
 }
 

@@ -1,4 +1,5 @@
-// `ddpm demo`: trains the toy model on the swiss roll, samples, and draws SD15 Fig. 1-style pictures.
+// `ddpm demo`: trains the toy model on the swiss roll, samples, and draws SD15 Fig. 1-style pictures;
+// --paper picks DDPM's setup (here) or SD15's (DemoCommand+SD15.swift).
 import ArgumentParser
 import Datasets
 import Diffusion
@@ -13,6 +14,7 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Train a small diffusion model on the 2-D swiss roll and draw what it learned.",
         discussion: """
+            --paper ddpm (the default):
             Trains the toy MLP ε_θ(xₜ, t) with L_simple (DDPM eq. 14) on Sohl-Dickstein's swiss roll
             (T = 1000, linear β from 1e-4 to 0.02), samples with ancestral sampling (Algorithm 2)
             using the EMA weights, and writes to the output folder:
@@ -22,13 +24,26 @@ struct DemoCommand: ParsableCommand {
               loss.png              the training loss curve
               samples.csv, loss.csv the numbers behind the pictures
             About a minute on two cores with the defaults.
+
+            \(Self.sd15Discussion)
             """)
+
+    /// Which paper's swiss-roll experiment to run.
+    enum Paper: String, ExpressibleByArgument, CaseIterable {
+        /// DDPM: ε-prediction, L_simple (eq. 14), T = 1000, fixed variance.
+        case ddpm
+        /// SD15: learned mean and variance trained on the bound (eq. 5), T = 40.
+        case sd15
+    }
+
+    @Option(help: "ddpm (L_simple, T = 1000) or sd15 (the bound with learned mean and variance, T = 40).")
+    var paper: Paper = .ddpm
 
     @Option(help: "Folder for the pictures and numbers.")
     var output: String = "out/demo"
 
-    @Option(help: "Training steps.")
-    var steps: Int = 4000
+    @Option(help: "Training steps (default 4000 for --paper ddpm, \(DemoCommand.sd15DefaultSteps) for sd15).")
+    var steps: Int?
 
     @Option(name: .customLong("batch-size"), help: "Training batch size.")
     var batchSize: Int = 256
@@ -45,7 +60,7 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") } }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
@@ -55,6 +70,14 @@ struct DemoCommand: ParsableCommand {
         try threads.apply()
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        switch paper {
+        case .ddpm: try runDDPM(folder: folder, steps: steps ?? 4000)
+        case .sd15: try runSD15(folder: folder, steps: steps ?? Self.sd15DefaultSteps)
+        }
+    }
+
+    /// DDPM on the swiss roll: L_simple, ancestral sampling, the forward and reverse processes.
+    func runDDPM(folder: URL, steps: Int) throws {
         let started = Date()
 
         // 1. Data, model, diffusion.

@@ -24,7 +24,10 @@ struct TrainCommand: ParsableCommand {
             clipping at norm 1, EMA decay 0.9999, random horizontal flips off (DDPM used them for CIFAR-10).
             --model defaults to toy for 2-D points, fashion for 1×28×28 images and cifar10 for 3×32×32.
             --steps defaults to 800000 for images (DDPM's CIFAR-10 run) and 10000 for points.
-            learned-range variance doubles the network's output channels (IDDPM).
+            learned-range and learned variance double the network's output channels (IDDPM); learned
+            (log σₜ² straight from the network, as SD15) needs --loss vlb or hybrid to train the variance.
+            For 2-D points the bound's L₀ is the continuous Gaussian density −log N(x₀; μ_θ(x₁, 1), σ₁²)
+            (it can be negative); for images it is DDPM's discretised decoder (eq. 13).
 
             The output folder holds run.json (settings), model.safetensors, ema.safetensors,
             optimizer.safetensors (m.NAME / v.NAME), state.json (step, generator and batch-sampler state,
@@ -53,7 +56,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "What the network predicts: noise, start or velocity.")
     var prediction: String = "noise"
 
-    @Option(help: "Reverse variance: fixed-large, fixed-small or learned-range.")
+    @Option(help: "Reverse variance: fixed-large, fixed-small, learned-range or learned.")
     var variance: String = "fixed-large"
 
     @Option(help: "Loss: simple, vlb or hybrid.")
@@ -94,14 +97,14 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadOptions
 
-    static let varianceKinds: [String: VarianceKind] = ["fixed-large": .fixedLarge, "fixed-small": .fixedSmall, "learned-range": .learnedRange]
+    static let varianceKinds: [String: VarianceKind] = ["fixed-large": .fixedLarge, "fixed-small": .fixedSmall, "learned-range": .learnedRange, "learned": .learned]
 
     func validate() throws {
         if !resume, data == nil { throw ValidationError("--data is required (unless --resume).") }
         guard ["linear", "cosine"].contains(schedule) else { throw ValidationError("--schedule must be linear or cosine, got \"\(schedule)\".") }
         guard timesteps >= 1 else { throw ValidationError("--timesteps must be at least 1, got \(timesteps).") }
         guard MeanPrediction(rawValue: prediction) != nil else { throw ValidationError("--prediction must be noise, start or velocity, got \"\(prediction)\".") }
-        guard Self.varianceKinds[variance] != nil else { throw ValidationError("--variance must be fixed-large, fixed-small or learned-range, got \"\(variance)\".") }
+        guard Self.varianceKinds[variance] != nil else { throw ValidationError("--variance must be fixed-large, fixed-small, learned-range or learned, got \"\(variance)\".") }
         guard LossKind(name: loss) != nil else { throw ValidationError("--loss must be simple, vlb or hybrid, got \"\(loss)\".") }
         if let model { guard ["toy", "fashion", "cifar10"].contains(model) else { throw ValidationError("--model must be toy, fashion or cifar10, got \"\(model)\".") } }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
