@@ -17,6 +17,8 @@ struct SampleCommand: ParsableCommand {
             or 1000, ε-prediction, fixed-large variance). Writes to --output (default CHECKPOINT/samples):
             images: samples.png (grid) and samples.npy (uint8, N × H × W × C);
             points: samples.csv, samples.npy (float32, N × D) and samples.png (scatter).
+            A checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black, 1 white; bytes 0
+            and 255 in samples.npy) with the ancestral sampler over all T steps.
             """)
 
     @Option(help: "A `ddpm train` checkpoint folder or a diffusers model folder.")
@@ -61,22 +63,22 @@ struct SampleCommand: ParsableCommand {
         try threads.apply()
         let folder = URL(fileURLWithPath: checkpoint)
         let model: any DenoisingModel
-        var diffusion: GaussianDiffusion
+        var process: DiffusionProcess
         let exampleShape: [Int]
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent(DiffusersFolder.configName).path) {
             let unet = try CommandFailure.wrap { try DiffusersFolder.load(folder) }
             let c = unet.configuration
             let T = try DenoiseCommand.trainingSteps(folder)
-            diffusion = try CommandFailure.wrap {
+            process = .gaussian(try CommandFailure.wrap {
                 try GaussianDiffusion(schedule: DiffusionSchedule(.ddpm, stepCount: T),
                                       varianceKind: c.outChannels == 2 * c.inChannels ? .learnedRange : .fixedLarge)
-            }
+            })
             model = unet
             exampleShape = [c.inChannels, c.sampleSize, c.sampleSize]
         } else {
             let settings = try Checkpoint.readSettings(from: folder)
             let state = try Checkpoint.readState(from: folder)
-            diffusion = try CommandFailure.wrap { try settings.makeDiffusion() }
+            process = try settings.makeProcess()
             var dummy = PhiloxGenerator(seed: 0)
             let network = settings.model.makeModel(generator: &dummy)
             let file = try Checkpoint.open(rawWeights ? Checkpoint.modelName : Checkpoint.emaName, in: folder, step: state.step)
@@ -84,11 +86,16 @@ struct SampleCommand: ParsableCommand {
             model = network
             exampleShape = settings.model.exampleShape
         }
-        let T = diffusion.stepCount
+        let T = process.stepCount
         let stepCount = steps ?? T
         guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }
         if stepCount < T || sampler == "ddim" {
-            diffusion = try CommandFailure.wrap { try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount)) }
+            guard case .gaussian(let diffusion) = process else {
+                throw CommandFailure("binomial diffusion samples with the ancestral sampler over all T = \(T) steps; drop --steps and --sampler ddim.")
+            }
+            process = .gaussian(try CommandFailure.wrap {
+                try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount))
+            })
         }
         let outFolder = output.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
@@ -103,9 +110,10 @@ struct SampleCommand: ParsableCommand {
             let shape = [n] + exampleShape
             let evaluate: DiffusionModel = { model($0, timesteps: $1, mode: .evaluation) }
             let x = try CommandFailure.wrap {
-                sampler == "ddim"
-                    ? try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
-                    : try diffusion.sampleAncestral(model: evaluate, shape: shape, clipStart: isImages, generator: &generator)
+                if sampler == "ddim", case .gaussian(let diffusion) = process {
+                    return try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
+                }
+                return try process.sampleForDisplay(model: evaluate, shape: shape, generator: &generator)
             }
             values += x.converted(to: .float32).floats
             done += n
