@@ -31,14 +31,15 @@ import Tensors
 /// ## Reverse process
 /// p(x_T) = B(½) and p_θ(xₜ₋₁ | xₜ) = B(xₜ₋₁; σ(λ)). The network sees xₜ as 2xₜ − 1 ∈ {−1, 1}
 /// (the range image networks see under Gaussian diffusion) and returns, per dimension, logits ℓ
-/// of x₀ = 1; the reverse step is the posterior with x₀ averaged over x̂₀ = σ(ℓ):
+/// of x₀ = 1, x̂₀ = σ(ℓ); the reverse step is Bayes' rule with x₀ drawn from B(x̂₀):
 ///
-///     p_θ(xₜ₋₁ | xₜ) = Σ_{x₀} q(xₜ₋₁ | xₜ, x₀) p̂(x₀ | xₜ) ∝ q(xₜ | xₜ₋₁) · (ᾱₜ₋₁ x̂₀ + ½(1 − ᾱₜ₋₁)),
+///     p_θ(xₜ₋₁ | xₜ) ∝ Σ_{x₀} q(xₜ₋₁, xₜ | x₀) B(x₀; x̂₀) = q(xₜ | xₜ₋₁) · (ᾱₜ₋₁ x̂₀ + ½(1 − ᾱₜ₋₁))
 ///
-/// (exact because q(xₜ₋₁|x₀) is linear in x₀), i.e. λ = (2xₜ − 1) κₜ + logit(ᾱₜ₋₁ x̂₀ + ½(1 − ᾱₜ₋₁)).
-/// This x₀-parameterisation is chosen over predicting xₜ₋₁'s logits directly: the target is the
-/// same for every t, p_θ equals the true posterior when x̂₀ is right, and an untrained network
-/// (ℓ = 0) already gives the exact reverse process of uniform data (1 bit/dim).
+/// (the marginal is linear in x₀; the parameterisation D3PM, Austin et al. 2021, uses for discrete
+/// data), i.e. λ = (2xₜ − 1) κₜ + logit(ᾱₜ₋₁ x̂₀ + ½(1 − ᾱₜ₋₁)). It is chosen over predicting xₜ₋₁'s
+/// logits directly: the target x₀ is the same for every t, p_θ is the true posterior q(xₜ₋₁|xₜ,x₀)
+/// when x̂₀ = x₀, and an untrained network (ℓ = 0) already gives the exact reverse process of
+/// uniform data, whose bound is 1 bit/dim for every schedule.
 ///
 /// ## Timesteps
 /// Every `timesteps` argument is 0-based: index i is the paper's t = i + 1 (`DiffusionSchedule`).
