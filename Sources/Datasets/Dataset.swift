@@ -77,14 +77,14 @@ public struct Dataset: Sendable {
             }
         case let .images(bytes):
             let width = exampleShape[2], rows = size / width
-            let (scale, offset): (Float, Float) = isBinary ? (1 / 255, 0) : (1 / 127.5, -1)
+            let (divisor, offset): (Float, Float) = isBinary ? (255, 0) : (127.5, -1)
             for (b, index) in indices.enumerated() {
                 precondition(index >= 0 && index < count, "Dataset.batch: index \(index) outside 0..<\(count)")
                 let flip = flips?[b] ?? false
                 for row in 0..<rows {
                     let source = index * size + row * width, dest = b * size + row * width
                     for x in 0..<width {
-                        values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) * scale + offset
+                        values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) / divisor + offset
                     }
                 }
             }
