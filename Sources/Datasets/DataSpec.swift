@@ -5,7 +5,7 @@ import Tensors
 
 /// Which dataset to use, parsed from a command-line string.
 ///
-/// Syntax: `NAME[:PATH][,KEY=VALUE]...` (see `DataSpec.syntax`; paths may not contain commas).
+/// Syntax: `NAME[:PATH][,KEY=VALUE]...[,binarize]` (see `DataSpec.syntax`; paths may not contain commas).
 ///
 /// | spec | data | defaults |
 /// |---|---|---|
@@ -16,6 +16,10 @@ import Tensors
 /// | `cifar10:DIR` | CIFAR-10 binary batches, 3×32×32 | |
 /// | `png:DIR[,size=N][,channels=1\|3][,filter=area\|bilinear]` | PNG folder, centre-cropped, resized | size 32, channels 3, area |
 /// | `deadleaves[,size=N][,count=N]` | dead-leaves images, 1×N×N | size 32, count 10000 |
+///
+/// Any image spec takes the flag `,binarize` (e.g. `fashion-mnist,binarize`): every pixel is
+/// thresholded at half intensity (1 where byte/255 > ½, else 0; deterministic) and batches hold
+/// {0, 1} instead of [−1, 1], the data of binomial diffusion (`Dataset.binarized()`).
 ///
 /// The split (`--split train|test`) picks the files of MNIST and CIFAR-10; PNG folders and
 /// generated data have no split (generated data come from the generator passed to `load`, so
@@ -35,10 +39,13 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
     /// The syntax, quoted in parse errors and in the CLI's help.
     public static let syntax = """
         Data specs: swissroll[,count=N][,noise=S] | gaussians8[,count=N][,std=S] | fashion-mnist[:DIR] | \
-        mnist:DIR | cifar10:DIR | png:DIR[,size=N][,channels=1|3][,filter=area|bilinear] | deadleaves[,size=N][,count=N]
+        mnist:DIR | cifar10:DIR | png:DIR[,size=N][,channels=1|3][,filter=area|bilinear] | deadleaves[,size=N][,count=N]; \
+        image specs take ,binarize (pixels thresholded at half intensity, values {0, 1})
         """
 
     public var source: Source
+    /// Whether images are thresholded to {0, 1} (the `,binarize` flag; image data only).
+    public var binarize: Bool
     /// The string it was parsed from.
     public let text: String
 
@@ -58,6 +65,8 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
             name = head
             argument = nil
         }
+        binarize = parts.contains("binarize")
+        parts.removeAll { $0 == "binarize" }
         var options: [String: String] = [:]
         for part in parts {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
@@ -120,10 +129,18 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         default:
             throw DatasetError.invalidSpec(text, reason: "unknown dataset \"\(name)\"")
         }
+        if binarize, !isImages {
+            throw DatasetError.invalidSpec(text, reason: "binarize applies to image data only; \(name) gives points")
+        }
     }
 
     /// Loads (or generates, drawing from `generator`) the dataset.
     public func load(split: DataSplit, generator: inout PhiloxGenerator) throws -> Dataset {
+        let dataset = try loadSource(split: split, generator: &generator)
+        return binarize ? dataset.binarized() : dataset
+    }
+
+    func loadSource(split: DataSplit, generator: inout PhiloxGenerator) throws -> Dataset {
         switch source {
         case let .swissRoll(count, noise): ToyData.swissRoll(count: count, noise: noise, generator: &generator)
         case let .gaussians8(count, std): ToyData.gaussianRing(count: count, standardDeviation: std, generator: &generator)

@@ -6,7 +6,8 @@ import Tensors
 ///
 /// Images are stored as uint8, NCHW (`count × channels × height × width`), and only converted to
 /// `Float` when batched: `x / 127.5 − 1`, which maps 0…255 onto [−1, 1] (DDPM §4: "data scaled
-/// linearly to [−1, 1]"). Points (2-D toy data) are stored as `Float`, `count × dimension`.
+/// linearly to [−1, 1]"). Binarised images (`binarized()`) hold only 0 and 255 and batch to {0, 1}
+/// instead. Points (2-D toy data) are stored as `Float`, `count × dimension`.
 public struct Dataset: Sendable {
     /// The stored examples.
     public enum Examples: Sendable, Equatable {
@@ -25,6 +26,8 @@ public struct Dataset: Sendable {
     public let examples: Examples
     /// Class labels (0…9 for MNIST and CIFAR-10), when the data has them.
     public let labels: [Int]?
+    /// Whether the images are binarised: bytes 0 or 255, batched as 0 or 1 (see `binarized()`).
+    public private(set) var isBinary = false
 
     /// Images from NCHW bytes.
     public init(name: String, images: [UInt8], channels: Int, height: Int, width: Int, labels: [Int]? = nil) {
@@ -60,7 +63,7 @@ public struct Dataset: Sendable {
     public var exampleSize: Int { exampleShape.reduce(1, *) }
 
     /// The examples at `indices` as one Float32 tensor: `[B, C, H, W]` scaled to [−1, 1] for
-    /// images, `[B, D]` for points. When `flips[i]` is true, image i is mirrored left–right
+    /// images (to {0, 1} for binarised images), `[B, D]` for points. When `flips[i]` is true, image i is mirrored left–right
     /// (ignored for points).
     public func batch(indices: [Int], flips: [Bool]? = nil) -> Tensor {
         precondition(flips == nil || flips!.count == indices.count, "Dataset.batch: \(flips!.count) flips for \(indices.count) indices")
@@ -74,13 +77,14 @@ public struct Dataset: Sendable {
             }
         case let .images(bytes):
             let width = exampleShape[2], rows = size / width
+            let (divisor, offset): (Float, Float) = isBinary ? (255, 0) : (127.5, -1)
             for (b, index) in indices.enumerated() {
                 precondition(index >= 0 && index < count, "Dataset.batch: index \(index) outside 0..<\(count)")
                 let flip = flips?[b] ?? false
                 for row in 0..<rows {
                     let source = index * size + row * width, dest = b * size + row * width
                     for x in 0..<width {
-                        values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) / 127.5 - 1
+                        values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) / divisor + offset
                     }
                 }
             }
@@ -113,8 +117,10 @@ public struct Dataset: Sendable {
         let n = min(n, count)
         switch examples {
         case let .images(bytes):
-            return Dataset(name: name, images: Array(bytes.prefix(n * exampleSize)), channels: exampleShape[0],
-                           height: exampleShape[1], width: exampleShape[2], labels: labels.map { Array($0.prefix(n)) })
+            var head = Dataset(name: name, images: Array(bytes.prefix(n * exampleSize)), channels: exampleShape[0],
+                               height: exampleShape[1], width: exampleShape[2], labels: labels.map { Array($0.prefix(n)) })
+            head.isBinary = isBinary
+            return head
         case let .points(points):
             return Dataset(name: name, points: Array(points.prefix(n * exampleSize)), dimension: exampleShape[0],
                            labels: labels.map { Array($0.prefix(n)) })
@@ -123,6 +129,18 @@ public struct Dataset: Sendable {
 }
 
 extension Dataset {
+    /// The images thresholded at half intensity: a pixel becomes 1 where byte/255 > ½ (byte ≥ 128)
+    /// and 0 otherwise — deterministic, no sampling. Stored as bytes 0 and 255 (so pictures of the
+    /// data still show black and white), batched as 0 and 1 for binomial diffusion (SD15 §2.4).
+    /// Multi-channel images are thresholded per channel.
+    public func binarized() -> Dataset {
+        guard case let .images(bytes) = examples else { preconditionFailure("Dataset.binarized: \(name) holds points, not images") }
+        var out = Dataset(name: name + " binarized", images: bytes.map { $0 >= 128 ? 255 : 0 }, channels: exampleShape[0],
+                          height: exampleShape[1], width: exampleShape[2], labels: labels)
+        out.isBinary = true
+        return out
+    }
+
     /// Images given as HWC `RasterImage`s of one size and format (gray or RGB), stored as NCHW.
     public init(name: String, rasterImages: [RasterImage], labels: [Int]? = nil) {
         precondition(!rasterImages.isEmpty, "Dataset: no images")

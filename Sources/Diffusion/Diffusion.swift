@@ -1,8 +1,8 @@
 // The Gaussian diffusion math of DDPM and Improved DDPM: schedules, forward and reverse processes,
-// losses, the variational bound and samplers.
+// losses, the variational bound and samplers; and SD15's binomial diffusion of binary data.
 //
 // Equation numbers refer to Ho, Jain & Abbeel 2020 ("DDPM") unless marked IDDPM (Nichol & Dhariwal
-// 2021) or DDIM (Song, Meng & Ermon 2020); see docs/diffusion-math.md.
+// 2021), DDIM (Song, Meng & Ermon 2020) or SD15 (Sohl-Dickstein et al. 2015); see docs/diffusion-math.md.
 //
 // Files:
 //   DiffusionError.swift         typed errors for everything a user can get wrong
@@ -17,3 +17,8 @@
 //   Samplers.swift               ancestral sampling (Algorithm 2) and DDIM
 //   TimestepSampler.swift        uniform and loss-aware timestep sampling for training
 //   Coefficients.swift           per-timestep coefficient tensors from Float64 tables
+//   BinomialSchedule.swift       SD15's flip rates βₜ = (T − t + 1)⁻¹, custom
+//   BernoulliMath.swift          log σ, Bernoulli KL and log-likelihood, Bernoulli sampling
+//   BinomialDiffusion.swift      binomial forward kernel, marginal, posterior, reverse (SD15 §2.4)
+//   BinomialBound.swift          binomial bound terms, training loss, the whole bound in bits/dim
+//   BinomialSampler.swift        ancestral sampling of binary data

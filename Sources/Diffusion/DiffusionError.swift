@@ -31,6 +31,8 @@ public enum DiffusionError: Error, Equatable, Sendable {
     case modelOutputShape(expected: [Int], got: [Int])
     /// Noise whose shape differs from the data it perturbs.
     case noiseShape(expected: [Int], got: [Int])
+    /// Binomial diffusion given data that are not all exactly 0 or 1; carries the first bad value.
+    case nonBinaryData(Double)
 }
 
 extension DiffusionError: CustomStringConvertible {
@@ -68,6 +70,9 @@ extension DiffusionError: CustomStringConvertible {
                 + "(learned variance needs twice the input channels along axis 1: mean part first, then v)."
         case .noiseShape(let expected, let got):
             "Noise has shape \(got) but the data has shape \(expected); draw noise of the data's shape."
+        case .nonBinaryData(let value):
+            "Binomial diffusion needs data whose every value is 0 or 1, found \(value). "
+                + "Binarise the data first (e.g. the data spec fashion-mnist,binarize)."
         }
     }
 }

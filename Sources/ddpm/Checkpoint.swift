@@ -28,9 +28,15 @@ struct RunSettings: Codable, Equatable {
     var seed: UInt64
     var checkpointEvery: Int?
     var sampleEvery: Int?
+    /// gaussian or binomial (`DiffusionKind`); absent in run.json files older than the field, which
+    /// are Gaussian. `prediction`, `variance` and `loss` apply to Gaussian runs only.
+    var diffusion: String?
 
-    /// The diffusion process these settings describe.
+    /// The Gaussian diffusion process these settings describe (see `makeProcess()` for either kind).
     func makeDiffusion() throws -> GaussianDiffusion {
+        guard try diffusionKind() == .gaussian else {
+            throw CommandFailure("run.json describes a binomial diffusion run (binary data), not a Gaussian one.")
+        }
         let betas: BetaSchedule = schedule == "cosine" ? .cosine() : .ddpm
         guard let mean = MeanPrediction(rawValue: prediction) else { throw CommandFailure("run.json: unknown prediction \"\(prediction)\"") }
         guard let varianceKind = TrainCommand.varianceKinds[variance] else { throw CommandFailure("run.json: unknown variance \"\(variance)\"") }

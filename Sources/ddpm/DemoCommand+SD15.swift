@@ -171,8 +171,8 @@ extension DemoCommand {
         print(String(format: "trained %d steps in %.1f s (total %.1f s); final loss %.4f (mean of last 100)",
                      steps, trainingSeconds, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count))))
         print("bound on \(heldOut.count) held-out points (an upper bound on the cross-entropy, and so on the differential entropy, of the data; negative values are possible):")
-        print(BoundSummary(untrained).line("untrained"))
-        print(BoundSummary(trained).line("trained"))
+        print(BoundBreakdown(untrained).line("untrained"))
+        print(BoundBreakdown(trained).line("trained"))
         print(String(format: "energy distance samples↔data: %.4f (standard normal noise↔data: %.4f)",
                      energyDistance(sampleValues, x0.floats), energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
         for url in [dataPicture, processPicture, driftPicture, lossPicture] { print("wrote \(url.path)") }
@@ -180,7 +180,7 @@ extension DemoCommand {
 }
 
 /// The held-out averages of a variational bound's terms, in bits per dimension (D = 2).
-struct BoundSummary {
+struct BoundBreakdown {
     /// L_T = KL(q(x_T|x₀) ‖ N(0, I)).
     var prior: Double
     /// Σ_{t>1} L_{t−1}, the KL terms.

@@ -16,7 +16,8 @@ struct EvaluateCommand: ParsableCommand {
             model's training data) in --split. Each example costs T network evaluations.
             Images: 8-bit data scaled to [−1, 1], L₀ with the discretised decoder (eq. 13), so the
             figure is comparable with DDPM Table 2 (CIFAR-10: ≤ 3.70 bits/dim); 8 bits/dim is what
-            storing the raw bytes costs. 2-D points: L₀ with a continuous Gaussian decoder, so the
+            storing the raw bytes costs. Binomial runs (SD15 §2.4): binary data, Bernoulli terms;
+            1 bit/dim is what storing the bits costs. 2-D points: L₀ with a continuous Gaussian decoder, so the
             figure bounds differential entropy and can be negative; nats per example are given too.
             Writes to --output (default CHECKPOINT/evaluation):
               bound.json              mean and standard error of the total and of L_T, Σ L_{t−1}, L₀
@@ -62,8 +63,7 @@ struct EvaluateCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
 
         // 1. The bound per batch.
-        let diffusion = trained.diffusion
-        let T = diffusion.stepCount
+        let T = trained.process.stepCount
         var generator = PhiloxGenerator(seed: seed)
         var prior: [Double] = [], terms: [Double] = []
         let progress = Progress("evaluate", total: n * T, unit: "example-steps")
@@ -71,9 +71,14 @@ struct EvaluateCommand: ParsableCommand {
         for first in stride(from: 0, to: n, by: batchSize) {
             let indices = Array(first..<min(n, first + batchSize))
             let x = dataset.batch(indices: indices)
-            let bound = try CommandFailure.wrap {
-                try diffusion.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator) { index, _, _ in
-                    progress.update(done + (T - index) * indices.count)
+            let bound: VariationalBound = try CommandFailure.wrap {
+                switch trained.process {
+                case .gaussian(let diffusion):
+                    return try diffusion.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator) { index, _, _ in
+                        progress.update(done + (T - index) * indices.count)
+                    }
+                case .binomial(let diffusion):
+                    return try diffusion.variationalBound(model: trained.model, start: x, generator: &generator)
                 }
             }
             done += indices.count * T
@@ -105,7 +110,9 @@ struct EvaluateCommand: ParsableCommand {
         let d = Double(summary.dimensions)
         print(String(format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, split, summary.total.mean, summary.total.standardError))
         print(String(format: "  L_T %.5f · Σ L_{t−1} (t > 1) %.4f · L₀ %.4f bits/dim", summary.prior.mean, summary.transitions.mean, summary.decoder.mean))
-        if trained.isImages {
+        if case .binomial = trained.process {
+            print(String(format: "  (binary data: 1 bit/dim is the cost of the raw bits; %.1f bits per image)", summary.total.mean * d))
+        } else if trained.isImages {
             print(String(format: "  (8 bits/dim is the cost of the raw bytes; %.1f bits per image)", summary.total.mean * d))
         } else {
             print(String(format: "  continuous data: a bound on differential entropy, %.4f nats per example", summary.total.mean * d * log(2.0)))

@@ -69,7 +69,7 @@ struct InpaintCommand: ParsableCommand {
         var generator = PhiloxGenerator(seed: seed)
         let (originals, labels) = try trained.inputImages(images, flag: "images", data: data, split: DataSplit(rawValue: split)!, seed: seed)
         let n = originals.shape[0]
-        let diffusion = trained.diffusion
+        let diffusion = try trained.gaussian("inpaint")
         let shape = [n * completions] + trained.exampleShape
         let repeated = originals.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(shape)
         let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("inpainting")

@@ -67,13 +67,14 @@ struct InterpolateCommand: ParsableCommand {
         let grid = (0..<lambdas).map { Double($0) / Double(lambdas - 1) }
         // Pixel-space mixing, for reference.
         var rows = [Pictures.images(Tensor.concatenate(grid.map { (1 - $0) * first + $0 * second }, axis: 0), scale: 2)]
+        let diffusion = try trained.gaussian("interpolate")
         var generator = PhiloxGenerator(seed: seed)
         let progress = Progress("interpolate", total: rowTimes.reduce(0, +), unit: "steps")
         var done = 0
         var decodedRows: [Tensor] = []
         for t in rowTimes {
             let decoded = try CommandFailure.wrap {
-                try trained.diffusion.interpolate(model: trained.model, first: first, second: second, index: t - 1, lambdas: grid,
+                try diffusion.interpolate(model: trained.model, first: first, second: second, index: t - 1, lambdas: grid,
                                                   clipStart: true, generator: &generator)
             }
             done += t

@@ -55,7 +55,7 @@ struct ProgressiveCommand: ParsableCommand {
     func run() throws {
         try threads.apply()
         let trained = try source.load()
-        let diffusion = trained.diffusion
+        let diffusion = try trained.gaussian("progressive")
         let T = diffusion.stepCount
         let shown = try trained.times(times, flag: "times", defaults: [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0])
         let shared = try trained.times(completionTimes, flag: "completion-times", defaults: [1, 0.75, 0.5, 0.25])

@@ -61,7 +61,7 @@ struct RateDistortionCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
 
         // 1. Sums over images of term, rate and distortion per t.
-        let diffusion = trained.diffusion
+        let diffusion = try trained.gaussian("rate-distortion")
         let T = diffusion.stepCount
         var terms = [Double](repeating: 0, count: T), distortions = terms
         var prior = 0.0

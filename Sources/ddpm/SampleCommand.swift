@@ -17,6 +17,8 @@ struct SampleCommand: ParsableCommand {
             or 1000, ε-prediction, fixed-large variance). Writes to --output (default CHECKPOINT/samples):
             images: samples.png (grid) and samples.npy (uint8, N × H × W × C);
             points: samples.csv, samples.npy (float32, N × D) and samples.png (scatter).
+            A checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black, 1 white; bytes 0
+            and 255 in samples.npy) with the ancestral sampler over all T steps.
             """)
 
     @OptionGroup var source: CheckpointOptions
@@ -57,13 +59,18 @@ struct SampleCommand: ParsableCommand {
         try threads.apply()
         let trained = try source.load()
         let model = trained.network
-        var diffusion = trained.diffusion
+        var process = trained.process
         let exampleShape = trained.exampleShape
-        let T = diffusion.stepCount
+        let T = process.stepCount
         let stepCount = steps ?? T
         guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }
         if stepCount < T || sampler == "ddim" {
-            diffusion = try CommandFailure.wrap { try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount)) }
+            guard case .gaussian(let diffusion) = process else {
+                throw CommandFailure("binomial diffusion samples with the ancestral sampler over all T = \(T) steps; drop --steps and --sampler ddim.")
+            }
+            process = .gaussian(try CommandFailure.wrap {
+                try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount))
+            })
         }
         let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
@@ -78,9 +85,10 @@ struct SampleCommand: ParsableCommand {
             let shape = [n] + exampleShape
             let evaluate: DiffusionModel = { model($0, timesteps: $1, mode: .evaluation) }
             let x = try CommandFailure.wrap {
-                sampler == "ddim"
-                    ? try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
-                    : try diffusion.sampleAncestral(model: evaluate, shape: shape, clipStart: isImages, generator: &generator)
+                if sampler == "ddim", case .gaussian(let diffusion) = process {
+                    return try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
+                }
+                return try process.sampleForDisplay(model: evaluate, shape: shape, generator: &generator)
             }
             values += x.converted(to: .float32).floats
             done += n

@@ -22,12 +22,20 @@ struct TrainCommand: ParsableCommand {
             Defaults are DDPM's (Ho et al. 2020, CIFAR-10): linear β 1e-4…0.02 over T = 1000, ε-prediction,
             σₜ² = βₜ (fixed-large), L_simple, batch 128, Adam lr 2e-4 with 5000 warm-up steps, gradient
             clipping at norm 1, EMA decay 0.9999, random horizontal flips off (DDPM used them for CIFAR-10).
-            --model defaults to toy for 2-D points, fashion for 1×28×28 images and cifar10 for 3×32×32.
+            --model defaults to toy for 2-D points, fashion for 1×28×28 images and cifar10 for 3×32×32;
+            tiny is a small U-Net for any square image size (quick checks).
             --steps defaults to 800000 for images (DDPM's CIFAR-10 run) and 10000 for points.
             learned-range and learned variance double the network's output channels (IDDPM); learned
             (log σₜ² straight from the network, as SD15) needs --loss vlb or hybrid to train the variance.
             For 2-D points the bound's L₀ is the continuous Gaussian density −log N(x₀; μ_θ(x₁, 1), σ₁²)
             (it can be negative); for images it is DDPM's discretised decoder (eq. 13).
+
+            --diffusion binomial trains SD15's binomial diffusion of binary data instead (give image data
+            with ,binarize, e.g. fashion-mnist,binarize): bits are flipped to fair coins at rates
+            βₜ = 1/(T − t + 1) (--schedule reciprocal, the default for binomial; linear and cosine also work),
+            the network sees xₜ as ±1 and returns logits of x₀ = 1, and the loss is T · L_{t−1}, the
+            variational bound in bits/dim at a uniformly drawn t. --prediction, --variance and --loss apply
+            to gaussian only.
 
             The output folder holds run.json (settings), model.safetensors, ema.safetensors,
             optimizer.safetensors (m.NAME / v.NAME), state.json (step, generator and batch-sampler state,
@@ -44,11 +52,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Checkpoint folder.")
     var output: String
 
-    @Option(help: "Network: toy, fashion or cifar10 (default from the data's shape).")
+    @Option(help: "Network: toy, fashion, cifar10 or tiny (default from the data's shape).")
     var model: String?
 
-    @Option(help: "β schedule: linear (DDPM) or cosine (IDDPM).")
-    var schedule: String = "linear"
+    @Option(help: "Diffusion: gaussian (DDPM) or binomial (SD15, binary data).")
+    var diffusion: String = "gaussian"
+
+    @Option(help: "β schedule: linear (DDPM) or cosine (IDDPM); binomial also reciprocal (SD15, its default). Default linear.")
+    var schedule: String?
 
     @Option(help: "Diffusion steps T.")
     var timesteps: Int = 1000
@@ -97,16 +108,36 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadOptions
 
+    /// `--model tiny`: ch 16, multipliers (1, 2), 1 residual block per level, no attention, 8 groups,
+    /// no dropout; for quick end-to-end checks, not for results.
+    static let tinyUNet: UNetConfiguration = {
+        var c = UNetConfiguration(
+            ddpmResolution: 28, inChannels: 1, channels: 16, multipliers: [1, 2], residualBlocks: 1,
+            attentionResolutions: [], dropout: 0, groups: 8)
+        c.midBlockAttention = false
+        return c
+    }()
+
     static let varianceKinds: [String: VarianceKind] = ["fixed-large": .fixedLarge, "fixed-small": .fixedSmall, "learned-range": .learnedRange, "learned": .learned]
 
     func validate() throws {
         if !resume, data == nil { throw ValidationError("--data is required (unless --resume).") }
-        guard ["linear", "cosine"].contains(schedule) else { throw ValidationError("--schedule must be linear or cosine, got \"\(schedule)\".") }
+        guard let kind = DiffusionKind(rawValue: diffusion) else { throw ValidationError("--diffusion must be gaussian or binomial, got \"\(diffusion)\".") }
+        if let schedule {
+            switch kind {
+            case .gaussian:
+                guard ["linear", "cosine"].contains(schedule) else { throw ValidationError("--schedule must be linear or cosine, got \"\(schedule)\".") }
+            case .binomial:
+                guard ["reciprocal", "linear", "cosine"].contains(schedule) else {
+                    throw ValidationError("--schedule must be reciprocal, linear or cosine for --diffusion binomial, got \"\(schedule)\".")
+                }
+            }
+        }
         guard timesteps >= 1 else { throw ValidationError("--timesteps must be at least 1, got \(timesteps).") }
         guard MeanPrediction(rawValue: prediction) != nil else { throw ValidationError("--prediction must be noise, start or velocity, got \"\(prediction)\".") }
         guard Self.varianceKinds[variance] != nil else { throw ValidationError("--variance must be fixed-large, fixed-small, learned-range or learned, got \"\(variance)\".") }
         guard LossKind(name: loss) != nil else { throw ValidationError("--loss must be simple, vlb or hybrid, got \"\(loss)\".") }
-        if let model { guard ["toy", "fashion", "cifar10"].contains(model) else { throw ValidationError("--model must be toy, fashion or cifar10, got \"\(model)\".") } }
+        if let model { guard ["toy", "fashion", "cifar10", "tiny"].contains(model) else { throw ValidationError("--model must be toy, fashion, cifar10 or tiny, got \"\(model)\".") } }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
@@ -120,15 +151,15 @@ struct TrainCommand: ParsableCommand {
 
     /// The network for data of `shape` ([D] or [C, H, W]).
     func modelSpec(for shape: [Int]) throws -> (String, ModelSpec) {
-        let learned = Self.varianceKinds[variance]!.isLearned
+        let learned = diffusion == DiffusionKind.gaussian.rawValue && Self.varianceKinds[variance]!.isLearned
         let name = model ?? (shape.count == 1 ? "toy" : shape == [1, 28, 28] ? "fashion" : shape == [3, 32, 32] ? "cifar10" : "")
         switch name {
         case "toy":
             guard shape.count == 1 else { throw CommandFailure("--model toy needs 2-D points, but the data are images \(shape).") }
             return (name, .toy(ToyMLPConfiguration(dataDimension: shape[0], outputDimension: learned ? 2 * shape[0] : shape[0])))
-        case "fashion", "cifar10":
+        case "fashion", "cifar10", "tiny":
             guard shape.count == 3, shape[1] == shape[2] else { throw CommandFailure("--model \(name) needs square images, but the data have shape \(shape).") }
-            var c = UNetConfiguration.presets[name]!
+            var c = name == "tiny" ? Self.tinyUNet : UNetConfiguration.presets[name]!
             let levels = c.blockOutChannels.count
             guard shape[1] % (1 << (levels - 1)) == 0 else {
                 throw CommandFailure("--model \(name): image size \(shape[1]) must be divisible by \(1 << (levels - 1)).")
@@ -159,10 +190,11 @@ struct TrainCommand: ParsableCommand {
                 throw CommandFailure("--output \(folder.path) already holds a checkpoint; pass --resume to continue it or choose another folder.")
             }
             settings = RunSettings(
-                data: data!, modelName: "", model: .toy(ToyMLPConfiguration()), schedule: schedule, timesteps: timesteps,
+                data: data!, modelName: "", model: .toy(ToyMLPConfiguration()),
+                schedule: schedule ?? (diffusion == DiffusionKind.binomial.rawValue ? "reciprocal" : "linear"), timesteps: timesteps,
                 prediction: prediction, variance: variance, loss: loss, batchSize: batchSize, steps: steps ?? 0,
                 learningRate: learningRate, warmup: warmup, gradClip: gradClip, emaDecay: emaDecay, flip: flip, seed: seed,
-                checkpointEvery: checkpointEvery, sampleEvery: sampleEvery)
+                checkpointEvery: checkpointEvery, sampleEvery: sampleEvery, diffusion: diffusion)
         }
         let spec: DataSpec
         do { spec = try DataSpec(parsing: settings.data) } catch { throw CommandFailure("--data: \(error)") }
@@ -182,7 +214,14 @@ struct TrainCommand: ParsableCommand {
         guard settings.model.exampleShape == dataset.exampleShape else {
             throw CommandFailure("run.json: the model expects examples of shape \(settings.model.exampleShape) but --data gives \(dataset.exampleShape).")
         }
-        let diffusion = try CommandFailure.wrap { try settings.makeDiffusion() }
+        let process = try settings.makeProcess()
+        switch try settings.diffusionKind() {
+        case .gaussian where dataset.isBinary:
+            throw CommandFailure("--data \(settings.data) is binarised to {0, 1}; train binary data with --diffusion binomial.")
+        case .binomial where !dataset.isBinary:
+            throw CommandFailure("--diffusion binomial needs binary data: add ,binarize to an image --data (e.g. fashion-mnist,binarize).")
+        default: break
+        }
 
         // 2. Model, optimiser, EMA, sampler and generator: fresh or from the checkpoint.
         let network = settings.model.makeModel(generator: &initGenerator)
@@ -242,7 +281,7 @@ struct TrainCommand: ParsableCommand {
         }
 
         // 4. Algorithm 1.
-        let T = diffusion.stepCount
+        let T = process.stepCount
         let progress = Progress("train", total: settings.steps, unit: "steps")
         let started = Date()
         var savedStep = step
@@ -251,12 +290,12 @@ struct TrainCommand: ParsableCommand {
             let x0 = sampler.nextBatch(size: settings.batchSize).data
             let batch = x0.shape[0]
             let timestepIndices = (0..<batch).map { _ in generator.nextInt(below: T) }
-            let noise = Tensor.randomNormal(shape: x0.shape, generator: &generator)
+            let noise = process.trainingNoise(like: x0, generator: &generator)
             let dropout = RandomSource(generator.split())
             let leaves = network.prepareForGradients()
-            let lossTensor = try diffusion.trainingLosses(
+            let lossTensor = try process.trainingLoss(
                 model: { network($0, timesteps: $1, mode: .training(dropout)) }, start: x0, timesteps: timestepIndices, noise: noise
-            ).loss.mean()
+            ).mean()
             let value = lossTensor.item
             guard value.isFinite else {
                 network.detachParameters()
@@ -289,7 +328,7 @@ struct TrainCommand: ParsableCommand {
                 savedStep = step
             }
             if let every = settings.sampleEvery, step % every == 0 {
-                try Self.preview(settings: settings, diffusion: diffusion, ema: ema, step: step, folder: folder)
+                try Self.preview(settings: settings, process: process, ema: ema, step: step, folder: folder)
             }
             if stopRequested != 0, step < settings.steps {
                 try save()
@@ -317,17 +356,20 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// Writes samples-STEP.png from the EMA weights, with its own generator (training randomness is untouched).
-    static func preview(settings: RunSettings, diffusion: GaussianDiffusion, ema: ExponentialMovingAverage, step: Int, folder: URL) throws {
+    static func preview(settings: RunSettings, process: DiffusionProcess, ema: ExponentialMovingAverage, step: Int, folder: URL) throws {
         var dummy = PhiloxGenerator(seed: 0)
         let model = settings.model.makeModel(generator: &dummy)
         ema.copy(into: model)
         var generator = PhiloxGenerator(seed: settings.seed &+ 0x5A4D_504C)
         let isImages = settings.model.exampleShape.count == 3
         let count = isImages ? 16 : 500
-        let sampling = isImages ? try diffusion.respaced(.even(count: min(100, diffusion.stepCount))) : diffusion
-        let x = try sampling.sampleAncestral(
-            model: { model($0, timesteps: $1, mode: .evaluation) }, shape: [count] + settings.model.exampleShape,
-            clipStart: isImages, generator: &generator)
+        // Gaussian image previews use 100 evenly respaced steps; binomial diffusion needs all T.
+        var sampling = process
+        if isImages, case .gaussian(let diffusion) = process {
+            sampling = .gaussian(try diffusion.respaced(.even(count: min(100, diffusion.stepCount))))
+        }
+        let x = try sampling.sampleForDisplay(
+            model: { model($0, timesteps: $1, mode: .evaluation) }, shape: [count] + settings.model.exampleShape, generator: &generator)
         let url = folder.appendingPathComponent("samples-\(step).png")
         try SampleCommand.picture(x).writePNG(to: url)
     }

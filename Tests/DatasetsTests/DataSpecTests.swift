@@ -25,6 +25,7 @@ struct DataSpecTests {
         ("imagenet", "unknown dataset"), ("mnist", "needs a folder"), ("cifar10:", "needs a folder"),
         ("swissroll,count=-3", "count=-3"), ("swissroll,size=3", "no option \"size\""), ("png:/x,channels=2", "channels=2"),
         ("png:/x,filter=cubic", "filter=cubic"), ("gaussians8,std", "KEY=VALUE"), ("deadleaves:/x", "takes no"),
+        ("swissroll,binarize", "binarize applies to image data only"), ("gaussians8,count=9,binarize", "image data only"),
     ])
     func invalid(text: String, fragment: String) throws {
         let error = try #require(throws: DatasetError.self) { try DataSpec(parsing: text) }

@@ -183,6 +183,26 @@ struct AnalysisCommandTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("rate-distortion.png").path))
     }
 
+    @Test func evaluateOnPointsUsesTheContinuousDecoder() throws {
+        let run = fixture.folder.appendingPathComponent("roll")
+        let train = try runDDPM(["train", "--data", "swissroll,count=500", "--output", run.path, "--steps", "200", "--batch-size", "64",
+                                 "--timesteps", "100", "--learning-rate", "1e-3", "--warmup", "10", "--ema-decay", "0.9", "--threads", "1"])
+        #expect(train.status == 0, "\(train.standardError)")
+        let out = fixture.folder.appendingPathComponent("roll-evaluation")
+        let result = try runDDPM(["evaluate", "--checkpoint", run.path, "--count", "200", "--batch-size", "200",
+                                  "--output", out.path, "--threads", "1"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("differential entropy") && result.standardOutput.contains("nats per example"),
+                "\(result.standardOutput)")
+        let bound = try JSONDecoder().decode(Bound.self, from: Data(contentsOf: out.appendingPathComponent("bound.json")))
+        // The roll (noise 0.05·scale) has far less entropy than N(0, I) in 2-D (1.42 nats/dim = 2.05 bits/dim):
+        // a model that learned anything bounds it well below the standard normal's entropy.
+        #expect(bound.total.mean < 2.05, "bound \(bound.total.mean) bits/dim; N(0, I) has 2.05")
+        let perExample = try csvRows(out.appendingPathComponent("bound-per-example.csv"))
+        #expect(perExample.count == 200)
+        for row in perExample { #expect(abs(row[1] + row[2] + row[3] - row[4]) <= 1e-9 * max(1, abs(row[4]))) }
+    }
+
     @Test func badArgumentsGiveClearErrors() throws {
         let missing = try runDDPM(["evaluate", "--checkpoint", fixture.folder.appendingPathComponent("absent").path])
         #expect(missing.status != 0 && missing.standardError.contains("absent"), "\(missing.standardError)")

@@ -24,13 +24,21 @@ struct CheckpointOptions: ParsableArguments {
 /// A network with the diffusion process it was trained for.
 struct TrainedModel {
     let network: any DenoisingModel
-    let diffusion: GaussianDiffusion
+    let process: DiffusionProcess
     /// One example's shape: [C, H, W] for images, [D] for points.
     let exampleShape: [Int]
     /// run.json of a `ddpm train` folder; nil for a diffusers folder.
     let settings: RunSettings?
 
     var isImages: Bool { exampleShape.count == 3 }
+
+    /// The Gaussian diffusion, for the commands that need one.
+    func gaussian(_ command: String) throws -> GaussianDiffusion {
+        guard case .gaussian(let diffusion) = process else {
+            throw CommandFailure("ddpm \(command) needs a Gaussian diffusion model; the run in --checkpoint uses binomial diffusion.")
+        }
+        return diffusion
+    }
 
     /// The network in evaluation mode as the Diffusion module calls it.
     var model: DiffusionModel {
@@ -51,19 +59,19 @@ struct TrainedModel {
                 try GaussianDiffusion(schedule: DiffusionSchedule(.ddpm, stepCount: T),
                                       varianceKind: c.outChannels == 2 * c.inChannels ? .learnedRange : .fixedLarge)
             }
-            return TrainedModel(network: unet, diffusion: diffusion, exampleShape: [c.inChannels, c.sampleSize, c.sampleSize], settings: nil)
+            return TrainedModel(network: unet, process: .gaussian(diffusion), exampleShape: [c.inChannels, c.sampleSize, c.sampleSize], settings: nil)
         }
         guard FileManager.default.fileExists(atPath: folder.path) else {
             throw CommandFailure("--checkpoint \(folder.path): no such folder.")
         }
         let settings = try Checkpoint.readSettings(from: folder)
         let state = try Checkpoint.readState(from: folder)
-        let diffusion = try CommandFailure.wrap { try settings.makeDiffusion() }
+        let process = try settings.makeProcess()
         var unused = PhiloxGenerator(seed: 0)
         let network = settings.model.makeModel(generator: &unused)
         let file = try Checkpoint.open(rawWeights ? Checkpoint.modelName : Checkpoint.emaName, in: folder, step: state.step)
         try CommandFailure.wrap { try network.loadParameters(from: file) }
-        return TrainedModel(network: network, diffusion: diffusion, exampleShape: settings.model.exampleShape, settings: settings)
+        return TrainedModel(network: network, process: process, exampleShape: settings.model.exampleShape, settings: settings)
     }
 
     /// The model's data, `spec` or the training data of run.json, as `split`; checked against
@@ -87,7 +95,7 @@ extension TrainedModel {
     /// Paper timesteps t (1…T) from a comma-separated `--FLAG` value, or `defaults` given as
     /// fractions of T (rounded, at least 1), in the order given.
     func times(_ text: String?, flag: String, defaults: [Double]) throws -> [Int] {
-        let T = diffusion.stepCount
+        let T = process.stepCount
         guard let text else {
             var seen = Set<Int>()
             return defaults.map { max(1, Int(($0 * Double(T)).rounded())) }.filter { seen.insert($0).inserted }
