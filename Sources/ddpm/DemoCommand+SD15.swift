@@ -84,23 +84,8 @@ extension DemoCommand {
         let untrained = try bound()
 
         // 3. Training on the bound.
-        var losses: [Double] = []
-        let progress = Progress("train", total: steps, unit: "steps")
-        for step in 1...steps {
-            let x0 = sampler.nextBatch(size: batchSize).data
-            let timesteps = (0..<batchSize).map { _ in generator.nextInt(below: T) }
-            let noise = Tensor.randomNormal(shape: x0.shape, generator: &generator)
-            let leaves = model.prepareForGradients()
-            let loss = try diffusion.trainingLosses(model: { model($0, timesteps: $1) }, start: x0, timesteps: timesteps, noise: noise).loss.mean()
-            let grads = clipByGlobalNorm(gradients(of: loss, withRespectTo: leaves), maxNorm: 1).gradients
-            model.detachParameters()
-            optimizer.update(model.namedParameters, gradients: grads)
-            ema.update(from: model)
-            let value = loss.item
-            guard value.isFinite else { throw ValidationError("training diverged at step \(step) (loss \(value)); try a smaller --learning-rate") }
-            losses.append(value)
-            progress.update(step, [String(format: "loss %.4f", value)])
-        }
+        let losses = try Self.trainToy(model, diffusion: diffusion, optimizer: optimizer, ema: ema, sampler: &sampler,
+                                       generator: &generator, steps: steps, batchSize: batchSize)
         let trainingSeconds = Date().timeIntervalSince(started)
 
         // 4. Bound after training, EMA weights.

@@ -92,23 +92,8 @@ struct DemoCommand: ParsableCommand {
         let ema = ExponentialMovingAverage(of: model, decay: 0.995)
 
         // 2. Training (Algorithm 1).
-        var losses: [Double] = []
-        let progress = Progress("train", total: steps, unit: "steps")
-        for step in 1...steps {
-            let x0 = sampler.nextBatch(size: batchSize).data
-            let timesteps = (0..<batchSize).map { _ in generator.nextInt(below: T) }
-            let noise = Tensor.randomNormal(shape: x0.shape, generator: &generator)
-            let leaves = model.prepareForGradients()
-            let loss = try diffusion.trainingLosses(model: { model($0, timesteps: $1) }, start: x0, timesteps: timesteps, noise: noise).loss.mean()
-            let grads = clipByGlobalNorm(gradients(of: loss, withRespectTo: leaves), maxNorm: 1).gradients
-            model.detachParameters()
-            optimizer.update(model.namedParameters, gradients: grads)
-            ema.update(from: model)
-            let value = loss.item
-            guard value.isFinite else { throw ValidationError("training diverged at step \(step) (loss \(value)); try a smaller --learning-rate") }
-            losses.append(value)
-            progress.update(step, [String(format: "loss %.4f", value)])
-        }
+        let losses = try Self.trainToy(model, diffusion: diffusion, optimizer: optimizer, ema: ema, sampler: &sampler,
+                                       generator: &generator, steps: steps, batchSize: batchSize)
 
         // 3. Sampling with the EMA weights (Algorithm 2), keeping x at t = T and t = T/2.
         ema.copy(into: model)
@@ -181,4 +166,33 @@ func smoothed(_ values: [Double], window: Int) -> [Double] {
 /// Interleaved (x, y) pairs as CSV.
 func csv(header: String, pairs: [Float]) -> String {
     header + "\n" + stride(from: 0, to: pairs.count, by: 2).map { "\(pairs[$0]),\(pairs[$0 + 1])" }.joined(separator: "\n") + "\n"
+}
+
+extension DemoCommand {
+    /// Algorithm 1 for the toy model: `steps` steps of the diffusion's loss on batches from
+    /// `sampler`, gradients clipped to norm 1, Adam and EMA updates; returns the losses.
+    static func trainToy(
+        _ model: ToyMLP, diffusion: GaussianDiffusion, optimizer: Adam, ema: ExponentialMovingAverage,
+        sampler: inout BatchSampler, generator: inout PhiloxGenerator, steps: Int, batchSize: Int
+    ) throws -> [Double] {
+        let T = diffusion.stepCount
+        var losses: [Double] = []
+        let progress = Progress("train", total: steps, unit: "steps")
+        for step in 1...steps {
+            let x0 = sampler.nextBatch(size: batchSize).data
+            let timesteps = (0..<batchSize).map { _ in generator.nextInt(below: T) }
+            let noise = Tensor.randomNormal(shape: x0.shape, generator: &generator)
+            let leaves = model.prepareForGradients()
+            let loss = try diffusion.trainingLosses(model: { model($0, timesteps: $1) }, start: x0, timesteps: timesteps, noise: noise).loss.mean()
+            let grads = clipByGlobalNorm(gradients(of: loss, withRespectTo: leaves), maxNorm: 1).gradients
+            model.detachParameters()
+            optimizer.update(model.namedParameters, gradients: grads)
+            ema.update(from: model)
+            let value = loss.item
+            guard value.isFinite else { throw ValidationError("training diverged at step \(step) (loss \(value)); try a smaller --learning-rate") }
+            losses.append(value)
+            progress.update(step, [String(format: "loss %.4f", value)])
+        }
+        return losses
+    }
 }

@@ -27,11 +27,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var source: CheckpointOptions
 
-    @Option(help: "Data spec (default: the model's training data).")
-    var data: String?
-
-    @Option(help: "train or test.")
-    var split: String = "test"
+    @OptionGroup var input: DataOptions
 
     @Option(help: "Number of examples (the first N of the split).")
     var count: Int = 128
@@ -50,17 +46,15 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
-        guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \"\(split)\".") }
     }
 
     func run() throws {
         try threads.apply()
         let trained = try source.load()
-        let dataset = try trained.data(data, split: DataSplit(rawValue: split)!, seed: seed)
+        let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
         let n = min(count, dataset.count)
-        if n < count { note("evaluate: --data has \(dataset.count) examples in \(split); using all of them") }
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("evaluation")
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        if n < count { note("evaluate: --data has \(dataset.count) examples in \(input.split); using all of them") }
+        let outFolder = try source.outputFolder(output, default: "evaluation")
 
         // 1. The bound per batch.
         let T = trained.process.stepCount
@@ -92,7 +86,7 @@ struct EvaluateCommand: ParsableCommand {
         let decoder = (0..<n).map { terms[$0 * T] }
         let middle = (0..<n).map { i in (1..<T).reduce(0) { $0 + terms[i * T + $1] } }
         let summary = BoundSummary(
-            examples: n, data: data ?? trained.settings?.data ?? "", split: split, timesteps: T,
+            examples: n, data: input.data ?? trained.settings?.data ?? "", split: input.split, timesteps: T,
             dimensions: trained.exampleShape.reduce(1, *),
             total: Statistic(totals), prior: Statistic(prior), transitions: Statistic(middle), decoder: Statistic(decoder))
         try AtomicFile.write(Checkpoint.encoder().encode(summary), to: outFolder.appendingPathComponent("bound.json"))
@@ -108,7 +102,7 @@ struct EvaluateCommand: ParsableCommand {
 
         // 3. Report.
         let d = Double(summary.dimensions)
-        print(String(format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, split, summary.total.mean, summary.total.standardError))
+        print(String(format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, input.split, summary.total.mean, summary.total.standardError))
         print(String(format: "  L_T %.5f · Σ L_{t−1} (t > 1) %.4f · L₀ %.4f bits/dim", summary.prior.mean, summary.transitions.mean, summary.decoder.mean))
         if case .binomial = trained.process {
             print(String(format: "  (binary data: 1 bit/dim is the cost of the raw bits; %.1f bits per image)", summary.total.mean * d))

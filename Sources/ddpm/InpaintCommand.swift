@@ -31,11 +31,7 @@ struct InpaintCommand: ParsableCommand {
     @Option(help: "Images: dataset indices or PNG paths, comma-separated.")
     var images: String = "0,1,2,3"
 
-    @Option(help: "Data spec for indices (default: the model's training data).")
-    var data: String?
-
-    @Option(help: "train or test.")
-    var split: String = "test"
+    @OptionGroup var input: DataOptions
 
     @Option(help: "Region to fill: left, right, top, bottom, center, none, or a mask PNG.")
     var mask: String = "right"
@@ -57,7 +53,6 @@ struct InpaintCommand: ParsableCommand {
     func validate() throws {
         guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }
         guard noise.isFinite, noise >= 0 else { throw ValidationError("--noise must be 0 or more, got \(noise).") }
-        guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \"\(split)\".") }
         if mask == "none" && noise == 0 { throw ValidationError("--mask none needs --noise S > 0 (denoising); otherwise there is nothing to do.") }
         if mask != "none" && noise > 0 { throw ValidationError("--noise applies to denoising with --mask none.") }
     }
@@ -67,13 +62,12 @@ struct InpaintCommand: ParsableCommand {
         let trained = try source.load()
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): inpaint needs an image model; this one takes points.") }
         var generator = PhiloxGenerator(seed: seed)
-        let (originals, labels) = try trained.inputImages(images, flag: "images", data: data, split: DataSplit(rawValue: split)!, seed: seed)
+        let (originals, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: seed)
         let n = originals.shape[0]
         let diffusion = try trained.gaussian("inpaint")
         let shape = [n * completions] + trained.exampleShape
         let repeated = originals.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(shape)
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("inpainting")
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let outFolder = try source.outputFolder(output, default: "inpainting")
 
         let observed: Tensor, completed: Tensor
         if mask == "none" {

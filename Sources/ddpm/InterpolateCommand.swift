@@ -28,11 +28,7 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Two images: dataset indices or PNG paths, comma-separated.")
     var images: String = "0,1"
 
-    @Option(help: "Data spec for indices (default: the model's training data).")
-    var data: String?
-
-    @Option(help: "train or test.")
-    var split: String = "test"
+    @OptionGroup var input: DataOptions
 
     @Option(help: "Timesteps t, one row each (default 0.1T, 0.25T, 0.5T, 0.75T).")
     var times: String?
@@ -50,7 +46,6 @@ struct InterpolateCommand: ParsableCommand {
 
     func validate() throws {
         guard lambdas >= 2 else { throw ValidationError("--lambdas must be at least 2 (0 and 1), got \(lambdas).") }
-        guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \"\(split)\".") }
     }
 
     func run() throws {
@@ -58,10 +53,9 @@ struct InterpolateCommand: ParsableCommand {
         let trained = try source.load()
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): interpolate needs an image model; this one takes points.") }
         let rowTimes = try trained.times(times, flag: "times", defaults: [0.1, 0.25, 0.5, 0.75])
-        let (inputs, labels) = try trained.inputImages(images, flag: "images", data: data, split: DataSplit(rawValue: split)!, seed: seed)
+        let (inputs, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: seed)
         guard inputs.shape[0] == 2 else { throw CommandFailure("--images: expected exactly two images, got \(inputs.shape[0]).") }
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("interpolation")
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let outFolder = try source.outputFolder(output, default: "interpolation")
 
         let first = inputs.sliced(axis: 0, range: 0..<1), second = inputs.sliced(axis: 0, range: 1..<2)
         let grid = (0..<lambdas).map { Double($0) / Double(lambdas - 1) }

@@ -59,8 +59,7 @@ struct ProgressiveCommand: ParsableCommand {
         let T = diffusion.stepCount
         let shown = try trained.times(times, flag: "times", defaults: [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0])
         let shared = try trained.times(completionTimes, flag: "completion-times", defaults: [1, 0.75, 0.5, 0.25])
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("progressive")
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let outFolder = try source.outputFolder(output, default: "progressive")
 
         // 1. One chain, recording x̂₀ at the shown t and xₜ of the first sample at the shared t.
         var generator = PhiloxGenerator(seed: seed)

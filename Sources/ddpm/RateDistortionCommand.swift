@@ -25,11 +25,7 @@ struct RateDistortionCommand: ParsableCommand {
 
     @OptionGroup var source: CheckpointOptions
 
-    @Option(help: "Data spec (default: the model's training data).")
-    var data: String?
-
-    @Option(help: "train or test.")
-    var split: String = "test"
+    @OptionGroup var input: DataOptions
 
     @Option(help: "Number of images.")
     var count: Int = 32
@@ -48,17 +44,15 @@ struct RateDistortionCommand: ParsableCommand {
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
-        guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \"\(split)\".") }
     }
 
     func run() throws {
         try threads.apply()
         let trained = try source.load()
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): rate-distortion needs an image model; this one takes points.") }
-        let dataset = try trained.data(data, split: DataSplit(rawValue: split)!, seed: seed)
+        let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
         let n = min(count, dataset.count)
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("rate-distortion")
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let outFolder = try source.outputFolder(output, default: "rate-distortion")
 
         // 1. Sums over images of term, rate and distortion per t.
         let diffusion = try trained.gaussian("rate-distortion")

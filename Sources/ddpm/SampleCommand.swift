@@ -72,8 +72,7 @@ struct SampleCommand: ParsableCommand {
                 try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount))
             })
         }
-        let outFolder = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: source.checkpoint).appendingPathComponent("samples")
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let outFolder = try source.outputFolder(output, default: "samples")
 
         let isImages = exampleShape.count == 3
         var generator = PhiloxGenerator(seed: seed)

@@ -19,6 +19,28 @@ struct CheckpointOptions: ParsableArguments {
     func load() throws -> TrainedModel {
         try TrainedModel.load(URL(fileURLWithPath: checkpoint), rawWeights: rawWeights)
     }
+
+    /// `output`, or CHECKPOINT/`name` when it is nil; created if missing.
+    func outputFolder(_ output: String?, default name: String) throws -> URL {
+        let url = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint).appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// `--data` and `--split`: the examples an analysis reads.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Data spec (default: the model's training data).")
+    var data: String?
+
+    @Option(help: "train or test.")
+    var split: String = "test"
+
+    func validate() throws {
+        guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \"\(split)\".") }
+    }
+
+    var dataSplit: DataSplit { DataSplit(rawValue: split) ?? .test }
 }
 
 /// A network with the diffusion process it was trained for.
