@@ -12,7 +12,7 @@ import Tensors
 public struct RateDistortion {
     /// The bound the rates are made of, in bits/dim.
     public var bound: VariationalBound
-    /// [B, T], bits/dim, non-increasing in t.
+    /// [B, T], bits/dim, non-increasing in t; Float64 (summed in Float64 from the terms).
     public var rate: Tensor
     /// [B, T], RMSE on the 0–255 scale.
     public var distortion: Tensor
@@ -50,7 +50,7 @@ extension GaussianDiffusion {
             }
         }
         return RateDistortion(
-            bound: bound, rate: Tensor(rate, shape: [batch, stepCount], dtype: start.dtype),
+            bound: bound, rate: Tensor(rate, shape: [batch, stepCount], dtype: .float64),
             distortion: Tensor.concatenate(distortions, axis: 1))
     }
 }

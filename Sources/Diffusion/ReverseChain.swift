@@ -29,7 +29,8 @@ extension GaussianDiffusion {
     /// 1. With `known`: the known dimensions of xₜ are replaced by a draw of q(xₜ|x₀ᵒᵇˢ) (eq. 4).
     /// 2. For s = t…1: p_θ(xₛ₋₁|xₛ) (eq. 11 / 15); `onStep` sees xₛ and x̂₀.
     /// 3. xₛ₋₁ = μ_θ + σₛ z, z ~ N(0, I), no noise at s = 1. With `sharedNoise` one z of shape
-    ///    [1, …] serves every batch element (interpolation rows that differ only in xₜ).
+    ///    [1, …] serves every batch element (interpolation rows that differ only in xₜ); the draws
+    ///    of q for known dimensions are then shared too.
     /// 4. With `known`: the known dimensions of xₛ₋₁ are replaced by a draw of q(xₛ₋₁|x₀ᵒᵇˢ), and by
     ///    x₀ᵒᵇˢ itself at s = 1 — SD15's conditioning, which multiplies the reverse chain by a
     ///    distribution that fixes the known pixels.

@@ -34,25 +34,9 @@ extension GaussianDiffusion {
         model: DiffusionModel, shape: [Int], dtype: DType = .float32, initialNoise: Tensor? = nil,
         clipStart: Bool = false, generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
-        try withoutGradients {
-            // 1. x_T.
-            var x = initialNoise ?? Tensor.randomNormal(shape: shape, dtype: dtype, generator: &generator)
-            let batch = x.shape[0]
-            for index in stride(from: stepCount - 1, through: 0, by: -1) {
-                let timesteps = [Int](repeating: index, count: batch)
-                // 2. p_θ(xₜ₋₁|xₜ).
-                let step = try reverseStep(model: model, current: x, timesteps: timesteps, clipStart: clipStart)
-                onStep?(SamplingStep(index: index, timestep: schedule.originalTimesteps[index], current: x, predictedStart: step.predictedStart))
-                // 3. xₜ₋₁ = μ + σ z (no noise at t = 1).
-                if index > 0 {
-                    let z = Tensor.randomNormal(shape: x.shape, dtype: x.dtype, generator: &generator)
-                    x = step.mean + (0.5 * step.logVariance).exp() * z
-                } else {
-                    x = step.mean
-                }
-            }
-            return x
-        }
+        // 1. x_T; 2–3. the chain from t = T.
+        let x = initialNoise ?? Tensor.randomNormal(shape: shape, dtype: dtype, generator: &generator)
+        return try reverseChain(model: model, from: x, index: stepCount - 1, clipStart: clipStart, generator: &generator, onStep: onStep)
     }
 
     /// DDIM sampling   (DDIM eq. 12) over this schedule's timesteps (respace first for fewer steps).

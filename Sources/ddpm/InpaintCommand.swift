@@ -55,21 +55,25 @@ struct InpaintCommand: ParsableCommand {
         guard noise.isFinite, noise >= 0 else { throw ValidationError("--noise must be 0 or more, got \(noise).") }
         if mask == "none" && noise == 0 { throw ValidationError("--mask none needs --noise S > 0 (denoising); otherwise there is nothing to do.") }
         if mask != "none" && noise > 0 { throw ValidationError("--noise applies to denoising with --mask none.") }
+        if !["left", "right", "top", "bottom", "center", "none"].contains(mask) && !mask.lowercased().hasSuffix(".png") {
+            throw ValidationError("--mask \(mask): expected left, right, top, bottom, center, none or a PNG file.")
+        }
     }
 
     func run() throws {
         try threads.apply()
         let trained = try source.load()
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): inpaint needs an image model; this one takes points.") }
+        let diffusion = try trained.gaussian("inpaint")
         var generator = PhiloxGenerator(seed: seed)
         let (originals, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: seed)
         let n = originals.shape[0]
-        let diffusion = try trained.gaussian("inpaint")
         let shape = [n * completions] + trained.exampleShape
         let repeated = originals.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(shape)
         let outFolder = try source.outputFolder(output, default: "inpainting")
 
         let observed: Tensor, completed: Tensor
+        var unknown = Tensor(zeros: [1, 1] + Array(trained.exampleShape.dropFirst()), dtype: originals.dtype) + 1.0
         if mask == "none" {
             // Denoising: start at the t whose noise level matches.
             observed = originals + noise * Tensor.randomNormal(shape: originals.shape, dtype: originals.dtype, generator: &generator)
@@ -87,6 +91,7 @@ struct InpaintCommand: ParsableCommand {
         } else {
             // Inpainting from x_T with the known pixels clamped.
             let known = try knownMask(trained.exampleShape).converted(to: originals.dtype)
+            unknown = 1.0 - known
             observed = known * originals
             let T = diffusion.stepCount
             let progress = Progress("inpaint", total: T, unit: "steps")
@@ -109,8 +114,10 @@ struct InpaintCommand: ParsableCommand {
             try NPYFile.write(completed.converted(to: .float32).reshaped([n, completions] + trained.exampleShape),
                               to: outFolder.appendingPathComponent("inpaint.npy"))
         }
-        let rmse = ((completed - repeated).squared().mean().converted(to: .float64).doubles[0]).squareRoot() * 127.5
-        print(String(format: "RMSE of the completions to the originals: %.2f (0–255 scale)", rmse))
+        // Over the generated pixels only (all of them when denoising).
+        let squared = ((completed - repeated).squared() * unknown).sum().converted(to: .float64).doubles[0]
+        let generatedCount = unknown.broadcast(to: completed.shape).sum().converted(to: .float64).doubles[0]
+        print(String(format: "RMSE of the generated pixels to the originals: %.2f (0–255 scale)", (squared / generatedCount).squareRoot() * 127.5))
         print("wrote \(path)")
     }
 
@@ -129,12 +136,10 @@ struct InpaintCommand: ParsableCommand {
         case "center": fill((h / 4)..<(h - h / 4), (w / 4)..<(w - w / 4))
         default:
             let url = URL(fileURLWithPath: mask)
-            guard mask.lowercased().hasSuffix(".png") else {
-                throw CommandFailure("--mask \(mask): expected left, right, top, bottom, center, none or a PNG file.")
-            }
-            let image = try CommandFailure.wrap { try PNGCodec.read(from: url, format: .gray) }
-            let resized = image.width == w && image.height == h ? image : image.resized(width: w, height: h)
-            values = resized.pixels.map { $0 >= 128 ? 1 : 0 }
+            let image: RasterImage
+            do { image = try PNGCodec.read(from: url, format: .gray) } catch { throw CommandFailure("--mask \(mask): \(error)") }
+            // Centre-cropped and resized like the --images PNGs, so that the two line up.
+            values = PNGFolder.prepare(image, size: h).pixels.map { $0 >= 128 ? 1 : 0 }
             guard values.contains(0) else { throw CommandFailure("--mask \(url.path): every pixel is white (known); black marks pixels to fill in.") }
         }
         return Tensor(values, shape: [1, 1, h, w], dtype: .float64)

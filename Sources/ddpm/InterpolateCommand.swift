@@ -19,7 +19,8 @@ struct InterpolateCommand: ParsableCommand {
             --images names two images: 0-based indices into --data (default: the model's training
             data) --split, or PNG files (centre-cropped and resized to the model's size).
             Writes interpolation.png to --output (default CHECKPOINT/interpolation): one row per t,
-            x₀ first and x′₀ last, and a first row mixing the pixels for reference; and
+            from λ = 0 (x₀ reconstructed from xₜ) to λ = 1 (x′₀ reconstructed), under a first row
+            that mixes the pixels for reference; and
             interpolation.npy, float32 [t count, λ count, C, H, W] in [−1, 1], the decoded images.
             """)
 
@@ -52,6 +53,7 @@ struct InterpolateCommand: ParsableCommand {
         try threads.apply()
         let trained = try source.load()
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): interpolate needs an image model; this one takes points.") }
+        let diffusion = try trained.gaussian("interpolate")
         let rowTimes = try trained.times(times, flag: "times", defaults: [0.1, 0.25, 0.5, 0.75])
         let (inputs, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: seed)
         guard inputs.shape[0] == 2 else { throw CommandFailure("--images: expected exactly two images, got \(inputs.shape[0]).") }
@@ -61,7 +63,6 @@ struct InterpolateCommand: ParsableCommand {
         let grid = (0..<lambdas).map { Double($0) / Double(lambdas - 1) }
         // Pixel-space mixing, for reference.
         var rows = [Pictures.images(Tensor.concatenate(grid.map { (1 - $0) * first + $0 * second }, axis: 0), scale: 2)]
-        let diffusion = try trained.gaussian("interpolate")
         var generator = PhiloxGenerator(seed: seed)
         let progress = Progress("interpolate", total: rowTimes.reduce(0, +), unit: "steps")
         var done = 0

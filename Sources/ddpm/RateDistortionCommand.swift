@@ -17,8 +17,8 @@ struct RateDistortionCommand: ParsableCommand {
             = RMSE ‖x₀ − x̂₀‖/√D on the 0–255 scale. Means over the first --count images of --data
             (default: the model's training data) in --split; one xₜ ~ q(xₜ|x₀) per step.
             Writes to --output (default CHECKPOINT/rate-distortion):
-              rate-distortion.csv   t, term L_{t−1} (L₀ at t = 1), rate(t), distortion(t), per t
-                                    from T to 1, bits/dim (means over the images)
+              rate-distortion.csv   per t from T to 1: the term L_{t−1} (L₀ at t = 1) and rate(t) in
+                                    bits/dim, distortion(t) as RMSE on 0–255 (means over the images)
               rate-distortion.json  L_T and the whole bound (= L_T + the sum of the term column)
               rate-distortion.png   distortion vs t, rate vs t, distortion vs rate (DDPM Fig. 5)
             """)
@@ -52,12 +52,13 @@ struct RateDistortionCommand: ParsableCommand {
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): rate-distortion needs an image model; this one takes points.") }
         let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
         let n = min(count, dataset.count)
+        if n < count { note("rate-distortion: --data has \(dataset.count) examples in \(input.split); using all of them") }
         let outFolder = try source.outputFolder(output, default: "rate-distortion")
 
         // 1. Sums over images of term, rate and distortion per t.
         let diffusion = try trained.gaussian("rate-distortion")
         let T = diffusion.stepCount
-        var terms = [Double](repeating: 0, count: T), distortions = terms
+        var terms = [Double](repeating: 0, count: T), rates = terms, distortions = terms
         var prior = 0.0
         var generator = PhiloxGenerator(seed: seed)
         let progress = Progress("rate-distortion", total: n * T, unit: "example-steps")
@@ -75,19 +76,14 @@ struct RateDistortionCommand: ParsableCommand {
                 for b in 0..<indices.count { for i in 0..<T { sums[i] += values[b * T + i] } }
             }
             add(result.bound.terms, to: &terms)
+            add(result.rate, to: &rates)
             add(result.distortion, to: &distortions)
             prior += result.bound.prior.converted(to: .float64).doubles.reduce(0, +)
         }
-        // Means; rates and total in Float64 from the mean terms, so the files add up exactly.
+        // Means (the rates are Float64, so the files add up exactly).
         let scale = 1 / Double(n)
-        (terms, distortions, prior) = (terms.map { $0 * scale }, distortions.map { $0 * scale }, prior * scale)
-        var rates = [Double](repeating: 0, count: T)
-        var sum = prior
-        for i in stride(from: T - 1, through: 0, by: -1) {
-            rates[i] = sum
-            sum += terms[i]
-        }
-        let total = sum
+        (terms, rates, distortions, prior) = (terms.map { $0 * scale }, rates.map { $0 * scale }, distortions.map { $0 * scale }, prior * scale)
+        let total = rates[0] + terms[0]
 
         // 2. Numbers.
         var csv = "t,term_bits_per_dim,rate_bits_per_dim,distortion_rmse\n"

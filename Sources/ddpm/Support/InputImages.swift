@@ -10,6 +10,9 @@ extension TrainedModel {
     /// [−1, 1], with a short label for each.
     func inputImages(_ list: String, flag: String, data: String?, split: DataSplit, seed: UInt64) throws -> (images: Tensor, labels: [String]) {
         precondition(isImages, "inputImages: the model takes points")
+        guard exampleShape[0] == 1 || exampleShape[0] == 3 else {
+            throw CommandFailure("--\(flag): the model takes \(exampleShape[0])-channel images; only 1 (gray) or 3 (RGB) can be read from PNG or shown.")
+        }
         let items = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !items.isEmpty else { throw CommandFailure("--\(flag): no images given; use dataset indices (e.g. 0,5) or PNG paths.") }
         var dataset: Dataset?
@@ -25,7 +28,10 @@ extension TrainedModel {
             } else {
                 let url = URL(fileURLWithPath: item)
                 let format: PNGCodec.DecodeFormat = exampleShape[0] == 1 ? .gray : .rgb
-                let image = try CommandFailure.wrap { try PNGCodec.read(from: url, format: format) }
+                let image: RasterImage
+                do { image = try PNGCodec.read(from: url, format: format) } catch {
+                    throw CommandFailure("--\(flag) \(item): not a dataset index, and not a readable PNG file (\(error)).")
+                }
                 let prepared = PNGFolder.prepare(image, size: exampleShape[1])
                 batches.append(Dataset(name: url.lastPathComponent, rasterImages: [prepared]).batch(indices: [0]))
                 labels.append(String(url.deletingPathExtension().lastPathComponent.prefix(8)))

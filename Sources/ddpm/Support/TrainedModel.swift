@@ -109,6 +109,13 @@ struct TrainedModel {
         guard dataset.exampleShape == exampleShape else {
             throw CommandFailure("--data \(text): examples have shape \(dataset.exampleShape) but the model takes \(exampleShape).")
         }
+        switch process {
+        case .gaussian where dataset.isBinary:
+            throw CommandFailure("--data \(text): binarised data, but the model is a Gaussian diffusion of 8-bit data; drop ,binarize.")
+        case .binomial where !dataset.isBinary:
+            throw CommandFailure("--data \(text): the model is a binomial diffusion of binary data; add ,binarize.")
+        default: break
+        }
         return dataset
     }
 }
@@ -127,6 +134,7 @@ extension TrainedModel {
         guard !values.isEmpty, times.count == values.count, times.allSatisfy({ (1...T).contains($0) }) else {
             throw CommandFailure("--\(flag) \(text): expected comma-separated timesteps t in 1…\(T) (the paper's 1-based t).")
         }
-        return times
+        var seen = Set<Int>()
+        return times.filter { seen.insert($0).inserted }
     }
 }
