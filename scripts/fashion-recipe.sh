@@ -8,7 +8,7 @@
 # be run in sittings. Needs the Debian package dataset-fashion-mnist (`make deps-data`).
 set -eu
 RUN=${1:-runs/fashion}
-STEPS=${2:-2000}
+STEPS=${2:-1500}
 DDPM=.build/release/ddpm
 make build deps-data
 

@@ -106,14 +106,14 @@ struct ProgressiveCommand: ParsableCommand {
             let completionRows = shared.map { t in Pictures.images(latents[t]!, scale: 2) + Pictures.images(completed[t]!, scale: 2) }
             second = try Pictures.write(
                 Pictures.labeledGrid(completionRows, columnLabels: ["x_t"] + (1...completions).map { "#\($0)" },
-                                     rowLabels: shared.map { "t=\($0)" }, title: "x0 ~ p(x0|x_t), shared x_t"),
+                                     rowLabels: shared.map { "t=\($0)" }, title: "x0 from p(x0|x_t), one shared x_t"),
                 "completions.png", in: outFolder)
         } else {
             let panels = shown.map { Pictures.scatter(predictions[$0]!, title: "x0 pred, t=\($0)", size: 240) }
                 + [Pictures.scatter(samples, title: "x0", size: 240)]
             first = try Pictures.write(Figure.panels(panels, columns: min(6, panels.count), title: "predicted x0 along the reverse chain"),
                                        "progressive.png", in: outFolder)
-            let completionPanels = shared.map { Pictures.scatter(completed[$0]!, title: "x0 ~ p(x0|x_t), t=\($0)", size: 240) }
+            let completionPanels = shared.map { Pictures.scatter(completed[$0]!, title: "x0 from p(x0|x_t), t=\($0)", size: 240) }
             second = try Pictures.write(Figure.panels(completionPanels, columns: completionPanels.count, title: "completions of one chain"),
                                         "completions.png", in: outFolder)
         }

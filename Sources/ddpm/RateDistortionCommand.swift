@@ -94,11 +94,11 @@ struct RateDistortionCommand: ParsableCommand {
 
         // 3. DDPM Fig. 5.
         let t = (1...T).map(Double.init)
-        var distortionPlot = Plot(title: "distortion vs t", xLabel: "t", yLabel: "RMSE [0,255]")
+        var distortionPlot = Plot(title: "distortion", xLabel: "t", yLabel: "RMSE 0-255")
         distortionPlot.line(x: t, y: distortions, color: .blue, thickness: 2)
-        var ratePlot = Plot(title: "rate vs t", xLabel: "t", yLabel: "bits/dim")
+        var ratePlot = Plot(title: "rate", xLabel: "t", yLabel: "bits/dim")
         ratePlot.line(x: t, y: rates, color: .orange, thickness: 2)
-        var tradeOff = Plot(title: "distortion vs rate", xLabel: "rate (bits/dim)", yLabel: "RMSE [0,255]")
+        var tradeOff = Plot(title: "trade-off", xLabel: "rate (bits/dim)", yLabel: "RMSE 0-255")
         tradeOff.line(x: rates, y: distortions, color: .green, thickness: 2)
         let path = try Pictures.write(Figure.plots([distortionPlot, ratePlot, tradeOff], columns: 3, title: "progressive lossy compression"),
                                       "rate-distortion.png", in: outFolder)
