@@ -120,28 +120,15 @@ extension DemoCommand {
         }
 
         // 7. Pictures and numbers.
-        func scatter(_ title: String, _ values: [Float], _ color: Color) -> Plot {
-            var plot = Plot(title: title, xRange: range, yRange: range)
-            plot.scatter(pairs: values, color: color, radius: 1.2)
-            return plot
-        }
         func field(_ t: Int) throws -> Plot {
-            var plot = scatter("mu(x, t) - x at t = \(t)", x0.floats, .lightGray)
+            var plot = Self.scatter("mu(x, t) - x at t = \(t)", x0.floats, .lightGray)
             let g = grid.floats.map(Double.init), d = try drift(t).map(Double.init)
             let evens = stride(from: 0, to: g.count, by: 2)
             plot.arrows(x: evens.map { g[$0] }, y: evens.map { g[$0 + 1] }, dx: evens.map { d[$0] }, dy: evens.map { d[$0 + 1] }, color: .red)
             return plot
         }
-        let dataPicture = folder.appendingPathComponent("data-vs-samples.png")
-        try Figure.plots(
-            [scatter("data", x0.floats, .blue), scatter("samples", sampleValues, .orange)],
-            columns: 2, title: "swiss roll: data and SD15 samples").writePNG(to: dataPicture)
-        let processPicture = folder.appendingPathComponent("processes.png")
-        try Figure.plots(
-            [scatter("q: t = 0", x0.floats, .blue), scatter("q: t = \(T / 2)", forwardHalf, .blue), scatter("q: t = \(T)", forwardEnd, .blue),
-             scatter("p: t = 0", sampleValues, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
-             scatter("p: t = \(T)", snapshots[T] ?? [], .orange)],
-            columns: 3, title: "forward (top) and reverse (bottom) processes").writePNG(to: processPicture)
+        let (dataPicture, processPicture) = try Self.writeProcessPictures(
+            in: folder, paper: "SD15", data: x0.floats, samples: sampleValues, forward: (forwardHalf, forwardEnd), reverse: snapshots, T: T)
         let driftPicture = folder.appendingPathComponent("drift.png")
         try Figure.plots([try field(T / 2), try field(T)], columns: 2, title: "learned drift of the reverse process")
             .writePNG(to: driftPicture)

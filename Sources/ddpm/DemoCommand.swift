@@ -119,22 +119,8 @@ struct DemoCommand: ParsableCommand {
         let forwardHalf = try forward(T / 2), forwardEnd = try forward(T)
 
         // 5. Pictures and numbers.
-        let range = -2.5...2.5
-        func scatter(_ title: String, _ values: [Float], _ color: Color) -> Plot {
-            var plot = Plot(title: title, xRange: range, yRange: range)
-            plot.scatter(pairs: values, color: color, radius: 1.2)
-            return plot
-        }
-        let dataPicture = folder.appendingPathComponent("data-vs-samples.png")
-        try Figure.plots(
-            [scatter("data", x0.floats, .blue), scatter("samples", sampleValues, .orange)],
-            columns: 2, title: "swiss roll: data and DDPM samples").writePNG(to: dataPicture)
-        let processPicture = folder.appendingPathComponent("processes.png")
-        try Figure.plots(
-            [scatter("q: t = 0", x0.floats, .blue), scatter("q: t = \(T / 2)", forwardHalf, .blue), scatter("q: t = \(T)", forwardEnd, .blue),
-             scatter("p: t = 0", sampleValues, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
-             scatter("p: t = \(T)", snapshots[T] ?? [], .orange)],
-            columns: 3, title: "forward (top) and reverse (bottom) processes").writePNG(to: processPicture)
+        let (dataPicture, processPicture) = try Self.writeProcessPictures(
+            in: folder, paper: "DDPM", data: x0.floats, samples: sampleValues, forward: (forwardHalf, forwardEnd), reverse: snapshots, T: T)
         var lossPlot = Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true)
         lossPlot.line(y: smoothed(losses, window: 50), color: .blue)
         let lossPicture = folder.appendingPathComponent("loss.png")
@@ -194,5 +180,33 @@ extension DemoCommand {
             progress.update(step, [String(format: "loss %.4f", value)])
         }
         return losses
+    }
+}
+
+extension DemoCommand {
+    /// A scatter plot of 2-D points on the swiss roll's square.
+    static func scatter(_ title: String, _ values: [Float], _ color: Color) -> Plot {
+        var plot = Plot(title: title, xRange: -2.5...2.5, yRange: -2.5...2.5)
+        plot.scatter(pairs: values, color: color, radius: 1.2)
+        return plot
+    }
+
+    /// data-vs-samples.png and processes.png (SD15 Fig. 1: q(xₜ) on top, p(xₜ) below, at t = 0,
+    /// T/2, T); returns their URLs.
+    static func writeProcessPictures(
+        in folder: URL, paper: String, data: [Float], samples: [Float], forward: (half: [Float], end: [Float]),
+        reverse snapshots: [Int: [Float]], T: Int
+    ) throws -> (URL, URL) {
+        let dataPicture = folder.appendingPathComponent("data-vs-samples.png")
+        try Figure.plots(
+            [scatter("data", data, .blue), scatter("samples", samples, .orange)],
+            columns: 2, title: "swiss roll: data and \(paper) samples").writePNG(to: dataPicture)
+        let processPicture = folder.appendingPathComponent("processes.png")
+        try Figure.plots(
+            [scatter("q: t = 0", data, .blue), scatter("q: t = \(T / 2)", forward.half, .blue), scatter("q: t = \(T)", forward.end, .blue),
+             scatter("p: t = 0", samples, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
+             scatter("p: t = \(T)", snapshots[T] ?? [], .orange)],
+            columns: 3, title: "forward (top) and reverse (bottom) processes").writePNG(to: processPicture)
+        return (dataPicture, processPicture)
     }
 }
