@@ -132,13 +132,8 @@ extension DemoCommand {
         let driftPicture = folder.appendingPathComponent("drift.png")
         try Figure.plots([try field(T / 2), try field(T)], columns: 2, title: "learned drift of the reverse process")
             .writePNG(to: driftPicture)
-        var lossPlot = Plot(title: "training loss T x L(t-1), bits/dim", xLabel: "step", yLabel: "loss")
-        lossPlot.line(y: smoothed(losses, window: 50), color: .blue)
-        let lossPicture = folder.appendingPathComponent("loss.png")
-        try lossPlot.render(width: 640, height: 400).writePNG(to: lossPicture)
-        try AtomicFile.write(Data(csv(header: "x,y", pairs: sampleValues).utf8), to: folder.appendingPathComponent("samples.csv"))
-        try AtomicFile.write(Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),
-                             to: folder.appendingPathComponent("loss.csv"))
+        let lossPicture = try Self.writeLossAndSamples(
+            in: folder, plot: Plot(title: "training loss T x L(t-1), bits/dim", xLabel: "step", yLabel: "loss"), losses: losses, samples: sampleValues)
 
         print(String(format: "trained %d steps in %.1f s (total %.1f s); final loss %.4f (mean of last 100)",
                      steps, trainingSeconds, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count))))

@@ -121,13 +121,8 @@ struct DemoCommand: ParsableCommand {
         // 5. Pictures and numbers.
         let (dataPicture, processPicture) = try Self.writeProcessPictures(
             in: folder, paper: "DDPM", data: x0.floats, samples: sampleValues, forward: (forwardHalf, forwardEnd), reverse: snapshots, T: T)
-        var lossPlot = Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true)
-        lossPlot.line(y: smoothed(losses, window: 50), color: .blue)
-        let lossPicture = folder.appendingPathComponent("loss.png")
-        try lossPlot.render(width: 640, height: 400).writePNG(to: lossPicture)
-        try AtomicFile.write(Data(csv(header: "x,y", pairs: sampleValues).utf8), to: folder.appendingPathComponent("samples.csv"))
-        try AtomicFile.write(Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),
-                             to: folder.appendingPathComponent("loss.csv"))
+        let lossPicture = try Self.writeLossAndSamples(
+            in: folder, plot: Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true), losses: losses, samples: sampleValues)
 
         let distance = energyDistance(sampleValues, x0.floats)
         print(String(format: "trained %d steps in %.1f s; final loss %.4f (mean of last 100)",
@@ -208,5 +203,17 @@ extension DemoCommand {
              scatter("p: t = \(T)", snapshots[T] ?? [], .orange)],
             columns: 3, title: "forward (top) and reverse (bottom) processes").writePNG(to: processPicture)
         return (dataPicture, processPicture)
+    }
+
+    /// loss.png (the smoothed losses drawn into `plot`), samples.csv and loss.csv; returns loss.png's URL.
+    static func writeLossAndSamples(in folder: URL, plot: Plot, losses: [Double], samples: [Float]) throws -> URL {
+        var lossPlot = plot
+        lossPlot.line(y: smoothed(losses, window: 50), color: .blue)
+        let lossPicture = folder.appendingPathComponent("loss.png")
+        try lossPlot.render(width: 640, height: 400).writePNG(to: lossPicture)
+        try AtomicFile.write(Data(csv(header: "x,y", pairs: samples).utf8), to: folder.appendingPathComponent("samples.csv"))
+        try AtomicFile.write(Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),
+                             to: folder.appendingPathComponent("loss.csv"))
+        return lossPicture
     }
 }
