@@ -57,7 +57,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed for data, initialisation, training and sampling.")
     var seed: UInt64 = 0
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") } }

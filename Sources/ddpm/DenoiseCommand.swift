@@ -30,7 +30,7 @@ struct DenoiseCommand: ParsableCommand {
     @Option(help: "Where to write the output NPY (float32).")
     var output: String
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard timestep >= 0 else { throw ValidationError("--timestep must be a 0-based index (0 or more), got \(timestep).") }

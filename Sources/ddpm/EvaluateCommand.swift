@@ -41,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/evaluation).")
     var output: String?
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }

@@ -48,7 +48,7 @@ struct InpaintCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/inpainting).")
     var output: String?
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }

@@ -43,7 +43,7 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/interpolation).")
     var output: String?
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard lambdas >= 2 else { throw ValidationError("--lambdas must be at least 2 (0 and 1), got \(lambdas).") }

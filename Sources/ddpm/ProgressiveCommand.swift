@@ -45,7 +45,7 @@ struct ProgressiveCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/progressive).")
     var output: String?
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }

@@ -39,7 +39,7 @@ struct RateDistortionCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/rate-distortion).")
     var output: String?
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }

@@ -44,7 +44,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Output folder (default CHECKPOINT/samples).")
     var output: String?
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }

@@ -106,7 +106,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --output.")
     var resume = false
 
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var threads: ComputeOptions
 
     /// `--model tiny`: ch 16, multipliers (1, 2), 1 residual block per level, no attention, 8 groups,
     /// no dropout; for quick end-to-end checks, not for results.

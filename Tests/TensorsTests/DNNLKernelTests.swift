@@ -73,10 +73,12 @@ private func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 /// One convolution problem: inputs, and the three passes through both kernels.
 private struct ConvolutionCase {
     let g: Conv2DGeometry
+    let algorithm: DNNLConvolution.Algorithm
     let x, w, bias, dy: [Float]
 
-    init(_ g: Conv2DGeometry, seed: UInt64, integers: Bool = false) {
+    init(_ g: Conv2DGeometry, seed: UInt64, integers: Bool = false, algorithm: DNNLConvolution.Algorithm) {
         self.g = g
+        self.algorithm = algorithm
         var random = TestLCG(seed: seed)
         func values(_ n: Int) -> [Float] { integers ? random.integers(n) : random.floats(n) }
         x = values(count(g.inputShape))
@@ -93,7 +95,7 @@ private struct ConvolutionCase {
         bias.withUnsafeBufferPointer { bias in
             let b = useBias ? bias.baseAddress : nil
             if fast {
-                DNNLConvolution.forward(input: x, weight: w, bias: b, output: &y, geometry: g)
+                DNNLConvolution.forward(input: x, weight: w, bias: b, output: &y, geometry: g, algorithm: algorithm)
             } else {
                 ReferenceKernels.conv2DForward(input: x, weight: w, bias: b, output: &y, geometry: g)
             }
@@ -106,7 +108,7 @@ private struct ConvolutionCase {
         let w = absolute ? self.w.map(abs) : self.w
         var dx = [Float](repeating: .nan, count: count(g.inputShape))
         if fast {
-            DNNLConvolution.backwardData(outputGrad: dy, weight: w, inputGrad: &dx, geometry: g)
+            DNNLConvolution.backwardData(outputGrad: dy, weight: w, inputGrad: &dx, geometry: g, algorithm: algorithm)
         } else {
             ReferenceKernels.conv2DBackwardData(outputGrad: dy, weight: w, inputGrad: &dx, geometry: g)
         }
@@ -122,7 +124,8 @@ private struct ConvolutionCase {
         if fast {
             db.withUnsafeMutableBufferPointer { db in
                 DNNLConvolution.backwardWeights(
-                    input: x, outputGrad: dy, weightGrad: &dw, biasGrad: useBias ? db.baseAddress : nil, geometry: g)
+                    input: x, outputGrad: dy, weightGrad: &dw, biasGrad: useBias ? db.baseAddress : nil, geometry: g,
+                    algorithm: algorithm)
             }
         } else {
             ReferenceKernels.conv2DBackwardWeights(input: x, outputGrad: dy, weightGrad: &dw, geometry: g)
@@ -140,8 +143,9 @@ private struct ConvolutionCase {
 }
 
 /// Geometries covering 1×1, 3×3 and 5×5 kernels, strides 1 and 2, symmetric, asymmetric and no
-/// padding, channel counts that are and are not multiples of 16, batches 1–3 and odd image sizes.
-/// Small enough for a debug build (the reference kernels are plain loops).
+/// padding, channel counts that are and are not multiples of 16, batches 1–3 and odd image sizes,
+/// and one with a U-Net's channel counts. Small enough for a debug build (the reference kernels
+/// are plain loops).
 private let geometries: [Conv2DGeometry] = [
     // 3×3, stride 1, padding 1 (the U-Net's convolution).
     .init(batch: 1, inChannels: 3, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
@@ -149,6 +153,7 @@ private let geometries: [Conv2DGeometry] = [
     .init(batch: 1, inChannels: 32, outChannels: 33, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
     .init(batch: 1, inChannels: 33, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
     .init(batch: 3, inChannels: 5, outChannels: 3, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
+    .init(batch: 2, inChannels: 128, outChannels: 96, height: 10, width: 10, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
     // 3×3, stride 2, TensorFlow 'SAME' padding (bottom and right only): DDPM's downsampling.
     .init(batch: 1, inChannels: 16, outChannels: 16, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1),
     .init(batch: 2, inChannels: 32, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1),
@@ -167,34 +172,63 @@ private let geometries: [Conv2DGeometry] = [
     .init(batch: 2, inChannels: 16, outChannels: 3, height: 7, width: 9, kernelHeight: 5, kernelWidth: 5, strideHeight: 2, strideWidth: 2, padTop: 1, padBottom: 2, padLeft: 1, padRight: 2),
 ]
 
+/// Both algorithms: Winograd where oneDNN has it (3×3, stride 1 here), and the direct sum.
+private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
+
 @Suite struct DNNLConvolutionTests {
     @Test(arguments: geometries, [false, true])
     func forwardMatchesReference(geometry g: Conv2DGeometry, bias: Bool) {
-        let c = ConvolutionCase(g, seed: 1)
-        expectClose(
-            c.forward(fast: true, bias: bias), c.forward(fast: false, bias: bias),
-            absolute: c.forward(fast: false, absolute: true, bias: bias),
-            terms: g.inChannels * g.kernelHeight * g.kernelWidth + 1, "forward\(bias ? " with bias" : "") \(g)")
+        for algorithm in algorithms {
+            let c = ConvolutionCase(g, seed: 1, algorithm: algorithm)
+            expectClose(
+                c.forward(fast: true, bias: bias), c.forward(fast: false, bias: bias),
+                absolute: c.forward(fast: false, absolute: true, bias: bias),
+                terms: g.inChannels * g.kernelHeight * g.kernelWidth + 1, "\(algorithm) forward\(bias ? " with bias" : "") \(g)")
+        }
     }
 
     @Test(arguments: geometries)
     func backwardDataMatchesReference(geometry g: Conv2DGeometry) {
-        let c = ConvolutionCase(g, seed: 2)
-        expectClose(
-            c.backwardData(fast: true), c.backwardData(fast: false), absolute: c.backwardData(fast: false, absolute: true),
-            terms: g.outChannels * g.kernelHeight * g.kernelWidth, "backward data \(g)")
+        for algorithm in algorithms {
+            let c = ConvolutionCase(g, seed: 2, algorithm: algorithm)
+            expectClose(
+                c.backwardData(fast: true), c.backwardData(fast: false), absolute: c.backwardData(fast: false, absolute: true),
+                terms: g.outChannels * g.kernelHeight * g.kernelWidth, "\(algorithm) backward data \(g)")
+        }
     }
 
     @Test(arguments: geometries, [false, true])
     func backwardWeightsMatchesReference(geometry g: Conv2DGeometry, bias: Bool) {
-        let c = ConvolutionCase(g, seed: 3)
-        let (dw, db) = c.backwardWeights(fast: true, bias: bias)
-        let (referenceDW, referenceDB) = c.backwardWeights(fast: false, bias: bias)
-        let (absoluteDW, absoluteDB) = c.backwardWeights(fast: false, absolute: true, bias: bias)
-        let terms = g.batch * g.outHeight * g.outWidth
-        expectClose(dw, referenceDW, absolute: absoluteDW, terms: terms, "backward weights\(bias ? " with bias" : "") \(g)")
-        if bias {
-            expectClose(db, referenceDB, absolute: absoluteDB, terms: terms, "backward bias \(g)")
+        for algorithm in algorithms {
+            let c = ConvolutionCase(g, seed: 3, algorithm: algorithm)
+            let (dw, db) = c.backwardWeights(fast: true, bias: bias)
+            let (referenceDW, referenceDB) = c.backwardWeights(fast: false, bias: bias)
+            let (absoluteDW, absoluteDB) = c.backwardWeights(fast: false, absolute: true, bias: bias)
+            let terms = g.batch * g.outHeight * g.outWidth
+            expectClose(dw, referenceDW, absolute: absoluteDW, terms: terms, "\(algorithm) backward weights\(bias ? " with bias" : "") \(g)")
+            if bias {
+                expectClose(db, referenceDB, absolute: absoluteDB, terms: terms, "\(algorithm) backward bias \(g)")
+            }
+        }
+    }
+
+    /// Where oneDNN runs the direct sum with its AVX-512 kernels, a U-Net 3×3 convolution must get
+    /// its Winograd kernels in all three passes (so the tests above check them), and `.direct` must not.
+    @Test func winogradIsChosenForUNetConvolutions() {
+        let g = Conv2DGeometry(
+            batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3,
+            padTop: 1, padBottom: 1, padLeft: 1, padRight: 1)
+        let strided = Conv2DGeometry(
+            batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3,
+            strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1)
+        for pass in [DNNLConvolution.Pass.forward, .backwardData, .backwardWeights] {
+            let direct = DNNLConvolution.implementationName(of: pass, geometry: g, algorithm: .direct)
+            #expect(!direct.contains("wino"), "\(pass) \(g) with .direct: implementation '\(direct)'")
+            guard direct == "jit:avx512_core" else { continue }
+            let winograd = DNNLConvolution.implementationName(of: pass, geometry: g, algorithm: .winograd)
+            #expect(winograd.contains("wino"), "\(pass) \(g) with .winograd: implementation '\(winograd)'")
+            let fallback = DNNLConvolution.implementationName(of: pass, geometry: strided, algorithm: .winograd)
+            #expect(!fallback.contains("wino"), "\(pass) \(strided) (stride 2) with .winograd: implementation '\(fallback)'")
         }
     }
 
@@ -205,7 +239,7 @@ private let geometries: [Conv2DGeometry] = [
             batch: 2, inChannels: 17, outChannels: 18, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3,
             strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1)
         for seed in [UInt64(10), 11] {
-            let c = ConvolutionCase(g, seed: seed, integers: true)
+            let c = ConvolutionCase(g, seed: seed, integers: true, algorithm: .direct)
             expectExact(c.forward(fast: true, bias: true), c.forward(fast: false, bias: true), "forward \(g), seed \(seed)")
             expectExact(c.backwardData(fast: true), c.backwardData(fast: false), "backward data \(g), seed \(seed)")
             let fast = c.backwardWeights(fast: true, bias: true)

@@ -2,15 +2,26 @@
 import ArgumentParser
 import Tensors
 
-/// `--threads`: how many threads the kernels use (Swift kernels and oneDNN together).
-struct ThreadOptions: ParsableArguments {
+/// `--threads` (how many threads the Swift kernels and oneDNN use together) and `--convolution`
+/// (Winograd or direct convolutions).
+struct ComputeOptions: ParsableArguments {
     @Option(help: "Threads for the compute kernels (default: all cores). On a shared machine 1 can be faster.")
     var threads: Int?
+
+    @Option(help: ArgumentHelp(
+        "Convolution algorithm: winograd (Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where oneDNN has it, direct elsewhere) or direct.",
+        valueName: "winograd|direct"))
+    var convolution: String = "winograd"
 
     func apply() throws {
         if let threads {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
             ComputeThreads.set(threads)
+        }
+        switch convolution {
+        case "winograd": DNNLConvolution.defaultAlgorithm = .winograd
+        case "direct": DNNLConvolution.defaultAlgorithm = .direct
+        default: throw ValidationError("unknown --convolution '\(convolution)'; expected winograd or direct")
         }
     }
 }
