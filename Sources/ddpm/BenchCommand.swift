@@ -138,7 +138,7 @@ struct BenchCommand: ParsableCommand {
             model: model, mode: mode, batchSize: batchSize, threads: ComputeThreads.count, iterations: iterations,
             seconds: .init(min: sorted.first!, median: median, max: sorted.last!),
             imagesPerSecond: Double(batchSize) / median, peakRSSBytes: peakResidentBytes(),
-            gflops: flopsPerStep / median / 1e9)
+            gflops: flopsPerStep / median / 1e9, convolution: "\(DNNLConvolution.defaultAlgorithm)")
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -148,7 +148,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "seconds per step: min %.4f, median %.4f, max %.4f", result.seconds.min, median, result.seconds.max))
             print(String(format: "images/s: %.1f", result.imagesPerSecond))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
-            print(String(format: "GFLOPS: %.1f (%.3g FLOPs per step)", result.gflops, flopsPerStep))
+            print(String(format: "GFLOPS: %.1f (%.3g FLOPs per step, counted as direct convolutions)", result.gflops, flopsPerStep))
+            print("convolutions: \(DNNLConvolution.defaultAlgorithm)")
         }
     }
 }
@@ -170,9 +171,11 @@ struct BenchResult: Codable {
     var imagesPerSecond: Double
     var peakRSSBytes: Int
     var gflops: Double
+    /// The convolution algorithm asked for (winograd or direct; absent from PyTorch's JSON).
+    var convolution: String?
 
     enum CodingKeys: String, CodingKey {
-        case model, mode, threads, iterations, seconds, gflops
+        case model, mode, threads, iterations, seconds, gflops, convolution
         case batchSize = "batch_size"
         case imagesPerSecond = "images_per_second"
         case peakRSSBytes = "peak_rss_bytes"
