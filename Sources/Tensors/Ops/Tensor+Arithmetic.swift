@@ -19,11 +19,12 @@ extension Tensor {
             withUnsafeBufferPointer(as: T.self) { a in
                 other.withUnsafeBufferPointer(as: T.self) { b in
                     out.withUnsafeMutableBufferPointer(as: T.self) { c in
+                        let (a, b, c) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
                         switch operation {
-                        case .add: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 + $1 }
-                        case .subtract: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 - $1 }
-                        case .multiply: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 * $1 }
-                        case .divide: binaryKernel(plan, a.baseAddress!, b.baseAddress!, c.baseAddress!) { $0 / $1 }
+                        case .add: binaryKernel(plan, a, b, c, Sum.self)
+                        case .subtract: binaryKernel(plan, a, b, c, Difference.self)
+                        case .multiply: binaryKernel(plan, a, b, c, Product.self)
+                        case .divide: binaryKernel(plan, a, b, c, Quotient.self)
                         }
                     }
                 }
@@ -37,13 +38,35 @@ extension Tensor {
     }
 }
 
-/// c = f(a, b) over a strided plan with two operands; contiguous rows become plain loops that
+/// A function of two scalars as a type: kernels generic over it are specialised for each
+/// function, so its body is inlined into their loops and vectorised (a closure would stay an
+/// indirect call per element, since the loops run inside a closure handed to the thread team).
+protocol BinaryScalarFunction {
+    static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T
+}
+
+enum Sum: BinaryScalarFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b }
+}
+
+enum Difference: BinaryScalarFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b }
+}
+
+enum Product: BinaryScalarFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b }
+}
+
+enum Quotient: BinaryScalarFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a / b }
+}
+
+/// c = F(a, b) over a strided plan with two operands; contiguous rows become plain loops that
 /// the compiler vectorises (the three stride patterns 1/1, 1/0 and 0/1 are separate loops).
-@inline(__always)
-func binaryKernel<T: TensorScalar>(
-    _ plan: StridedPlan, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
-    _ f: (T, T) -> T
+func binaryKernel<T: TensorScalar, F: BinaryScalarFunction>(
+    _ plan: StridedPlan, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>, _: F.Type
 ) {
+    @inline(__always) func f(_ x: T, _ y: T) -> T { F.apply(x, y) }
     let n = plan.rowLength
     let sa = plan.strides[0].last!
     let sb = plan.strides[1].last!

@@ -37,7 +37,11 @@ extension Tensor {
             let factor = T(c)
             withUnsafeBufferPointer(as: T.self) { x in
                 out.withUnsafeMutableBufferPointer(as: T.self) { y in
-                    mapLoop(x.baseAddress!, y.baseAddress!, x.count) { $0 * factor }
+                    // A plain loop rather than `mapLoop`, whose closure would stay an indirect call per element.
+                    let (x, y, count) = (x.baseAddress!, y.baseAddress!, x.count)
+                    parallelChunks(count) { range in
+                        for i in range { y[i] = x[i] * factor }
+                    }
                 }
             }
         }

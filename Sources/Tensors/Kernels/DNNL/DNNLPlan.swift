@@ -30,8 +30,10 @@ final class DNNLPlan {
     private var after: [Step] = []
     /// One memory object per caller buffer, in the order of `addArgument` calls.
     private var callerMemories: [dnnl_memory_t] = []
-    /// Memory objects whose data lives in the arena: slot `i` backs `arenaMemories[i]`.
+    /// Memory objects whose data lives in the arena, at their offsets of `DNNLScratchArena.layout`.
     private var arenaMemories: [(memory: dnnl_memory_t, bytes: Int)] = []
+    /// Their offsets and total size, fixed once the plan is complete (at its first call).
+    private lazy var arenaLayout = DNNLScratchArena.layout(arenaMemories.map(\.bytes))
 
     /// Takes ownership of `descriptor` (created with a user-scratchpad attribute) and creates its primitive.
     init(descriptor: dnnl_primitive_desc_t, what: String) {
@@ -96,10 +98,12 @@ final class DNNLPlan {
         for (memory, buffer) in zip(callerMemories, buffers) {
             DNNLEngine.check(dnnl_memory_set_data_handle(memory, buffer), "dnnl_memory_set_data_handle for \(what)")
         }
-        for (slot, entry) in arenaMemories.enumerated() {
+        let (offsets, total) = arenaLayout
+        let base = arena.buffer(bytes: total)
+        for (entry, offset) in zip(arenaMemories, offsets) {
             DNNLEngine.check(
-                dnnl_memory_set_data_handle(entry.memory, arena.buffer(slot: slot, bytes: entry.bytes)),
-                "dnnl_memory_set_data_handle(arena slot \(slot)) for \(what)")
+                dnnl_memory_set_data_handle(entry.memory, base + offset),
+                "dnnl_memory_set_data_handle(arena offset \(offset)) for \(what)")
         }
         let stream = DNNLEngine.shared.stream
         for step in before { run(step.primitive, step.args, stream, "reorder into blocked layout") }
@@ -121,7 +125,7 @@ final class DNNLPlan {
         var memory: dnnl_memory_t?
         DNNLEngine.check(
             dnnl_memory_create(&memory, &desc, DNNLEngine.shared.engine, cdnnl_memory_none()),
-            "dnnl_memory_create(arena slot \(arenaMemories.count)) for \(what)")
+            "dnnl_memory_create(arena piece \(arenaMemories.count)) for \(what)")
         arenaMemories.append((memory!, bytes))
         return memory!
     }
