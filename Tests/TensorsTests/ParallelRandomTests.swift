@@ -23,6 +23,21 @@ import Tensors
         #expect(restored.next() == sequential.next())
     }
 
+    /// Across the carry of the counter's low 32 bits (the vectorised blocks add to the whole 64-bit counter).
+    @Test func parallelDrawsMatchAcrossTheCounterCarry() {
+        var sequential = PhiloxGenerator(state: .init(seed: 0x0123_4567_89ab_cdef, counter: 0xffff_fff0, position: 2))
+        var parallel = sequential
+        let count = 40_001
+        let expected = (0..<count).map { _ in sequential.next() }
+        var got = [UInt64](repeating: 0, count: count)
+        got.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress
+            parallel.forEachDraw(count: count) { i, draw in p![i] = draw }
+        }
+        #expect(got == expected)
+        #expect(parallel.state == sequential.state)
+    }
+
     @Test(arguments: [DType.float32, .float64])
     func uniformTensorIsTheSequenceOfUniformDraws(_ dtype: DType) {
         var a = PhiloxGenerator(seed: 7)

@@ -13,6 +13,12 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         public var seed: UInt64
         public var counter: UInt64
         public var position: Int
+
+        /// The state `position` draws (0, 1 or 2) into block `counter − 1` of `seed`'s stream
+        /// (position 2: the next draw starts block `counter`).
+        public init(seed: UInt64, counter: UInt64, position: Int) {
+            (self.seed, self.counter, self.position) = (seed, counter, position)
+        }
     }
 
     public private(set) var state: State
@@ -59,11 +65,22 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         let (seed, first, start) = (state.seed, state.counter, i)
         let blocks = (remaining + 1) / 2
         parallelChunks(blocks, grain: 16_384) { range in
-            for b in range {
+            var b = range.lowerBound
+            while b + 16 <= range.upperBound {  // 16 blocks at a time, one per SIMD lane
+                let (low, high) = Self.blocks16(seed: seed, counter: first &+ UInt64(b))
+                for lane in 0..<16 {
+                    let j = start + 2 * (b + lane)
+                    body(j, low[lane])
+                    if j + 1 < count { body(j + 1, high[lane]) }
+                }
+                b += 16
+            }
+            while b < range.upperBound {
                 let (low, high) = Self.block(seed: seed, counter: first &+ UInt64(b))
                 let j = start + 2 * b
                 body(j, low)
                 if j + 1 < count { body(j + 1, high) }
+                b += 1
             }
         }
         state.counter = first &+ UInt64(blocks)
@@ -105,6 +122,32 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         let r = philox4x32(counter: (UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),
                            key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
         return (UInt64(r.0) | UInt64(r.1) << 32, UInt64(r.2) | UInt64(r.3) << 32)
+    }
+}
+
+extension PhiloxGenerator {
+    /// `block(seed:counter:)` of the 16 counters counter, counter + 1, …, counter + 15, one per
+    /// SIMD lane (the same rounds as `philox4x32` on vectors: 32×32 → 64-bit products in 64-bit lanes).
+    static func blocks16(seed: UInt64, counter: UInt64) -> (low: SIMD16<UInt64>, high: SIMD16<UInt64>) {
+        let m0 = SIMD16<UInt64>(repeating: 0xD251_1F53), m1 = SIMD16<UInt64>(repeating: 0xCD9E_8D57)
+        let counters = SIMD16<UInt64>(repeating: counter) &+ SIMD16<UInt64>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        var c0 = SIMD16<UInt32>(truncatingIfNeeded: counters)
+        var c1 = SIMD16<UInt32>(truncatingIfNeeded: counters &>> 32)
+        var c2 = SIMD16<UInt32>(repeating: 0), c3 = SIMD16<UInt32>(repeating: 0)
+        var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
+        for round in 0..<10 {
+            if round > 0 {
+                k0 &+= 0x9E37_79B9
+                k1 &+= 0xBB67_AE85
+            }
+            let p0 = m0 &* SIMD16<UInt64>(truncatingIfNeeded: c0)
+            let p1 = m1 &* SIMD16<UInt64>(truncatingIfNeeded: c2)
+            (c0, c1, c2, c3) = (
+                SIMD16<UInt32>(truncatingIfNeeded: p1 &>> 32) ^ c1 ^ SIMD16(repeating: k0), SIMD16<UInt32>(truncatingIfNeeded: p1),
+                SIMD16<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ c3 ^ SIMD16(repeating: k1), SIMD16<UInt32>(truncatingIfNeeded: p0))
+        }
+        return (SIMD16<UInt64>(truncatingIfNeeded: c0) | SIMD16<UInt64>(truncatingIfNeeded: c1) &<< 32,
+                SIMD16<UInt64>(truncatingIfNeeded: c2) | SIMD16<UInt64>(truncatingIfNeeded: c3) &<< 32)
     }
 }
 

@@ -53,6 +53,21 @@ public func dropout(_ input: Tensor, probability: Double, generator: inout Philo
     precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
     if probability == 0 { return input }
     let keep = 1 - probability
-    let mask = Tensor.randomMap(shape: input.shape, dtype: input.dtype, generator: &generator) { $0 < keep ? 1 / keep : 0 }
+    // The mask: 1/keep where the uniform draw (rounded to the dtype) is below keep, else 0.
+    var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    let count = mask.scalarCount
+    func run<T: TensorScalar>(_: T.Type) {
+        let scale = T(1 / keep)
+        mask.withUnsafeMutableBufferPointer(as: T.self) { y in
+            let y = y.baseAddress!
+            generator.forEachDraw(count: count) { i, draw in
+                y[i] = Double(T(PhiloxGenerator.uniform(draw))) < keep ? scale : 0
+            }
+        }
+    }
+    switch input.dtype {
+    case .float32: run(Float.self)
+    case .float64: run(Double.self)
+    }
     return input * mask
 }
