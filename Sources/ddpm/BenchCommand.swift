@@ -18,15 +18,16 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time training or sampling steps of a DDPM model (seconds per step, images/s, memory, GFLOPS).",
         discussion: """
             One timed step is, with linear β from 1e-4 to 0.02 and T = 1000:
-              train   t ~ Uniform, ε ~ N(0, I), q_sample, ε_θ(xₜ, t) with dropout, L_simple,
-                      backward, Adam update (lr 2e-4)   (DDPM Algorithm 1)
+              train   t ~ Uniform, ε ~ N(0, I), q_sample, ε_θ(xₜ, t) with dropout,
+                      L_simple, backward, Adam update (lr 2e-4)   (DDPM Algorithm 1)
               sample  ε_θ(xₜ, t) without gradients and xₜ₋₁ = μ_θ + σₜ z with σₜ² = β̃ₜ
                       (Algorithm 2); successive steps walk t down from T.
-            x₀ is one fixed batch of uniform [−1, 1] noise (data loading is not timed). After
-            --warmup untimed steps, prints min/median/max seconds per step, images/s (batch /
-            median), peak resident memory of the process and GFLOPS from the model's counted
-            forward FLOPs (a training step counts 3 forward passes). Benchmarks/compare_pytorch.sh
-            runs the same steps in PyTorch.
+            x₀ is one fixed batch of uniform [−1, 1] noise (data loading is not timed).
+            After --warmup untimed steps, prints min/median/max seconds per step, images/s
+            (batch / median), peak resident memory of the process and GFLOPS from the
+            model's counted forward FLOPs (a training step counts 3 forward passes;
+            convolutions are counted as direct ones whatever --convolution says).
+            Benchmarks/compare_pytorch.sh runs the same steps in PyTorch.
             """)
 
     @Option(help: "Model: fashion, cifar10 (the U-Net presets) or toy (the 2-D MLP).")

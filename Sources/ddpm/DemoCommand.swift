@@ -14,13 +14,14 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Train a small diffusion model on the 2-D swiss roll and draw what it learned.",
         discussion: """
-            --paper ddpm (the default):
-            Trains the toy MLP ε_θ(xₜ, t) with L_simple (DDPM eq. 14) on Sohl-Dickstein's swiss roll
-            (T = 1000, linear β from 1e-4 to 0.02), samples with ancestral sampling (Algorithm 2)
-            using the EMA weights, and writes to the output folder:
+            --paper ddpm (the default): Trains the toy MLP ε_θ(xₜ, t) with L_simple (DDPM
+            eq. 14) on Sohl-Dickstein's swiss roll (T = 1000, linear β from 1e-4 to 0.02),
+            samples with ancestral sampling (Algorithm 2) using the EMA weights, and
+            writes to the output folder:
               data-vs-samples.png   the data and the model's samples side by side
-              processes.png         forward process q(xₜ) at t = 0, T/2, T (top) and the reverse
-                                    process p(xₜ) at the same times (bottom), as SD15 Fig. 1
+              processes.png         forward process q(xₜ) at t = 0, T/2, T (top) and the
+                                    reverse process p(xₜ) at the same times (bottom), as
+                                    SD15 Fig. 1
               loss.png              the training loss curve
               samples.csv, loss.csv the numbers behind the pictures
             About a minute on two cores with the defaults.

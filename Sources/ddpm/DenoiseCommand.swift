@@ -12,10 +12,10 @@ struct DenoiseCommand: ParsableCommand {
         commandName: "denoise",
         abstract: "Run a diffusers U-Net once on an NPY batch and write its output (the predicted noise) as NPY.",
         discussion: """
-            --input is a float32 (or float64) NPY array of shape [N, C, H, W] with C, H and W from \
-            the model's config.json. --timestep is the 0-based index (0 is the paper's t = 1) and \
-            applies to every example. The output, float32 [N, out_channels, H, W], is written \
-            atomically; on any error nothing is written.
+            --input is a float32 (or float64) NPY array of shape [N, C, H, W] with C, H
+            and W from the model's config.json. --timestep is the 0-based index (0 is the
+            paper's t = 1) and applies to every example. The output, float32 [N,
+            out_channels, H, W], is written atomically; on any error nothing is written.
             """)
 
     @Option(help: "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors).")

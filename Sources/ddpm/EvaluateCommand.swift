@@ -11,17 +11,21 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Measure −log p(x₀) ≤ L (the variational bound) on data, in bits/dim.",
         discussion: """
-            L = L_T + Σ_{t>1} L_{t−1} + L₀ (DDPM eq. 5), every term computed in closed form with one
-            xₜ ~ q(xₜ|x₀) per step, for each of the first --count examples of --data (default: the
-            model's training data) in --split. Each example costs T network evaluations.
-            Images: 8-bit data scaled to [−1, 1], L₀ with the discretised decoder (eq. 13), so the
-            figure is comparable with DDPM Table 1 (CIFAR-10: ≤ 3.70 bits/dim trained on L, ≤ 3.75 on L_simple); 8 bits/dim is what
-            storing the raw bytes costs. Binomial runs (SD15 §2.4): binary data, Bernoulli terms;
-            1 bit/dim is what storing the bits costs. 2-D points: L₀ with a continuous Gaussian decoder, so the
-            figure bounds differential entropy and can be negative; nats per example are given too.
-            Writes to --output (default CHECKPOINT/evaluation):
-              bound.json              mean and standard error of the total and of L_T, Σ L_{t−1}, L₀
-              bound-per-t.csv         t, mean term L_{t−1} (L₀ at t = 1) and its standard error
+            L = L_T + Σ_{t>1} L_{t−1} + L₀ (DDPM eq. 5), every term computed in closed
+            form with one xₜ ~ q(xₜ|x₀) per step, for each of the first --count examples
+            of --data (default: the model's training data) in --split. Each example costs
+            T network evaluations. Images: 8-bit data scaled to [−1, 1], L₀ with the
+            discretised decoder (eq. 13), so the figure is comparable with DDPM Table 1
+            (CIFAR-10: ≤ 3.70 bits/dim trained on L, ≤ 3.75 on L_simple); 8 bits/dim is
+            what storing the raw bytes costs. Binomial runs (SD15 §2.4): binary data,
+            Bernoulli terms; 1 bit/dim is what storing the bits costs. 2-D points: L₀ with
+            a continuous Gaussian decoder, so the figure bounds differential entropy and
+            can be negative; nats per example are given too. Writes to --output (default
+            CHECKPOINT/evaluation):
+              bound.json              mean and standard error of the total and of L_T, Σ
+                                      L_{t−1}, L₀
+              bound-per-t.csv         t, mean term L_{t−1} (L₀ at t = 1) and its standard
+                                      error
               bound-per-example.csv   index, L_T, Σ_{t>1} L_{t−1}, L₀, total
             """)
 

@@ -10,10 +10,10 @@ struct InfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "Print a diffusers model folder's U-Net configuration and parameter count.",
         discussion: """
-            DIR holds config.json (a diffusers UNet2DModel config) and \
-            diffusion_pytorch_model.safetensors. Every weight is loaded and checked against the \
-            configuration. Prints the configuration (every key explicit, as `diffusers` reads it) \
-            as JSON, then the number of parameters.
+            DIR holds config.json (a diffusers UNet2DModel config) and
+            diffusion_pytorch_model.safetensors. Every weight is loaded and checked
+            against the configuration. Prints the configuration (every key explicit, as
+            `diffusers` reads it) as JSON, then the number of parameters.
             """)
 
     @Argument(help: "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors).")

@@ -13,17 +13,18 @@ struct InpaintCommand: ParsableCommand {
         commandName: "inpaint",
         abstract: "Fill in missing pixels (inpainting) or remove noise, with the reverse chain.",
         discussion: """
-            Inpainting (SD15 §2.5): the reverse chain runs from x_T ~ N(0, I) and after every step
-            the known pixels of xₜ₋₁ are replaced by a draw of q(xₜ₋₁|x₀) of the observed image
-            (eq. 4), and by the observation itself at the end, so known pixels come out exactly as
-            observed and the rest is generated to agree with them.
-            --mask names the region to fill: left, right, top, bottom (halves), center (the middle
-            half of each side), or a PNG file (white = known, black = fill; resized to the model).
-            Denoising: --mask none --noise S adds N(0, S²) noise (on the [−1, 1] scale) to the
-            images and starts the reverse chain at the t whose √((1−ᾱₜ)/ᾱₜ) is nearest S, from
-            xₜ = √ᾱₜ · (noisy image), which has the forward process's noise level.
-            Writes to --output (default CHECKPOINT/inpainting): inpaint.png (per image: original,
-            observation, completions) and inpaint.npy (float32 [N, completions, C, H, W]).
+            Inpainting (SD15 §2.5): the reverse chain runs from x_T ~ N(0, I) and after
+            every step the known pixels of xₜ₋₁ are replaced by a draw of q(xₜ₋₁|x₀) of
+            the observed image (eq. 4), and by the observation itself at the end, so known
+            pixels come out exactly as observed and the rest is generated to agree with
+            them. --mask names the region to fill: left, right, top, bottom (halves),
+            center (the middle half of each side), or a PNG file (white = known, black =
+            fill; resized to the model). Denoising: --mask none --noise S adds N(0, S²)
+            noise (on the [−1, 1] scale) to the images and starts the reverse chain at the
+            t whose √((1−ᾱₜ)/ᾱₜ) is nearest S, from xₜ = √ᾱₜ · (noisy image), which has
+            the forward process's noise level. Writes to --output (default
+            CHECKPOINT/inpainting): inpaint.png (per image: original, observation,
+            completions) and inpaint.npy (float32 [N, completions, C, H, W]).
             """)
 
     @OptionGroup var source: CheckpointOptions

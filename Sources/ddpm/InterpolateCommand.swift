@@ -12,16 +12,17 @@ struct InterpolateCommand: ParsableCommand {
         commandName: "interpolate",
         abstract: "Interpolate between two images in the diffusion's latent space.",
         discussion: """
-            DDPM §4.4: both images are encoded to xₜ ~ q(xₜ|x₀) with one shared ε (eq. 4), mixed as
-            x̄ₜ = (1−λ)xₜ + λx′ₜ for λ on an even grid from 0 to 1, and decoded by the reverse chain
-            from t (the same reverse noise for every λ). Small t keeps the images and mixes them
-            like pixels; large t keeps only coarse attributes and gives new, plausible images.
-            --images names two images: 0-based indices into --data (default: the model's training
-            data) --split, or PNG files (centre-cropped and resized to the model's size).
-            Writes interpolation.png to --output (default CHECKPOINT/interpolation): one row per t,
-            from λ = 0 (x₀ reconstructed from xₜ) to λ = 1 (x′₀ reconstructed), under a first row
-            that mixes the pixels for reference; and
-            interpolation.npy, float32 [t count, λ count, C, H, W] in [−1, 1], the decoded images.
+            DDPM §4.4: both images are encoded to xₜ ~ q(xₜ|x₀) with one shared ε (eq. 4),
+            mixed as x̄ₜ = (1−λ)xₜ + λx′ₜ for λ on an even grid from 0 to 1, and decoded
+            by the reverse chain from t (the same reverse noise for every λ). Small t
+            keeps the images and mixes them like pixels; large t keeps only coarse
+            attributes and gives new, plausible images. --images names two images: 0-based
+            indices into --data (default: the model's training data) --split, or PNG files
+            (centre-cropped and resized to the model's size). Writes interpolation.png to
+            --output (default CHECKPOINT/interpolation): one row per t, from λ = 0 (x₀
+            reconstructed from xₜ) to λ = 1 (x′₀ reconstructed), under a first row that
+            mixes the pixels for reference; and interpolation.npy, float32 [t count, λ
+            count, C, H, W] in [−1, 1], the decoded images.
             """)
 
     @OptionGroup var source: CheckpointOptions

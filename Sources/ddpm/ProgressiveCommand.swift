@@ -11,18 +11,20 @@ struct ProgressiveCommand: ParsableCommand {
         commandName: "progressive",
         abstract: "Progressive generation: x̂₀ along the reverse chain, and completions sharing xₜ.",
         discussion: """
-            Runs ancestral sampling (Algorithm 2) for --count samples and writes to --output
-            (default CHECKPOINT/progressive):
-              progressive.png   DDPM Fig. 6: one row per sample, x̂₀ = (xₜ − √(1−ᾱₜ) ε_θ)/√ᾱₜ (eq. 15)
-                                at each t of --times, then the final x₀; coarse features appear first
-              completions.png   DDPM Fig. 7: for each t of --completion-times, xₜ of the first sample
-                                and --completions draws of x₀ ~ p_θ(x₀|xₜ) that share it: what is
-                                already decided at t
+            Runs ancestral sampling (Algorithm 2) for --count samples and writes to
+            --output (default CHECKPOINT/progressive):
+              progressive.png   DDPM Fig. 6: one row per sample, x̂₀ = (xₜ − √(1−ᾱₜ)
+                                ε_θ)/√ᾱₜ (eq. 15) at each t of --times, then the final x₀;
+                                coarse features appear first
+              completions.png   DDPM Fig. 7: for each t of --completion-times, xₜ of the
+                                first sample and --completions draws of x₀ ~ p_θ(x₀|xₜ)
+                                that share it: what is already decided at t
               progressive.npy, completions.npy   the same images, float32 in [−1, 1]:
-                                [count, times + 1, C, H, W] and [completion times, completions, C, H, W]
-            For 2-D points each cell is a scatter plot of all samples instead (ask for many
-            completions, e.g. --completions 500, to see p_θ(x₀|xₜ) as a cloud).
-            Times are the paper's t (1…T), comma-separated.
+                                [count, times + 1, C, H, W] and [completion times,
+                                  completions, C, H, W]
+            For 2-D points each cell is a scatter plot of all samples instead (ask for
+            many completions, e.g. --completions 500, to see p_θ(x₀|xₜ) as a cloud). Times
+            are the paper's t (1…T), comma-separated.
             """)
 
     @OptionGroup var source: CheckpointOptions

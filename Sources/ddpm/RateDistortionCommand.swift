@@ -11,16 +11,20 @@ struct RateDistortionCommand: ParsableCommand {
         commandName: "rate-distortion",
         abstract: "Rate and distortion of progressive lossy compression along the reverse chain.",
         discussion: """
-            DDPM §4.3: sending x₀ by the chain costs L_T bits for x_T and L_{t−1} for each further
-            step (Algorithms 3–4, with bits-back/relative-entropy coding). A receiver holding xₜ
-            has paid rate(t) = L_T + Σ_{s>t} L_{s−1} and decodes x̂₀ from xₜ (eq. 15); distortion(t)
-            = RMSE ‖x₀ − x̂₀‖/√D on the 0–255 scale. Means over the first --count images of --data
-            (default: the model's training data) in --split; one xₜ ~ q(xₜ|x₀) per step.
-            Writes to --output (default CHECKPOINT/rate-distortion):
-              rate-distortion.csv   per t from T to 1: the term L_{t−1} (L₀ at t = 1) and rate(t) in
-                                    bits/dim, distortion(t) as RMSE on 0–255 (means over the images)
-              rate-distortion.json  L_T and the whole bound (= L_T + the sum of the term column)
-              rate-distortion.png   distortion vs t, rate vs t, distortion vs rate (DDPM Fig. 5)
+            DDPM §4.3: sending x₀ by the chain costs L_T bits for x_T and L_{t−1} for each
+            further step (Algorithms 3–4, with bits-back/relative-entropy coding). A
+            receiver holding xₜ has paid rate(t) = L_T + Σ_{s>t} L_{s−1} and decodes x̂₀
+            from xₜ (eq. 15); distortion(t) = RMSE ‖x₀ − x̂₀‖/√D on the 0–255 scale. Means
+            over the first --count images of --data (default: the model's training data)
+            in --split; one xₜ ~ q(xₜ|x₀) per step. Writes to --output (default
+            CHECKPOINT/rate-distortion):
+              rate-distortion.csv   per t from T to 1: the term L_{t−1} (L₀ at t = 1) and
+                                    rate(t) in bits/dim, distortion(t) as RMSE on 0–255
+                                    (means over the images)
+              rate-distortion.json  L_T and the whole bound (= L_T + the sum of the term
+                                    column)
+              rate-distortion.png   distortion vs t, rate vs t, distortion vs rate (DDPM
+                                    Fig. 5)
             """)
 
     @OptionGroup var source: CheckpointOptions

@@ -12,13 +12,15 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Draw samples from a trained model (DDPM Algorithm 2, or DDIM).",
         discussion: """
-            --checkpoint is a `ddpm train` folder (EMA weights unless --raw-weights) or a diffusers folder
-            (config.json + diffusion_pytorch_model.safetensors; linear β schedule, T from scheduler_config.json
-            or 1000, ε-prediction, fixed-large variance). Writes to --output (default CHECKPOINT/samples):
-            images: samples.png (grid) and samples.npy (uint8, N × H × W × C);
-            points: samples.csv, samples.npy (float32, N × D) and samples.png (scatter).
-            A checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black, 1 white; bytes 0
-            and 255 in samples.npy) with the ancestral sampler over all T steps.
+            --checkpoint is a `ddpm train` folder (EMA weights unless --raw-weights) or a
+            diffusers folder (config.json + diffusion_pytorch_model.safetensors; linear β
+            schedule, T from scheduler_config.json or 1000, ε-prediction, fixed-large
+            variance). Writes to --output (default CHECKPOINT/samples): images:
+            samples.png (grid) and samples.npy (uint8, N × H × W × C); points:
+            samples.csv, samples.npy (float32, N × D) and samples.png (scatter). A
+            checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black,
+            1 white; bytes 0 and 255 in samples.npy) with the ancestral sampler over all T
+            steps.
             """)
 
     @OptionGroup var source: CheckpointOptions

@@ -10,10 +10,11 @@ struct ScheduleCommand: ParsableCommand {
         commandName: "schedule",
         abstract: "Print a variance schedule's coefficient tables, one row per timestep t = 1…T.",
         discussion: """
-            Columns: t (1-based), beta, alpha, alphaBar, alphaBarPrevious, sqrtAlphaBar, \
-            sqrtOneMinusAlphaBar, reciprocalSqrtAlphaBar, sqrtReciprocalAlphaBarMinusOne, \
-            posteriorVariance, posteriorLogVarianceClipped, posteriorMeanCoefficientStart, \
-            posteriorMeanCoefficientCurrent. All values are Float64, printed so they read back exactly.
+            Columns: t (1-based), beta, alpha, alphaBar, alphaBarPrevious, sqrtAlphaBar,
+            sqrtOneMinusAlphaBar, reciprocalSqrtAlphaBar, sqrtReciprocalAlphaBarMinusOne,
+            posteriorVariance, posteriorLogVarianceClipped, posteriorMeanCoefficientStart,
+            posteriorMeanCoefficientCurrent. All values are Float64, printed so they read
+            back exactly.
             """)
 
     enum ScheduleName: String, ExpressibleByArgument, CaseIterable {

@@ -19,28 +19,32 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a diffusion model (DDPM Algorithm 1) into a resumable checkpoint folder.",
         discussion: """
-            Defaults are DDPM's (Ho et al. 2020, CIFAR-10): linear β 1e-4…0.02 over T = 1000, ε-prediction,
-            σₜ² = βₜ (fixed-large), L_simple, batch 128, Adam lr 2e-4 with 5000 warm-up steps, gradient
-            clipping at norm 1, EMA decay 0.9999, random horizontal flips off (DDPM used them for CIFAR-10).
-            --model defaults to toy for 2-D points, fashion for 1×28×28 images and cifar10 for 3×32×32;
-            tiny is a small U-Net for any square image size (quick checks).
-            --steps defaults to 800000 for images (DDPM's CIFAR-10 run) and 10000 for points.
-            learned-range and learned variance double the network's output channels (IDDPM); learned
-            (log σₜ² straight from the network, as SD15) needs --loss vlb or hybrid to train the variance.
-            For 2-D points the bound's L₀ is the continuous Gaussian density −log N(x₀; μ_θ(x₁, 1), σ₁²)
-            (it can be negative); for images it is DDPM's discretised decoder (eq. 13).
+            Defaults are DDPM's (Ho et al. 2020, CIFAR-10): linear β 1e-4…0.02 over T =
+            1000, ε-prediction, σₜ² = βₜ (fixed-large), L_simple, batch 128, Adam lr 2e-4
+            with 5000 warm-up steps, gradient clipping at norm 1, EMA decay 0.9999, random
+            horizontal flips off (DDPM used them for CIFAR-10). --model defaults to toy
+            for 2-D points, fashion for 1×28×28 images and cifar10 for 3×32×32; tiny is a
+            small U-Net for any square image size (quick checks). --steps defaults to
+            800000 for images (DDPM's CIFAR-10 run) and 10000 for points. learned-range
+            and learned variance double the network's output channels (IDDPM); learned
+            (log σₜ² straight from the network, as SD15) needs --loss vlb or hybrid to
+            train the variance. For 2-D points the bound's L₀ is the continuous Gaussian
+            density −log N(x₀; μ_θ(x₁, 1), σ₁²) (it can be negative); for images it is
+            DDPM's discretised decoder (eq. 13).
 
-            --diffusion binomial trains SD15's binomial diffusion of binary data instead (give image data
-            with ,binarize, e.g. fashion-mnist,binarize): bits are flipped to fair coins at rates
-            βₜ = 1/(T − t + 1) (--schedule reciprocal, the default for binomial; linear and cosine also work),
-            the network sees xₜ as ±1 and returns logits of x₀ = 1, and the loss is T · L_{t−1}, the
-            variational bound in bits/dim at a uniformly drawn t. --prediction, --variance and --loss apply
-            to gaussian only.
+            --diffusion binomial trains SD15's binomial diffusion of binary data instead
+            (give image data with ,binarize, e.g. fashion-mnist,binarize): bits are
+            flipped to fair coins at rates βₜ = 1/(T − t + 1) (--schedule reciprocal, the
+            default for binomial; linear and cosine also work), the network sees xₜ as ±1
+            and returns logits of x₀ = 1, and the loss is T · L_{t−1}, the variational
+            bound in bits/dim at a uniformly drawn t. --prediction, --variance and --loss
+            apply to gaussian only.
 
-            The output folder holds run.json (settings), model.safetensors, ema.safetensors,
-            optimizer.safetensors (m.NAME / v.NAME), state.json (step, generator and batch-sampler state,
-            last loss; written last) and log.jsonl (one line per step). Every file is written atomically.
-            --resume continues bit for bit from the folder (settings come from run.json; --steps may raise the
+            The output folder holds run.json (settings), model.safetensors,
+            ema.safetensors, optimizer.safetensors (m.NAME / v.NAME), state.json (step,
+            generator and batch-sampler state, last loss; written last) and log.jsonl (one
+            line per step). Every file is written atomically. --resume continues bit for
+            bit from the folder (settings come from run.json; --steps may raise the
             total). Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits cleanly.
 
             \(DataSpec.syntax)
