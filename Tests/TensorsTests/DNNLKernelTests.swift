@@ -213,7 +213,8 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
     }
 
     /// Where oneDNN runs the direct sum with its AVX-512 kernels, a U-Net 3×3 convolution must get
-    /// its Winograd kernels in all three passes (so the tests above check them), and `.direct` must not.
+    /// its Winograd kernels in all three passes (so the tests above check them), and `.direct` must
+    /// not; neither may a strided one or one whose output is below `winogradMinimumSide`.
     @Test func winogradIsChosenForUNetConvolutions() {
         let g = Conv2DGeometry(
             batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3,
@@ -229,6 +230,13 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
             #expect(winograd.contains("wino"), "\(pass) \(g) with .winograd: implementation '\(winograd)'")
             let fallback = DNNLConvolution.implementationName(of: pass, geometry: strided, algorithm: .winograd)
             #expect(!fallback.contains("wino"), "\(pass) \(strided) (stride 2) with .winograd: implementation '\(fallback)'")
+            for side in [DNNLConvolution.winogradMinimumSide - 1, DNNLConvolution.winogradMinimumSide] {
+                var sized = g
+                (sized.height, sized.width) = (side, side + 3)
+                let name = DNNLConvolution.implementationName(of: pass, geometry: sized, algorithm: .winograd)
+                let expected = side >= DNNLConvolution.winogradMinimumSide
+                #expect(name.contains("wino") == expected, "\(pass) \(sized) with .winograd: implementation '\(name)'")
+            }
         }
     }
 

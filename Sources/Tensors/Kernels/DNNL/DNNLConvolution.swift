@@ -13,7 +13,7 @@ import CDNNL
 /// machine that beats both im2col + SGEMM and oneDNN's own plain-layout path on every U-Net shape,
 /// and the reorders cost a few percent of a convolution. Second, with `Algorithm.winograd` (the
 /// default) every pass that oneDNN can run as Winograd F(4×4, 3×3) (`jit_wino_4x3`: 3×3 kernels,
-/// stride 1, on AVX-512) does so: 2.25× fewer multiplications than the direct sum in exchange for
+/// stride 1, on AVX-512) does so where the output is at least `winogradMinimumSide` wide and high: 2.25× fewer multiplications than the direct sum in exchange for
 /// transforms of the tiles, 1.7× faster U-Net training steps and 1.5× faster sampling steps here.
 /// Its rounding differs from the direct sum's but stays within the same Float32 error bound in
 /// the tests (`Tests/TensorsTests/DNNLKernelTests.swift`); `.direct` switches it off.
@@ -39,9 +39,15 @@ public enum DNNLConvolution {
     public enum Algorithm: Hashable, Sendable {
         /// The direct sum over the taps.
         case direct
-        /// Winograd F(4×4, 3×3) where oneDNN has it for the shape and pass, else direct.
+        /// Winograd F(4×4, 3×3) where oneDNN has it for the shape and pass and the output is at
+        /// least `winogradMinimumSide` pixels each way, else direct.
         case winograd
     }
+
+    /// The smallest output height and width that `.winograd` runs as Winograd. Measured here
+    /// (U-Net shapes, all three passes): Winograd is 1.4–2.7× faster from 7×7 outputs up, but
+    /// at 4×4 and 2×2, one mostly padded 4×4 tile per image, up to 7× slower than direct.
+    public static let winogradMinimumSide = 7
 
     /// The algorithm of calls that name none (`ddpm --convolution`).
     nonisolated(unsafe) public static var defaultAlgorithm = Algorithm.winograd
@@ -161,9 +167,9 @@ public enum DNNLConvolution {
         let attr = dnnlUserScratchpadAttr(what)
         defer { dnnl_primitive_attr_destroy(attr) }
 
-        // Winograd first where asked for and oneDNN has it for this shape and pass, else direct
-        // (which must succeed).
-        if algorithm == .winograd,
+        // Winograd first where asked for, the output is large enough and oneDNN has it for this
+        // shape and pass, else direct (which must succeed).
+        if algorithm == .winograd, min(g.outHeight, g.outWidth) >= winogradMinimumSide,
            let plan = makePlan(pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, plain: plain, attr: attr, what: what, required: false) {
             return plan
         }
