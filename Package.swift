@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
@@ -34,10 +35,11 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors", "NeuralNetworks"]),
         .target(name: "Imaging", dependencies: ["CPNG"]),
         .target(name: "Datasets", dependencies: ["Tensors", "Imaging", "CZlib"]),
+        .target(name: "Training", dependencies: ["Tensors", "Diffusion", "NeuralNetworks", "Models", "Datasets", "Imaging"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
-                "Tensors", "Diffusion", "NeuralNetworks", "Models", "Datasets", "Imaging",
+                "Tensors", "Diffusion", "NeuralNetworks", "Models", "Datasets", "Imaging", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +52,10 @@ let package = Package(
         // MARK: - Benchmarks (release mode; never part of the tests)
         .executableTarget(name: "TensorBenchmarks", dependencies: ["Tensors"], path: "Benchmarks/TensorBenchmarks"),
 
+        // MARK: - Examples (built by the tests' build; see README "Using the libraries")
+        .executableTarget(
+            name: "TrainOnImages", dependencies: ["Training", "Datasets", "Imaging", "Tensors"], path: "Examples/TrainOnImages"),
+
         // MARK: - Tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors"], resources: [.copy("Fixtures")]),
@@ -57,7 +63,9 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NeuralNetworks", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "Diffusion", "Models", "NeuralNetworks", "Tensors"],
+                    resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
-        .testTarget(name: "ddpmTests", dependencies: ["ddpm", "Datasets", "Diffusion", "Imaging", "Models", "NeuralNetworks", "Tensors"]),
+        .testTarget(name: "ddpmTests", dependencies: ["ddpm", "TrainOnImages", "Datasets", "Diffusion", "Imaging", "Models", "NeuralNetworks", "Tensors"]),
     ]
 )

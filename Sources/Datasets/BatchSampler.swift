@@ -1,4 +1,5 @@
-// Deterministic shuffled epochs and mini-batches, with a saveable state so a resumed run sees the same batches.
+// Shuffled epochs and mini-batches keyed by position: batch s of size B is a pure function of
+// (seed, s, B), so a resumed run or a batch split across workers sees the same examples.
 import Tensors
 
 /// One mini-batch.
@@ -13,86 +14,73 @@ public struct Batch {
     public var flipped: [Bool]
 }
 
-/// Draws mini-batches from a dataset: each epoch is a fresh random permutation of all examples
-/// (Fisher–Yates, from a `PhiloxGenerator`), optionally with a random horizontal flip per example.
+/// The stream of training examples: epoch after epoch, each a random permutation of all examples
+/// (Fisher–Yates), optionally with a random horizontal flip per example.
 ///
-/// Batches form one continuous stream: a batch that runs past the end of an epoch is completed
-/// from the next epoch's permutation, so every example appears exactly once per epoch and no
-/// example is dropped. The permutation and flips of an epoch are drawn at its start, so the
-/// whole sampler is described by `State` (epoch, position, generator state at the epoch's start);
-/// saving it in a checkpoint and restoring it continues the exact same batch sequence.
+/// Position g of the stream lies in epoch e = g / N at place p = g mod N (N examples). Epoch e's
+/// permutation is drawn from the generator keyed (e, 0) under `seed`, and the flip of place p
+/// from the one keyed (e, p + 1) under `seed`, so no state is carried from one batch to the next:
+/// every example appears exactly once per epoch, batches that straddle two epochs are completed
+/// from the next one, and the examples at positions g₀..<g₁ are the same however the positions are
+/// grouped into calls (batch s of size B is positions sB..<(s + 1)B).
 public struct BatchSampler {
-    /// Everything needed to continue the batch sequence.
-    public struct State: Codable, Equatable, Sendable {
-        /// Epochs completed so far (0 during the first epoch).
-        public var epoch: Int
-        /// Examples of the current epoch already handed out.
-        public var position: Int
-        /// The generator as it was at the start of the current epoch.
-        public var epochStart: PhiloxGenerator.State
-        /// Whether examples are flipped at random.
-        public var randomFlips: Bool
-    }
-
     public let dataset: Dataset
-    public private(set) var state: State
-    private var generator: PhiloxGenerator
-    private var order: [Int] = []
-    private var flips: [Bool] = []
+    public let seed: UInt64
+    /// Whether images are flipped at random (each example with probability ½ per epoch; points never).
+    public let randomFlips: Bool
+    /// The permutation of the most recent epoch asked for.
+    private var cached: (epoch: Int, order: [Int])?
 
-    /// A sampler at the start of epoch 0. Flips apply to images only (each example with
-    /// probability ½ per epoch); they are drawn even for points, so the stream does not depend on that.
-    public init(dataset: Dataset, generator: PhiloxGenerator, randomFlips: Bool = false) {
+    public init(dataset: Dataset, seed: UInt64, randomFlips: Bool = false) {
         precondition(dataset.count > 0, "BatchSampler: dataset \(dataset.name) is empty")
         self.dataset = dataset
-        self.generator = generator
-        self.state = State(epoch: 0, position: 0, epochStart: generator.state, randomFlips: randomFlips)
-        drawEpoch()
+        self.seed = seed
+        self.randomFlips = randomFlips
     }
 
-    /// A sampler continuing from a saved `state` (the dataset must be the same).
-    public init(dataset: Dataset, state: State) {
-        precondition(dataset.count > 0, "BatchSampler: dataset \(dataset.name) is empty")
-        precondition(state.position >= 0 && state.position <= dataset.count,
-                     "BatchSampler: saved position \(state.position) outside 0...\(dataset.count)")
-        self.dataset = dataset
-        self.generator = PhiloxGenerator(state: state.epochStart)
-        self.state = state
-        drawEpoch()
-    }
-
-    /// The current epoch's permutation and flips, from the generator at the epoch's start.
-    private mutating func drawEpoch() {
-        state.epochStart = generator.state
-        order = Array(0..<dataset.count)
+    /// Epoch `epoch`'s permutation of 0..<N.
+    private mutating func order(ofEpoch epoch: Int) -> [Int] {
+        if let cached, cached.epoch == epoch { return cached.order }
+        var generator = PhiloxGenerator(seed: seed, key: (UInt64(epoch), 0))
+        var order = Array(0..<dataset.count)
         for i in stride(from: order.count - 1, to: 0, by: -1) {
             order.swapAt(i, generator.nextInt(below: i + 1))
         }
-        flips = state.randomFlips ? (0..<dataset.count).map { _ in generator.next() & 1 == 1 } : []
+        cached = (epoch, order)
+        return order
     }
 
-    /// The next `size` example indices and flips, moving into new epochs as needed.
-    public mutating func nextIndices(size: Int) -> (indices: [Int], flips: [Bool]) {
-        precondition(size > 0, "BatchSampler.nextIndices: size must be positive, got \(size)")
+    /// The example indices and flips at stream positions `positions`.
+    public mutating func examples(at positions: Range<Int>) -> (indices: [Int], flips: [Bool]) {
+        precondition(positions.lowerBound >= 0, "BatchSampler.examples: negative position \(positions.lowerBound)")
+        let n = dataset.count
         var indices: [Int] = [], flipped: [Bool] = []
-        indices.reserveCapacity(size)
-        while indices.count < size {
-            if state.position == dataset.count {
-                state.epoch += 1
-                state.position = 0
-                drawEpoch()
+        indices.reserveCapacity(positions.count)
+        for g in positions {
+            let (epoch, place) = g.quotientAndRemainder(dividingBy: n)
+            indices.append(order(ofEpoch: epoch)[place])
+            var flip = false
+            if randomFlips && dataset.isImages {
+                var generator = PhiloxGenerator(seed: seed, key: (UInt64(epoch), UInt64(place) + 1))
+                flip = generator.next() & 1 == 1
             }
-            indices.append(order[state.position])
-            flipped.append(state.randomFlips && dataset.isImages && flips[state.position])
-            state.position += 1
+            flipped.append(flip)
         }
         return (indices, flipped)
     }
 
-    /// The next mini-batch of `size` examples (see `Dataset.batch(indices:flips:)` for layout and scaling).
-    public mutating func nextBatch(size: Int) -> Batch {
-        let (indices, flipped) = nextIndices(size: size)
+    /// The examples at stream positions `positions` as a batch (see `Dataset.batch(indices:flips:)`).
+    public mutating func batch(at positions: Range<Int>) -> Batch {
+        let (indices, flipped) = examples(at: positions)
         return Batch(data: dataset.batch(indices: indices, flips: flipped), labels: dataset.labels(at: indices),
                      indices: indices, flipped: flipped)
+    }
+
+    /// Batch `step` (0-based) of `size` examples: positions step·size..<(step + 1)·size.
+    public mutating func batch(step: Int, size: Int) -> Batch {
+        precondition(step >= 0 && size > 0, "BatchSampler.batch: step \(step) and size \(size) must be ≥ 0 and > 0")
+        let (start, overflow) = step.multipliedReportingOverflow(by: size)
+        precondition(!overflow, "BatchSampler.batch: step \(step) × size \(size) overflows")
+        return batch(at: start..<(start + size))
     }
 }

@@ -1,5 +1,5 @@
-// Variance schedules β₁…β_T: DDPM's linear schedule, IDDPM's cosine schedule (IDDPM eq. 17), or any
-// user-given array.
+// Variance schedules β₁…β_T: DDPM's linear schedule, IDDPM's cosine schedule (IDDPM eq. 17), SD15's
+// reciprocal schedule of binomial diffusion, or any user-given array.
 import Foundation
 
 /// How the forward-process variances β₁…β_T are chosen.
@@ -13,6 +13,12 @@ public enum BetaSchedule: Equatable, Sendable {
     /// ≤ 0.999 so that the last steps stay finite. IDDPM uses s = 0.008 so that √β₁ is a little
     /// smaller than the 8-bit bin width.
     case cosine(s: Double = 0.008)
+    /// βₜ = (T − t + 1)⁻¹   (SD15 Table App.1), binomial diffusion's default.
+    ///
+    /// Then 1 − βₜ = (T − t)/(T − t + 1), the product telescopes to ᾱₜ = (T − t)/T, and β_T = 1
+    /// makes ᾱ_T = 0: x_T ~ B(½) exactly whatever x₀ was, so the prior term L_T is exactly 0.
+    /// Each step erases the same fraction 1/T of the original signal (SD15 §2.4.1).
+    case reciprocal
     /// β₁…β_T given by the user (index i holds β for t = i + 1); T is the array's length.
     case custom([Double])
 
@@ -52,6 +58,9 @@ public enum BetaSchedule: Equatable, Sendable {
             betas = (1...stepCount).map { t in
                 Swift.min(1 - f(Double(t)) / f(Double(t - 1)), BetaSchedule.cosineMaximumBeta)
             }
+        case .reciprocal:
+            guard stepCount >= 1 else { throw DiffusionError.invalidStepCount(stepCount) }
+            betas = (1...stepCount).map { t in 1 / Double(stepCount - t + 1) }
         case .custom(let values):
             guard !values.isEmpty else { throw DiffusionError.invalidStepCount(0) }
             betas = values
@@ -62,3 +71,6 @@ public enum BetaSchedule: Equatable, Sendable {
         return betas
     }
 }
+
+/// The schedules of binomial diffusion: the same type, usually `.reciprocal` (SD15).
+public typealias BinomialSchedule = BetaSchedule

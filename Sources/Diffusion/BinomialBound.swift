@@ -69,23 +69,11 @@ extension BinomialDiffusion {
     /// - Throws: `DiffusionError.nonBinaryData` unless x₀ is binary.
     public func variationalBound(model: DiffusionModel, start: Tensor, generator: inout PhiloxGenerator) throws -> VariationalBound {
         try Self.checkBinary(start)
-        return try withoutGradients {
-            let batch = start.shape[0]
-            var columns = [Tensor](repeating: Tensor(zeros: [batch, 1], dtype: start.dtype), count: stepCount)
-            // 1. Every step, from T down to 1.
-            for index in stride(from: stepCount - 1, through: 0, by: -1) {
-                let timesteps = [Int](repeating: index, count: batch)
-                let noise = Tensor.randomUniform(shape: start.shape, dtype: start.dtype, generator: &generator)
-                let current = try sampleForward(start: start, timesteps: timesteps, uniformNoise: noise)
-                let startLogits = try evaluate(model, current: current, timesteps: timesteps)
-                let term = try boundTerm(start: start, current: current, timesteps: timesteps, startLogits: startLogits)
-                columns[index] = term.reshaped([batch, 1])
-            }
-            // 2. Prior.
-            let prior = try priorBitsPerDim(start: start)
-            // 3. Total.
-            let terms = Tensor.concatenate(columns, axis: 1)
-            return VariationalBound(prior: prior, terms: terms, total: prior + terms.sum(axes: [1]))
+        return try accumulateBound(stepCount: stepCount, start: start, prior: priorBitsPerDim) { _, timesteps in
+            let noise = Tensor.randomUniform(shape: start.shape, dtype: start.dtype, generator: &generator)
+            let current = try sampleForward(start: start, timesteps: timesteps, uniformNoise: noise)
+            let startLogits = try evaluate(model, current: current, timesteps: timesteps)
+            return try boundTerm(start: start, current: current, timesteps: timesteps, startLogits: startLogits)
         }
     }
 }

@@ -65,7 +65,7 @@ public struct BinomialDiffusion: Sendable {
     /// The process on SD15's schedule βₜ = (T − t + 1)⁻¹ by default (x_T ~ B(½) exactly, L_T = 0).
     ///
     /// - Throws: `DiffusionError` if T < 1 or a β lies outside (0, 1].
-    public init(schedule: BinomialSchedule = .reciprocal, stepCount: Int = 1000) throws {
+    public init(schedule: BetaSchedule = .reciprocal, stepCount: Int = 1000) throws {
         try self.init(schedule: DiffusionSchedule(betas: schedule.betas(stepCount: stepCount)))
     }
 

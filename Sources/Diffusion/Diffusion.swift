@@ -6,10 +6,12 @@
 //
 // Files:
 //   DiffusionError.swift         typed errors for everything a user can get wrong
-//   BetaSchedule.swift           β₁…β_T: linear, cosine, custom
+//   BetaSchedule.swift           β₁…β_T: linear, cosine, SD15's reciprocal (βₜ = (T − t + 1)⁻¹), custom
 //   DiffusionSchedule.swift      the Float64 coefficient tables and the index convention
 //   TimestepSpacing.swift        respacing to a subset of timesteps (IDDPM §4)
 //   ModelChoices.swift           MeanPrediction, VarianceKind, LossKind
+//   ChoiceCoding.swift           the JSON forms of BetaSchedule and LossKind (run.json)
+//   DiffusionProcess.swift       the protocol Gaussian and binomial diffusion share (training, bound, sampling)
 //   GaussianDiffusion.swift      forward process (eq. 4), posterior (eq. 6–7), reverse process
 //   GaussianMath.swift           Gaussian KL, the discretised decoder likelihood (eq. 13)
 //   Losses.swift                 L_simple, the bound terms, the hybrid loss, bits/dim
@@ -17,7 +19,6 @@
 //   Samplers.swift               ancestral sampling (Algorithm 2) and DDIM
 //   TimestepSampler.swift        uniform and loss-aware timestep sampling for training
 //   Coefficients.swift           per-timestep coefficient tensors from Float64 tables
-//   BinomialSchedule.swift       SD15's flip rates βₜ = (T − t + 1)⁻¹, custom
 //   BernoulliMath.swift          log σ, Bernoulli KL and log-likelihood, Bernoulli sampling
 //   BinomialDiffusion.swift      binomial forward kernel, marginal, posterior, reverse (SD15 §2.4)
 //   BinomialBound.swift          binomial bound terms, training loss, the whole bound in bits/dim

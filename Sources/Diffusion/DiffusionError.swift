@@ -33,6 +33,8 @@ public enum DiffusionError: Error, Equatable, Sendable {
     case noiseShape(expected: [Int], got: [Int])
     /// Binomial diffusion given data that are not all exactly 0 or 1; carries the first bad value.
     case nonBinaryData(Double)
+    /// A saved loss history that does not fit the timestep sampler.
+    case invalidLossHistory(expectedSteps: Int, maximumLength: Int)
 }
 
 extension DiffusionError: CustomStringConvertible {
@@ -70,6 +72,8 @@ extension DiffusionError: CustomStringConvertible {
                 + "(learned variance needs twice the input channels along axis 1: mean part first, then v)."
         case .noiseShape(let expected, let got):
             "Noise has shape \(got) but the data has shape \(expected); draw noise of the data's shape."
+        case .invalidLossHistory(let steps, let length):
+            "The saved loss history must hold \(steps) lists (one per timestep) of at most \(length) finite losses each."
         case .nonBinaryData(let value):
             "Binomial diffusion needs data whose every value is 0 or 1, found \(value). "
                 + "Binarise the data first (e.g. the data spec fashion-mnist,binarize)."

@@ -1,9 +1,9 @@
 // The closed choices of a Gaussian diffusion model: what the network predicts, how the reverse
-// variance is chosen, how L₀ scores the data, and which loss trains it. String raw values exist
-// only for the CLI.
+// variance is chosen, how L₀ scores the data, and which loss trains it. The string raw values are
+// the names the command line and run.json use.
 
 /// What the network's mean output predicts (DDPM §3.2; v from Salimans & Ho 2022).
-public enum MeanPrediction: String, CaseIterable, Sendable {
+public enum MeanPrediction: String, CaseIterable, Codable, Sendable {
     /// ε, the noise that was added: μ_θ = (1/√αₜ)(xₜ − βₜ/√(1−ᾱₜ) ε_θ)   (eq. 11). DDPM's choice.
     case noise
     /// x₀ directly; μ_θ = μ̃ₜ(xₜ, x̂₀)   (eq. 7, 15).
@@ -13,17 +13,17 @@ public enum MeanPrediction: String, CaseIterable, Sendable {
 }
 
 /// How the reverse-process variance Σ_θ(xₜ, t) = σₜ² I is chosen.
-public enum VarianceKind: String, CaseIterable, Sendable {
+public enum VarianceKind: String, CaseIterable, Codable, Sendable {
     /// σₜ² = β̃ₜ, the posterior variance (DDPM §3.2: optimal for x₀ deterministic). The t = 1 entry
     /// uses β̃₂ (as `posteriorLogVarianceClipped`), which only the decoder L₀ sees.
-    case fixedSmall
+    case fixedSmall = "fixed-small"
     /// σₜ² = βₜ (DDPM §3.2: optimal for x₀ ~ N(0, I)). Like both official implementations the t = 1
     /// entry is β̃₂, so likelihoods match theirs.
-    case fixedLarge
+    case fixedLarge = "fixed-large"
     /// log σₜ² = v log βₜ + (1 − v) log β̃ₜ with v = (output + 1)/2 per dimension (IDDPM eq. 15; the
     /// network's raw output in [−1, 1] maps to v in [0, 1] as in improved-diffusion's
     /// LEARNED_RANGE). The model returns 2× channels: mean part first, then the v part.
-    case learnedRange
+    case learnedRange = "learned-range"
     /// log σₜ² is the network's raw output, per dimension (IDDPM's LEARNED; SD15 §2.4 learns the
     /// reverse covariance Σ_θ(xₜ, t) the same way, trained on the bound, eq. 5). Unconstrained: the
     /// bound alone keeps σₜ² sensible, so train it with `.vlb` or `.hybrid`. The model returns 2×
@@ -40,7 +40,7 @@ public enum VarianceKind: String, CaseIterable, Sendable {
 }
 
 /// How the decoder term L₀ = −log p_θ(x₀|x₁) of the bound scores the data (eq. 5, 13).
-public enum DecoderKind: String, CaseIterable, Sendable {
+public enum DecoderKind: String, CaseIterable, Codable, Sendable {
     /// p_θ(x₀|x₁) is N(μ_θ(x₁, 1), σ₁²) integrated over x₀'s 8-bit bin   (eq. 13): a probability, so
     /// L₀ ≥ 0 and the bound is a code length. For images scaled from {0…255} to [−1, 1]; the default.
     case discretized

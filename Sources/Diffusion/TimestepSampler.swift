@@ -70,6 +70,33 @@ public struct TimestepSampler: Sendable {
         }
     }
 
+    /// One timestep and its weight per generator, each drawn from its own generator alone (as
+    /// `sample(batchSize: 1, generator:)`), so an example's timestep depends only on its generator.
+    public func sample(generators: inout [PhiloxGenerator]) -> (timesteps: [Int], weights: [Double]) {
+        var timesteps: [Int] = [], weights: [Double] = []
+        for i in generators.indices {
+            let (t, w) = sample(batchSize: 1, generator: &generators[i])
+            timesteps += t
+            weights += w
+        }
+        return (timesteps, weights)
+    }
+
+    /// Replaces the loss history (from a checkpoint): one list per 0-based timestep, each at most
+    /// the strategy's history length, every loss finite.
+    public mutating func restore(history: [[Double]]) throws {
+        let length: Int
+        switch strategy {
+        case .uniform: length = 0
+        case .lossAware(let historyLength, _): length = historyLength
+        }
+        guard history.isEmpty && length == 0 || history.count == stepCount,
+              history.allSatisfy({ $0.count <= length && $0.allSatisfy(\.isFinite) }) else {
+            throw DiffusionError.invalidLossHistory(expectedSteps: stepCount, maximumLength: length)
+        }
+        self.history = history.isEmpty ? Array(repeating: [], count: stepCount) : history
+    }
+
     /// Records the per-example losses of a batch (ignored for `.uniform`).
     public mutating func record(timesteps: [Int], losses: [Double]) throws {
         precondition(timesteps.count == losses.count, "TimestepSampler.record: \(timesteps.count) timesteps for \(losses.count) losses")

@@ -25,27 +25,37 @@ extension GaussianDiffusion {
     ///
     /// `onStep` sees each step's index, xₜ and p_θ(xₜ₋₁|xₜ) (for rate–distortion and progress).
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool = false, generator: inout PhiloxGenerator,
-        onStep: ((_ index: Int, _ current: Tensor, _ reverse: ReverseStep) -> Void)? = nil
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator,
+        onStep: ((_ index: Int, _ current: Tensor, _ reverse: ReverseStep) -> Void)?
     ) throws -> VariationalBound {
-        try withoutGradients {
-            let batch = start.shape[0]
-            var columns = [Tensor](repeating: Tensor(zeros: [batch, 1], dtype: start.dtype), count: stepCount)
-            // 1. Every step, from T down to 1.
-            for index in stride(from: stepCount - 1, through: 0, by: -1) {
-                let timesteps = [Int](repeating: index, count: batch)
-                let noise = Tensor.randomNormal(shape: start.shape, dtype: start.dtype, generator: &generator)
-                let current = try sampleForward(start: start, timesteps: timesteps, noise: noise)
-                let reverse = try reverseStep(model: model, current: current, timesteps: timesteps, clipStart: clipStart)
-                let term = try boundTerm(start: start, current: current, timesteps: timesteps, reverse: reverse)
-                columns[index] = term.reshaped([batch, 1])
-                onStep?(index, current, reverse)
-            }
-            // 2. Prior.
-            let prior = try priorBitsPerDim(start: start)
-            // 3. Total.
-            let terms = Tensor.concatenate(columns, axis: 1)
-            return VariationalBound(prior: prior, terms: terms, total: prior + terms.sum(axes: [1]))
+        try accumulateBound(stepCount: stepCount, start: start, prior: priorBitsPerDim) { index, timesteps in
+            let noise = Tensor.randomNormal(shape: start.shape, dtype: start.dtype, generator: &generator)
+            let current = try sampleForward(start: start, timesteps: timesteps, noise: noise)
+            let reverse = try reverseStep(model: model, current: current, timesteps: timesteps, clipStart: clipStart)
+            let term = try boundTerm(start: start, current: current, timesteps: timesteps, reverse: reverse)
+            onStep?(index, current, reverse)
+            return term
         }
+    }
+}
+
+/// The bound's loop, shared by every process: for t = T…1 the term L_{t−1} from `term(index,
+/// timesteps)` ([B], the same index for the whole batch), then L_T from `prior`, then the total.
+/// Runs without gradients.
+func accumulateBound(
+    stepCount: Int, start: Tensor, prior: (Tensor) throws -> Tensor, term: (_ index: Int, _ timesteps: [Int]) throws -> Tensor
+) throws -> VariationalBound {
+    try withoutGradients {
+        let batch = start.shape[0]
+        var columns = [Tensor](repeating: Tensor(zeros: [batch, 1], dtype: start.dtype), count: stepCount)
+        // 1. Every step, from T down to 1.
+        for index in stride(from: stepCount - 1, through: 0, by: -1) {
+            columns[index] = try term(index, [Int](repeating: index, count: batch)).reshaped([batch, 1])
+        }
+        // 2. Prior.
+        let prior = try prior(start)
+        // 3. Total.
+        let terms = Tensor.concatenate(columns, axis: 1)
+        return VariationalBound(prior: prior, terms: terms, total: prior + terms.sum(axes: [1]))
     }
 }

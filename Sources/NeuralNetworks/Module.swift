@@ -68,9 +68,11 @@ public enum ForwardMode {
     case training(RandomSource)
 }
 
-/// A generator shared by reference across the modules of one forward pass.
+/// The generators of one training forward pass, shared by reference across its modules: one per
+/// example (batch row), so that example b's dropout masks come from `generators[b]` alone and do
+/// not depend on how a batch is split (keyed randomness).
 public final class RandomSource {
-    public var generator: PhiloxGenerator
+    public var generators: [PhiloxGenerator]
 
-    public init(_ generator: PhiloxGenerator) { self.generator = generator }
+    public init(rows generators: [PhiloxGenerator]) { self.generators = generators }
 }

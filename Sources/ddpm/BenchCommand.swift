@@ -5,6 +5,7 @@ import Foundation
 import Models
 import NeuralNetworks
 import Tensors
+import Training
 
 #if canImport(Glibc)
 import Glibc
@@ -18,8 +19,10 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time training or sampling steps of a DDPM model (seconds per step, images/s, memory, GFLOPS).",
         discussion: """
             One timed step is, with linear β from 1e-4 to 0.02 and T = 1000:
-              train   t ~ Uniform, ε ~ N(0, I), q_sample, ε_θ(xₜ, t) with dropout,
-                      L_simple, backward, Adam update (lr 2e-4)   (DDPM Algorithm 1)
+              train   one step of the Training library's Algorithm 1 with DDPM's
+                      defaults: t ~ Uniform, ε ~ N(0, I), q_sample, ε_θ(xₜ, t) with
+                      dropout, L_simple, backward, global-norm clipping at 1, Adam
+                      (lr 2e-4), EMA update (0.9999)   (what `ddpm train` runs)
               sample  ε_θ(xₜ, t) without gradients and xₜ₋₁ = μ_θ + σₜ z with σₜ² = β̃ₜ
                       (Algorithm 2); successive steps walk t down from T.
             x₀ is one fixed batch of uniform [−1, 1] noise (data loading is not timed).
@@ -30,11 +33,16 @@ struct BenchCommand: ParsableCommand {
             Benchmarks/compare_pytorch.sh runs the same steps in PyTorch.
             """)
 
-    @Option(help: "Model: fashion, cifar10 (the U-Net presets) or toy (the 2-D MLP).")
-    var model: String
+    /// What a timed step is.
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case train, sample
+    }
+
+    @Option(help: "Model: fashion, cifar10 (the U-Net presets), tiny or toy (the 2-D MLP).")
+    var model: ModelArchitecture
 
     @Option(help: "What to time: train or sample.")
-    var mode: String
+    var mode: Mode
 
     @Option(name: .customLong("batch-size"), help: "Batch size.")
     var batchSize: Int
@@ -53,15 +61,7 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var threads: ComputeOptions
 
-    static let models = ["fashion", "cifar10", "toy"]
-
     func validate() throws {
-        guard Self.models.contains(model) else {
-            throw ValidationError("unknown --model '\(model)'; expected one of \(Self.models.joined(separator: ", "))")
-        }
-        guard mode == "train" || mode == "sample" else {
-            throw ValidationError("unknown --mode '\(mode)'; expected train or sample")
-        }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be non-negative, got \(warmup)") }
@@ -70,39 +70,24 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try threads.apply()
         var generator = PhiloxGenerator(seed: seed)
-        let network: any DenoisingModel
-        let exampleShape: [Int]
-        if model == "toy" {
-            let c = ToyMLPConfiguration()
-            network = ToyMLP(c, generator: &generator)
-            exampleShape = [c.dataDimension]
-        } else {
-            guard let c = UNetConfiguration.presets[model] else { throw ValidationError("unknown --model '\(model)'") }
-            network = UNet(c, generator: &generator)
-            exampleShape = [c.inChannels, c.sampleSize, c.sampleSize]
-        }
-        let diffusion = try GaussianDiffusion(schedule: DiffusionSchedule(.ddpm, stepCount: 1000), varianceKind: .fixedSmall)
+        let shape = [batchSize] + model.benchExampleShape
+        let process = ProcessConfiguration(
+            kind: .gaussian, gaussian: GaussianChoices(variance: .fixedSmall, decoder: shape.count == 2 ? .continuous : .discretized))
+        var configuration = try TrainingConfiguration(
+            data: "", exampleShape: model.benchExampleShape, architecture: model, process: process, steps: warmup + iterations)
+        configuration.batchSize = batchSize
+        configuration.seed = seed
+        // Sampling times the network alone: no optimiser moments or EMA copy in its memory.
+        let trainer = mode == .train ? try Trainer(configuration: configuration) : nil
+        let network = trainer?.network ?? configuration.model.makeModel(generator: &generator)
+        let diffusion = try configuration.process.makeProcess() as! GaussianDiffusion
         let T = diffusion.stepCount
-        let shape = [batchSize] + exampleShape
 
         let step: () throws -> Void
-        if mode == "train" {
+        if mode == .train {
             // Algorithm 1 on a fixed x₀.
             let x0 = Tensor.randomUniform(shape: shape, generator: &generator) * 2.0 - 1.0
-            let optimizer = Adam(learningRate: 2e-4)
-            let dropout = RandomSource(generator.split())
-            step = {
-                let timesteps = (0..<batchSize).map { _ in generator.nextInt(below: T) }
-                let noise = Tensor.randomNormal(shape: shape, generator: &generator)
-                let leaves = network.prepareForGradients()
-                let loss = try diffusion.trainingLosses(
-                    model: { network($0, timesteps: $1, mode: .training(dropout)) },
-                    start: x0, timesteps: timesteps, noise: noise).loss.mean()
-                let grads = gradients(of: loss, withRespectTo: leaves)
-                network.detachParameters()
-                optimizer.update(network.namedParameters, gradients: grads)
-                guard loss.item.isFinite else { throw ValidationError("the training loss is not finite") }
-            }
+            step = { try trainer!.train(on: x0) }
         } else {
             // Algorithm 2, one step at a time from t = T down (wrapping around after t = 1).
             var x = Tensor.randomNormal(shape: shape, generator: &generator)
@@ -134,9 +119,9 @@ struct BenchCommand: ParsableCommand {
         let sorted = seconds.sorted()
         let median = sorted.count % 2 == 1
             ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        let flopsPerStep = network.forwardFLOPs(batch: batchSize) * (mode == "train" ? 3 : 1)
+        let flopsPerStep = network.forwardFLOPs(batch: batchSize) * (mode == .train ? 3 : 1)
         let result = BenchResult(
-            model: model, mode: mode, batchSize: batchSize, threads: ComputeThreads.count, iterations: iterations,
+            model: model.rawValue, mode: mode.rawValue, batchSize: batchSize, threads: ComputeThreads.count, iterations: iterations,
             seconds: .init(min: sorted.first!, median: median, max: sorted.last!),
             imagesPerSecond: Double(batchSize) / median, peakRSSBytes: peakResidentBytes(),
             gflops: flopsPerStep / median / 1e9, convolution: "\(DNNLConvolution.defaultAlgorithm)")
@@ -145,7 +130,7 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print("\(mode) \(model), batch \(batchSize), \(result.threads) threads, \(iterations) timed steps after \(warmup) warm-up")
+            print("\(mode.rawValue) \(model.rawValue), batch \(batchSize), \(result.threads) threads, \(iterations) timed steps after \(warmup) warm-up")
             print(String(format: "seconds per step: min %.4f, median %.4f, max %.4f", result.seconds.min, median, result.seconds.max))
             print(String(format: "images/s: %.1f", result.imagesPerSecond))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
@@ -197,4 +182,15 @@ func peakResidentBytes() -> Int {
     #else
     return Int(usage.ru_maxrss) * 1024
     #endif
+}
+
+extension ModelArchitecture {
+    /// The example shape `ddpm bench` times: the preset's images, 1×28×28 for tiny, 2-D points for toy.
+    var benchExampleShape: [Int] {
+        switch self {
+        case .toy: [2]
+        case .fashion, .tiny: [1, 28, 28]
+        case .cifar10: [3, 32, 32]
+        }
+    }
 }

@@ -8,6 +8,7 @@ import Imaging
 import Models
 import NeuralNetworks
 import Tensors
+import Training
 
 extension DemoCommand {
     /// Training steps by default: half a minute to a minute on one core (`--threads 1`); by then
@@ -66,36 +67,35 @@ extension DemoCommand {
         let data = ToyData.swissRoll(count: 10_000, generator: &dataGenerator)
         let heldOut = ToyData.swissRoll(count: 2000, generator: &dataGenerator)
         let heldOutPoints = heldOut.batch(indices: Array(0..<heldOut.count))
-        var sampler = BatchSampler(dataset: data, generator: generator.split())
-        let model = ToyMLP(ToyMLPConfiguration(outputDimension: 4), generator: &generator)
-        let diffusion = try GaussianDiffusion(
-            schedule: DiffusionSchedule(Self.sd15Betas, stepCount: Self.sd15StepCount), meanPrediction: .noise,
-            varianceKind: .learned, lossKind: .vlb, decoderKind: .continuous)
+        let process = ProcessConfiguration(
+            kind: .gaussian, schedule: Self.sd15Betas, timesteps: Self.sd15StepCount,
+            gaussian: GaussianChoices(prediction: .noise, variance: .learned, loss: .vlb, decoder: .continuous))
+        let diffusion = try process.makeProcess() as! GaussianDiffusion
         let T = diffusion.stepCount
-        let optimizer = Adam(learningRate: learningRate, warmupSteps: 100)
-        let ema = ExponentialMovingAverage(of: model, decay: 0.995)
         let evaluationGenerator = generator.split()
+        let trainer = try makeTrainer(process: process, on: data, steps: steps)
+        let model = trainer.network
 
         // 2. Bound before training.
         func bound() throws -> VariationalBound {
             var g = evaluationGenerator
-            return try diffusion.variationalBound(model: { model($0, timesteps: $1) }, start: heldOutPoints, generator: &g)
+            return try diffusion.variationalBound(
+                model: { model($0, timesteps: $1, mode: .evaluation) }, start: heldOutPoints, generator: &g)
         }
         let untrained = try bound()
 
         // 3. Training on the bound.
-        let losses = try Self.trainToy(model, diffusion: diffusion, optimizer: optimizer, ema: ema, sampler: &sampler,
-                                       generator: &generator, steps: steps, batchSize: batchSize)
+        let losses = try train(trainer, on: data)
         let trainingSeconds = Date().timeIntervalSince(started)
 
         // 4. Bound after training, EMA weights.
-        ema.copy(into: model)
+        trainer.ema.copy(into: model)
         let trained = try bound()
 
         // 5. Sampling.
         var snapshots: [Int: [Float]] = [:]
         let samples = try diffusion.sampleAncestral(
-            model: { model($0, timesteps: $1) }, shape: [count, 2], generator: &generator,
+            model: { model($0, timesteps: $1, mode: .evaluation) }, shape: [count, 2], generator: &generator,
             onStep: { step in
                 if step.timestep == T - 1 || step.timestep == T / 2 - 1 { snapshots[step.timestep + 1] = step.current.floats }
             })
@@ -114,7 +114,7 @@ extension DemoCommand {
         func drift(_ t: Int) throws -> [Float] {
             try withoutGradients {
                 let step = try diffusion.reverseStep(
-                    model: { model($0, timesteps: $1) }, current: grid, timesteps: Array(repeating: t - 1, count: grid.shape[0]))
+                    model: { model($0, timesteps: $1, mode: .evaluation) }, current: grid, timesteps: Array(repeating: t - 1, count: grid.shape[0]))
                 return (step.mean - grid).floats
             }
         }

@@ -8,6 +8,7 @@ import Imaging
 import Models
 import NeuralNetworks
 import Tensors
+import Training
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,28 +82,26 @@ struct DemoCommand: ParsableCommand {
     func runDDPM(folder: URL, steps: Int) throws {
         let started = Date()
 
-        // 1. Data, model, diffusion.
+        // 1. Data; the settings of the run (the toy MLP, DDPM's linear schedule over T = 1000).
         var generator = PhiloxGenerator(seed: seed)
         var dataGenerator = generator.split()
         let data = ToyData.swissRoll(count: 10_000, generator: &dataGenerator)
-        var sampler = BatchSampler(dataset: data, generator: generator.split())
-        let model = ToyMLP(ToyMLPConfiguration(), generator: &generator)
-        let diffusion = try GaussianDiffusion(schedule: DiffusionSchedule(.ddpm, stepCount: 1000))
-        let T = diffusion.stepCount
-        let optimizer = Adam(learningRate: learningRate, warmupSteps: 100)
-        let ema = ExponentialMovingAverage(of: model, decay: 0.995)
+        let process = ProcessConfiguration(kind: .gaussian, gaussian: GaussianChoices(decoder: .continuous))
 
         // 2. Training (Algorithm 1).
-        let losses = try Self.trainToy(model, diffusion: diffusion, optimizer: optimizer, ema: ema, sampler: &sampler,
-                                       generator: &generator, steps: steps, batchSize: batchSize)
+        let trainer = try makeTrainer(process: process, on: data, steps: steps)
+        let losses = try train(trainer, on: data)
+        let diffusion = trainer.process as! GaussianDiffusion
+        let T = diffusion.stepCount
+        let model = trainer.network
 
         // 3. Sampling with the EMA weights (Algorithm 2), keeping x at t = T and t = T/2.
-        ema.copy(into: model)
+        trainer.ema.copy(into: model)
         var snapshots: [Int: [Float]] = [:]
         let sampling = Progress("sample", total: T, unit: "steps")
         var done = 0
         let samples = try diffusion.sampleAncestral(
-            model: { model($0, timesteps: $1) }, shape: [count, 2], generator: &generator,
+            model: { model($0, timesteps: $1, mode: .evaluation) }, shape: [count, 2], generator: &generator,
             onStep: { step in
                 if step.timestep == T - 1 || step.timestep == T / 2 - 1 { snapshots[step.timestep + 1] = step.current.floats }
                 done += 1
@@ -151,29 +150,28 @@ func csv(header: String, pairs: [Float]) -> String {
 }
 
 extension DemoCommand {
-    /// Algorithm 1 for the toy model: `steps` steps of the diffusion's loss on batches from
-    /// `sampler`, gradients clipped to norm 1, Adam and EMA updates; returns the losses.
-    static func trainToy(
-        _ model: ToyMLP, diffusion: GaussianDiffusion, optimizer: Adam, ema: ExponentialMovingAverage,
-        sampler: inout BatchSampler, generator: inout PhiloxGenerator, steps: Int, batchSize: Int
-    ) throws -> [Double] {
-        let T = diffusion.stepCount
+    /// The library's trainer (Algorithm 1) for the toy MLP on `data` with `process`: the demo's
+    /// batch size, learning rate and seed, 100 warm-up steps, clipping at norm 1, EMA 0.995.
+    func makeTrainer(process: ProcessConfiguration, on data: Dataset, steps: Int) throws -> Trainer {
+        var configuration = try TrainingConfiguration(
+            data: "swissroll,count=\(data.count)", exampleShape: data.exampleShape, architecture: .toy, process: process, steps: steps)
+        configuration.batchSize = batchSize
+        configuration.optimizer = OptimizerConfiguration(learningRate: learningRate, warmupSteps: 100)
+        configuration.ema = EMAConfiguration(decay: 0.995)
+        configuration.seed = seed
+        return try Trainer(configuration: configuration)
+    }
+
+    /// Trains `trainer` on `data` for all its steps; returns the losses.
+    func train(_ trainer: Trainer, on data: Dataset) throws -> [Double] {
+        var sampler = trainer.batchSampler(for: data)
         var losses: [Double] = []
+        let steps = trainer.configuration.steps
         let progress = Progress("train", total: steps, unit: "steps")
-        for step in 1...steps {
-            let x0 = sampler.nextBatch(size: batchSize).data
-            let timesteps = (0..<batchSize).map { _ in generator.nextInt(below: T) }
-            let noise = Tensor.randomNormal(shape: x0.shape, generator: &generator)
-            let leaves = model.prepareForGradients()
-            let loss = try diffusion.trainingLosses(model: { model($0, timesteps: $1) }, start: x0, timesteps: timesteps, noise: noise).loss.mean()
-            let grads = clipByGlobalNorm(gradients(of: loss, withRespectTo: leaves), maxNorm: 1).gradients
-            model.detachParameters()
-            optimizer.update(model.namedParameters, gradients: grads)
-            ema.update(from: model)
-            let value = loss.item
-            guard value.isFinite else { throw ValidationError("training diverged at step \(step) (loss \(value)); try a smaller --learning-rate") }
-            losses.append(value)
-            progress.update(step, [String(format: "loss %.4f", value)])
+        while trainer.step < steps {
+            let report = try trainer.train(from: &sampler)
+            losses.append(report.loss)
+            progress.update(report.step, [String(format: "loss %.4f", report.loss)])
         }
         return losses
     }

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import NeuralNetworks
 import Tensors
+import Training
 
 /// One forward pass of the network f_θ(x, t) — for DDPM the predicted noise ε — on a float32
 /// NCHW batch, at one timestep for the whole batch.
@@ -49,7 +50,7 @@ struct DenoiseCommand: ParsableCommand {
             throw CommandFailure("--output \(outputURL.path): the folder \(outputFolder.path) does not exist.")
         }
         let configuration = try CommandFailure.wrap { try DiffusersFolder.configuration(at: folder) }
-        let steps = try Self.trainingSteps(folder)
+        let steps = try CommandFailure.wrap("") { try TrainedModel.diffusersTrainingSteps(folder) }
         guard timestep < steps else {
             throw CommandFailure("--timestep \(timestep) is out of range: the model was trained with \(steps) steps, so 0…\(steps - 1).")
         }
@@ -81,19 +82,5 @@ struct DenoiseCommand: ParsableCommand {
         note(String(format: "denoise: %d × %@ at timestep %d in %.2f s", batch, "\(expected)", timestep, Date().timeIntervalSince(start)))
         try CommandFailure.wrap { try NPYFile.write(y.converted(to: .float32), to: outputURL) }
         note("wrote \(outputURL.path) \(y.shape)")
-    }
-
-    /// num_train_timesteps from scheduler_config.json next to the model (diffusers pipeline
-    /// layout, or the folder itself), else 1000 (DDPM).
-    static func trainingSteps(_ folder: URL) throws -> Int {
-        for candidate in [folder.appendingPathComponent("scheduler_config.json"),
-                          folder.deletingLastPathComponent().appendingPathComponent("scheduler/scheduler_config.json")] {
-            guard let data = try? Data(contentsOf: candidate) else { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw CommandFailure("\(candidate.path): not a JSON object.")
-            }
-            if let steps = object["num_train_timesteps"] as? NSNumber { return steps.intValue }
-        }
-        return 1000
     }
 }

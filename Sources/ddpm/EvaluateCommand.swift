@@ -5,6 +5,7 @@ import Diffusion
 import Foundation
 import Imaging
 import Tensors
+import Training
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,7 +58,7 @@ struct EvaluateCommand: ParsableCommand {
         let trained = try source.load()
         let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
         let n = min(count, dataset.count)
-        if n < count { note("evaluate: --data has \(dataset.count) examples in \(input.split); using all of them") }
+        if n < count { note("evaluate: --data has \(dataset.count) examples in \(input.split.rawValue); using all of them") }
         let outFolder = try source.outputFolder(output, default: "evaluation")
 
         // 1. The bound per batch.
@@ -69,15 +70,8 @@ struct EvaluateCommand: ParsableCommand {
         for first in stride(from: 0, to: n, by: batchSize) {
             let indices = Array(first..<min(n, first + batchSize))
             let x = dataset.batch(indices: indices)
-            let bound: VariationalBound = try CommandFailure.wrap {
-                switch trained.process {
-                case .gaussian(let diffusion):
-                    return try diffusion.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator) { index, _, _ in
-                        progress.update(done + (T - index) * indices.count)
-                    }
-                case .binomial(let diffusion):
-                    return try diffusion.variationalBound(model: trained.model, start: x, generator: &generator)
-                }
+            let bound = try CommandFailure.wrap("") {
+                try trained.process.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator)
             }
             done += indices.count * T
             progress.update(done)
@@ -91,10 +85,10 @@ struct EvaluateCommand: ParsableCommand {
         let decoder = (0..<n).map { terms[$0 * T] }
         let middle = (0..<n).map { i in (1..<T).reduce(0) { $0 + terms[i * T + $1] } }
         let summary = BoundSummary(
-            examples: n, data: input.data ?? trained.settings?.data ?? "", split: input.split, timesteps: T,
+            examples: n, data: input.data ?? trained.configuration?.data ?? "", split: input.split.rawValue, timesteps: T,
             dimensions: trained.exampleShape.reduce(1, *),
             total: Statistic(totals), prior: Statistic(prior), transitions: Statistic(middle), decoder: Statistic(decoder))
-        try AtomicFile.write(Checkpoint.encoder().encode(summary), to: outFolder.appendingPathComponent("bound.json"))
+        try AtomicFile.write(Pictures.jsonEncoder.encode(summary), to: outFolder.appendingPathComponent("bound.json"))
         var perExample = "index,prior_bits_per_dim,transitions_bits_per_dim,decoder_bits_per_dim,total_bits_per_dim\n"
         for i in 0..<n { perExample += "\(i),\(prior[i]),\(middle[i]),\(decoder[i]),\(totals[i])\n" }
         try AtomicFile.write(Data(perExample.utf8), to: outFolder.appendingPathComponent("bound-per-example.csv"))
@@ -107,9 +101,9 @@ struct EvaluateCommand: ParsableCommand {
 
         // 3. Report.
         let d = Double(summary.dimensions)
-        print(String(format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, input.split, summary.total.mean, summary.total.standardError))
+        print(String(format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, input.split.rawValue, summary.total.mean, summary.total.standardError))
         print(String(format: "  L_T %.5f · Σ L_{t−1} (t > 1) %.4f · L₀ %.4f bits/dim", summary.prior.mean, summary.transitions.mean, summary.decoder.mean))
-        if case .binomial = trained.process {
+        if trained.process.diffusesBinaryData {
             print(String(format: "  (binary data: 1 bit/dim is the cost of the raw bits; %.1f bits per image)", summary.total.mean * d))
         } else if trained.isImages {
             print(String(format: "  (8 bits/dim is the cost of the raw bytes; %.1f bits per image)", summary.total.mean * d))

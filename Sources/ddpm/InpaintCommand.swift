@@ -7,6 +7,7 @@ import Foundation
 import Imaging
 import NeuralNetworks
 import Tensors
+import Training
 
 struct InpaintCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

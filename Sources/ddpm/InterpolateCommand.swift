@@ -6,6 +6,7 @@ import Foundation
 import Imaging
 import NeuralNetworks
 import Tensors
+import Training
 
 struct InterpolateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Foundation
 import Imaging
 import NeuralNetworks
 import Tensors
+import Training
 
 struct ProgressiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Diffusion
 import Foundation
 import Imaging
 import Tensors
+import Training
 
 struct RateDistortionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +57,7 @@ struct RateDistortionCommand: ParsableCommand {
         guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): rate-distortion needs an image model; this one takes points.") }
         let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
         let n = min(count, dataset.count)
-        if n < count { note("rate-distortion: --data has \(dataset.count) examples in \(input.split); using all of them") }
+        if n < count { note("rate-distortion: --data has \(dataset.count) examples in \(input.split.rawValue); using all of them") }
         let outFolder = try source.outputFolder(output, default: "rate-distortion")
 
         // 1. Sums over images of term, rate and distortion per t.
@@ -94,7 +95,7 @@ struct RateDistortionCommand: ParsableCommand {
         for i in stride(from: T - 1, through: 0, by: -1) { csv += "\(i + 1),\(terms[i]),\(rates[i]),\(distortions[i])\n" }
         try AtomicFile.write(Data(csv.utf8), to: outFolder.appendingPathComponent("rate-distortion.csv"))
         let summary: [String: Double] = ["prior_bits_per_dim": prior, "total_bits_per_dim": total, "images": Double(n)]
-        try AtomicFile.write(Checkpoint.encoder().encode(summary), to: outFolder.appendingPathComponent("rate-distortion.json"))
+        try AtomicFile.write(Pictures.jsonEncoder.encode(summary), to: outFolder.appendingPathComponent("rate-distortion.json"))
 
         // 3. DDPM Fig. 5.
         let t = (1...T).map(Double.init)

@@ -6,6 +6,7 @@ import Imaging
 import Models
 import NeuralNetworks
 import Tensors
+import Training
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,8 +35,16 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Sampling steps, respaced evenly (default: all T).")
     var steps: Int?
 
+    /// `--sampler`.
+    enum Sampler: String, ExpressibleByArgument, CaseIterable {
+        /// DDPM's Algorithm 2 (respaced evenly with --steps).
+        case ancestral
+        /// DDIM (eq. 12), deterministic at η = 0.
+        case ddim
+    }
+
     @Option(help: "ancestral (DDPM) or ddim.")
-    var sampler: String = "ancestral"
+    var sampler: Sampler = .ancestral
 
     @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
     var eta: Double = 0
@@ -52,27 +61,27 @@ struct SampleCommand: ParsableCommand {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
-        guard ["ancestral", "ddim"].contains(sampler) else { throw ValidationError("--sampler must be ancestral or ddim, got \"\(sampler)\".") }
         guard eta.isFinite, eta >= 0, eta <= 1 else { throw ValidationError("--eta must be in [0, 1], got \(eta).") }
-        if sampler == "ancestral", eta != 0 { throw ValidationError("--eta applies to --sampler ddim only.") }
+        if sampler == .ancestral, eta != 0 { throw ValidationError("--eta applies to --sampler ddim only.") }
     }
 
     func run() throws {
         try threads.apply()
         let trained = try source.load()
         let model = trained.network
-        var process = trained.process
         let exampleShape = trained.exampleShape
-        let T = process.stepCount
+        let T = trained.process.stepCount
         let stepCount = steps ?? T
         guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }
-        if stepCount < T || sampler == "ddim" {
-            guard case .gaussian(let diffusion) = process else {
-                throw CommandFailure("binomial diffusion samples with the ancestral sampler over all T = \(T) steps; drop --steps and --sampler ddim.")
+        // Gaussian diffusion respaces for fewer steps and DDIM; other processes sample all T steps.
+        var gaussian = trained.process as? GaussianDiffusion
+        if stepCount < T || sampler == .ddim {
+            guard let diffusion = gaussian else {
+                throw CommandFailure("this model's process samples with the ancestral sampler over all T = \(T) steps; drop --steps and --sampler ddim.")
             }
-            process = .gaussian(try CommandFailure.wrap {
-                try diffusion.respaced(sampler == "ddim" ? .ddim(count: stepCount) : .even(count: stepCount))
-            })
+            gaussian = try CommandFailure.wrap("") {
+                try diffusion.respaced(sampler == .ddim ? .ddim(count: stepCount) : .even(count: stepCount))
+            }
         }
         let outFolder = try source.outputFolder(output, default: "samples")
 
@@ -85,11 +94,14 @@ struct SampleCommand: ParsableCommand {
             let n = min(batchSize, count - done)
             let shape = [n] + exampleShape
             let evaluate: DiffusionModel = { model($0, timesteps: $1, mode: .evaluation) }
-            let x = try CommandFailure.wrap {
-                if sampler == "ddim", case .gaussian(let diffusion) = process {
-                    return try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
+            let x = try CommandFailure.wrap("") {
+                if let diffusion = gaussian {
+                    if sampler == .ddim {
+                        return try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
+                    }
+                    return try diffusion.sampleAncestral(model: evaluate, shape: shape, clipStart: isImages, generator: &generator)
                 }
-                return try process.sampleForDisplay(model: evaluate, shape: shape, generator: &generator)
+                return try trained.process.samplesForDisplay(model: evaluate, shape: shape, maxSteps: T, generator: &generator)
             }
             values += x.converted(to: .float32).floats
             done += n
@@ -98,7 +110,7 @@ struct SampleCommand: ParsableCommand {
         let all = Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32)
         let png = outFolder.appendingPathComponent("samples.png")
         let npy = outFolder.appendingPathComponent("samples.npy")
-        try Self.picture(all).writePNG(to: png)
+        try Pictures.samples(all).writePNG(to: png)
         if isImages {
             let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
             var bytes = [UInt8](repeating: 0, count: values.count)
@@ -114,10 +126,5 @@ struct SampleCommand: ParsableCommand {
             try AtomicFile.write(Data((header + "\n" + rows.joined(separator: "\n") + "\n").utf8), to: outFolder.appendingPathComponent("samples.csv"))
         }
         print("wrote \(count) samples to \(outFolder.path)")
-    }
-
-    /// A grid of images ([N, C, H, W]) or a scatter plot of 2-D points ([N, 2]).
-    static func picture(_ x: Tensor) -> RasterImage {
-        x.shape.count == 4 ? RasterImage.grid(Pictures.images(x)) : Pictures.scatter(x, title: "samples", size: 480)
     }
 }

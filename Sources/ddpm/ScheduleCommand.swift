@@ -17,15 +17,11 @@ struct ScheduleCommand: ParsableCommand {
             back exactly.
             """)
 
-    enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
-        case linear, cosine
-    }
-
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case json, csv
     }
 
-    @Option(help: "The β schedule: \(ScheduleName.allCases.map(\.rawValue).joined(separator: " or ")).")
+    @Option(help: "The β schedule: linear (DDPM), cosine (IDDPM) or reciprocal (SD15's binomial βₜ = 1/(T − t + 1)).")
     var schedule: ScheduleName = .linear
 
     @Option(help: "Number of diffusion steps T (DDPM uses 1000).")
@@ -47,6 +43,7 @@ struct ScheduleCommand: ParsableCommand {
         switch schedule {
         case .linear: .linear(start: betaStart, end: betaEnd)
         case .cosine: .cosine(s: cosineOffset)
+        case .reciprocal: .reciprocal
         }
     }
 

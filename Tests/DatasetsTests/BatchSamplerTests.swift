@@ -1,4 +1,4 @@
-// Batching: same seed → same batches, every example once per epoch, save/restore, flips.
+// Batching: same seed → same batches, every example once per epoch, any grouping of positions, flips.
 import Datasets
 import Foundation
 import Tensors
@@ -12,12 +12,12 @@ struct BatchSamplerTests {
 
     @Test("the same seed gives the same batch sequence; another seed another", arguments: [false, true])
     func determinism(flips: Bool) {
-        var a = BatchSampler(dataset: Self.images, generator: PhiloxGenerator(seed: 7), randomFlips: flips)
-        var b = BatchSampler(dataset: Self.images, generator: PhiloxGenerator(seed: 7), randomFlips: flips)
-        var c = BatchSampler(dataset: Self.images, generator: PhiloxGenerator(seed: 8), randomFlips: flips)
+        var a = BatchSampler(dataset: Self.images, seed: 7, randomFlips: flips)
+        var b = BatchSampler(dataset: Self.images, seed: 7, randomFlips: flips)
+        var c = BatchSampler(dataset: Self.images, seed: 8, randomFlips: flips)
         var differs = false
-        for _ in 0..<7 {
-            let x = a.nextBatch(size: 4), y = b.nextBatch(size: 4), z = c.nextBatch(size: 4)
+        for step in 0..<7 {
+            let x = a.batch(step: step, size: 4), y = b.batch(step: step, size: 4), z = c.batch(step: step, size: 4)
             #expect(x.indices == y.indices && x.flipped == y.flipped && x.data.floats == y.data.floats)
             differs = differs || x.indices != z.indices
         }
@@ -26,34 +26,39 @@ struct BatchSamplerTests {
 
     @Test("every example appears exactly once per epoch, batches spanning epochs included", arguments: [1, 3, 4, 10, 7])
     func epochs(batchSize: Int) {
-        var sampler = BatchSampler(dataset: Self.images, generator: PhiloxGenerator(seed: 1))
+        var sampler = BatchSampler(dataset: Self.images, seed: 1)
         var stream: [Int] = []
-        while stream.count < 50 { stream += sampler.nextBatch(size: batchSize).indices }
+        var step = 0
+        while stream.count < 50 {
+            stream += sampler.batch(step: step, size: batchSize).indices
+            step += 1
+        }
         for epoch in 0..<5 {
             #expect(stream[(epoch * 10)..<(epoch * 10 + 10)].sorted() == Array(0..<10), "epoch \(epoch), batch \(batchSize)")
         }
         #expect(stream[0..<10] != stream[10..<20], "epochs should be reshuffled")
     }
 
-    @Test("a restored state continues identically", arguments: [0, 1, 2, 5, 9])
-    func saveRestore(batchesBeforeSave: Int) throws {
-        var original = BatchSampler(dataset: Self.images, generator: PhiloxGenerator(seed: 3), randomFlips: true)
-        for _ in 0..<batchesBeforeSave { _ = original.nextBatch(size: 4) }
-        let saved = try JSONEncoder().encode(original.state)
-        var resumed = BatchSampler(dataset: Self.images, state: try JSONDecoder().decode(BatchSampler.State.self, from: saved))
-        for _ in 0..<6 {
-            let x = original.nextBatch(size: 4), y = resumed.nextBatch(size: 4)
-            #expect(x.indices == y.indices && x.flipped == y.flipped && x.data.floats == y.data.floats && x.labels == y.labels)
-        }
-        #expect(original.state == resumed.state)
+    @Test("positions give the same examples however they are grouped: a fresh sampler, halves, out of order", arguments: [1, 2, 5, 9])
+    func grouping(step: Int) throws {
+        var whole = BatchSampler(dataset: Self.images, seed: 3, randomFlips: true)
+        let batch = whole.batch(step: step, size: 8)
+        // A fresh sampler (as after a resume) that first visits a later epoch, then the two halves.
+        var fresh = BatchSampler(dataset: Self.images, seed: 3, randomFlips: true)
+        _ = fresh.batch(step: step + 7, size: 8)
+        let second = fresh.batch(at: (step * 8 + 4)..<(step * 8 + 8)), first = fresh.batch(at: (step * 8)..<(step * 8 + 4))
+        #expect(first.indices + second.indices == batch.indices)
+        #expect(first.flipped + second.flipped == batch.flipped)
+        #expect(first.data.floats + second.data.floats == batch.data.floats)
+        #expect(first.labels! + second.labels! == batch.labels!)
     }
 
     @Test("batches are NCHW in [−1, 1] with labels, and flips mirror each row")
     func flips() throws {
-        var sampler = BatchSampler(dataset: Self.images, generator: PhiloxGenerator(seed: 11), randomFlips: true)
+        var sampler = BatchSampler(dataset: Self.images, seed: 11, randomFlips: true)
         var sawFlip = false, sawPlain = false
-        for _ in 0..<5 {
-            let batch = sampler.nextBatch(size: 4)
+        for step in 0..<5 {
+            let batch = sampler.batch(step: step, size: 4)
             #expect(batch.data.shape == [4, 1, 2, 3])
             #expect(batch.labels == batch.indices)
             let values = batch.data.floats
@@ -74,8 +79,8 @@ struct BatchSamplerTests {
     @Test("points batch as [B, D] and are never flipped")
     func points() {
         let data = Dataset(name: "pts", points: [1, 2, 3, 4, 5, 6], dimension: 2)
-        var sampler = BatchSampler(dataset: data, generator: PhiloxGenerator(seed: 0), randomFlips: true)
-        let batch = sampler.nextBatch(size: 3)
+        var sampler = BatchSampler(dataset: data, seed: 0, randomFlips: true)
+        let batch = sampler.batch(step: 0, size: 3)
         #expect(batch.data.shape == [3, 2] && !batch.flipped.contains(true) && batch.labels == nil)
         #expect(batch.indices.sorted() == [0, 1, 2])
         var expected: [Float] = []

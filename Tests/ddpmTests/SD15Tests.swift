@@ -39,7 +39,7 @@ struct SD15Tests {
         let configuration = ToyMLPConfiguration(outputDimension: 4)
         let untrained = try Self.heldOutBound(ToyMLP(configuration, generator: &generator))
         let trained = ToyMLP(configuration, generator: &generator)
-        try trained.loadParameters(from: run.appendingPathComponent("model.safetensors"))
+        try trained.loadParameters(from: run.appendingPathComponent("checkpoint/model.safetensors"))
         let bound = try Self.heldOutBound(trained)
         #expect(untrained > 100, "untrained held-out bound \(untrained) bits/dim")
         #expect(bound.isFinite && bound < 6, "held-out bound \(bound) bits/dim after training vs \(untrained) untrained")

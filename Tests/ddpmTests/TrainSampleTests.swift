@@ -19,9 +19,13 @@ struct TrainSampleTests {
         let run = dir.appendingPathComponent("run")
         let result = try runDDPM(["train", "--output", run.path, "--steps", "4"] + Self.toy)
         #expect(result.status == 0, "\(result.standardError)")
-        for name in ["run.json", "model.safetensors", "ema.safetensors", "optimizer.safetensors", "state.json", "log.jsonl"] {
+        for name in ["run.json", "log.jsonl", "checkpoint/model.safetensors", "checkpoint/ema.safetensors",
+                     "checkpoint/optimizer.safetensors", "checkpoint/state.json"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), "\(name)")
         }
+        // The link is the only checkpoint folder: no partial saves or older checkpoints are left behind.
+        let entries = try FileManager.default.contentsOfDirectory(atPath: run.path).sorted()
+        #expect(entries == ["checkpoint", "checkpoint-00000004", "log.jsonl", "run.json"], "\(entries)")
         #expect(try losses(run).count == 4)
 
         let out = dir.appendingPathComponent("samples")
@@ -54,7 +58,7 @@ struct TrainSampleTests {
         #expect(c.status == 0, "\(c.standardError)")
         #expect(try losses(straight) == losses(split))
         #expect(try losses(split).count == 20)
-        for name in ["model.safetensors", "ema.safetensors", "optimizer.safetensors", "state.json"] {
+        for name in ["model.safetensors", "ema.safetensors", "optimizer.safetensors", "state.json"].map({ "checkpoint/" + $0 }) {
             let x = try Data(contentsOf: straight.appendingPathComponent(name)), y = try Data(contentsOf: split.appendingPathComponent(name))
             #expect(x == y, "\(name) differs")
         }
@@ -66,8 +70,9 @@ struct TrainSampleTests {
         #expect(try runDDPM(["train", "--output", one.path, "--steps", "2"] + Self.toy).status == 0)
         #expect(try runDDPM(["train", "--output", two.path, "--steps", "3"] + Self.toy).status == 0)
         // As if a save crashed after model.safetensors but before state.json.
-        try FileManager.default.removeItem(at: one.appendingPathComponent("model.safetensors"))
-        try FileManager.default.copyItem(at: two.appendingPathComponent("model.safetensors"), to: one.appendingPathComponent("model.safetensors"))
+        let model = "checkpoint/model.safetensors"
+        try FileManager.default.removeItem(at: one.appendingPathComponent(model))
+        try FileManager.default.copyItem(at: two.appendingPathComponent(model), to: one.appendingPathComponent(model))
         let result = try runDDPM(["train", "--output", one.path, "--resume", "--steps", "4", "--threads", "1"])
         #expect(result.status != 0)
         #expect(result.standardError.contains("step 3"))
@@ -107,19 +112,21 @@ struct TrainSampleTests {
         let out = dir.appendingPathComponent("out")
         let first = try runDDPM(["train", "--output", out.path, "--steps", "2"] + Self.toy)
         #expect(first.status == 0, "\(first.standardError)")
-        let before = try Data(contentsOf: out.appendingPathComponent("model.safetensors"))
-        let state = try Data(contentsOf: out.appendingPathComponent("state.json"))
+        let before = try Data(contentsOf: out.appendingPathComponent("checkpoint/model.safetensors"))
+        let state = try Data(contentsOf: out.appendingPathComponent("checkpoint/state.json"))
         // Raise the learning rate by editing run.json: the next steps blow up.
         let runURL = out.appendingPathComponent("run.json")
         var run = try JSONSerialization.jsonObject(with: Data(contentsOf: runURL)) as! [String: Any]
-        run["learningRate"] = 1e30
-        run["warmup"] = 0
+        var optimizer = run["optimizer"] as! [String: Any]
+        optimizer["learningRate"] = 1e30
+        optimizer["warmupSteps"] = 0
+        run["optimizer"] = optimizer
         try JSONSerialization.data(withJSONObject: run).write(to: runURL)
         let result = try runDDPM(["train", "--output", out.path, "--resume", "--steps", "20", "--threads", "1"])
         #expect(result.status != 0)
         #expect(result.standardError.contains("diverged"), "\(result.standardError)")
-        #expect(try Data(contentsOf: out.appendingPathComponent("model.safetensors")) == before)
-        #expect(try Data(contentsOf: out.appendingPathComponent("state.json")) == state)
+        #expect(try Data(contentsOf: out.appendingPathComponent("checkpoint/model.safetensors")) == before)
+        #expect(try Data(contentsOf: out.appendingPathComponent("checkpoint/state.json")) == state)
     }
 
     @Test func sigtermSavesAndExitsCleanly() throws {
@@ -143,7 +150,7 @@ struct TrainSampleTests {
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("state.json"))) as! [String: Any]
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
         let step = (state["step"] as! NSNumber).intValue
         #expect(step >= 1)
         #expect(try losses(out).count == step)
@@ -161,5 +168,45 @@ struct TrainSampleTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.png").path))
         let npy = try Data(contentsOf: out.appendingPathComponent("samples.npy"))
         #expect(String(decoding: npy.prefix(80), as: UTF8.self).contains("(2, 8, 8, 1)"))
+    }
+
+    /// A run folder written before settings format 1 and the checkpoint link (committed: 3 steps of
+    /// the toy model, EMA decay 0.9) samples, warning that its EMA is mostly initial weights, and
+    /// resumes, saying that the steps after the checkpoint draw new random numbers.
+    @Test func legacyRunFolderSamplesAndResumes() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../TrainingTests/Fixtures/legacy-run").standardizedFileURL
+        let dir = try temporaryDirectory()
+        let run = dir.appendingPathComponent("run")
+        try FileManager.default.copyItem(at: fixture, to: run)
+        let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "4", "--steps", "5",
+                                  "--output", dir.appendingPathComponent("s").path, "--threads", "1"])
+        #expect(sample.status == 0, "\(sample.standardError)")
+        #expect(sample.standardError.contains("72.9 % of the initial weights") && sample.standardError.contains("--raw-weights"),
+                "\(sample.standardError)")
+        let raw = try runDDPM(["sample", "--checkpoint", run.path, "--count", "4", "--steps", "5", "--raw-weights",
+                               "--output", dir.appendingPathComponent("r").path, "--threads", "1"])
+        #expect(raw.status == 0 && !raw.standardError.contains("initial weights"), "\(raw.standardError)")
+        let resumed = try runDDPM(["train", "--output", run.path, "--resume", "--steps", "5", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(resumed.standardError.contains("predates keyed randomness"), "\(resumed.standardError)")
+        #expect(try losses(run).count == 5)
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        #expect((state["step"] as? NSNumber)?.intValue == 5)
+    }
+
+    /// IDDPM's importance-sampled timesteps from the command line: recorded in run.json, the loss
+    /// history saved in the checkpoint.
+    @Test func lossAwareTimestepsAreSavedWithTheCheckpoint() throws {
+        let run = try temporaryDirectory().appendingPathComponent("run")
+        let result = try runDDPM(["train", "--output", run.path, "--steps", "6", "--timesteps", "4",
+                                  "--timestep-sampling", "loss-aware"] + Self.toy)
+        #expect(result.status == 0, "\(result.standardError)")
+        let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("run.json"))) as! [String: Any]
+        #expect((settings["timestepSampling"] as? [String: Any])?["kind"] as? String == "loss-aware")
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        let history = state["lossHistory"] as? [[Double]]
+        // 96 draws over T = 4: every t has filled its history of IDDPM's 10 losses.
+        #expect(history?.count == 4 && history?.allSatisfy { $0.count == 10 } == true, "\(String(describing: history))")
     }
 }

@@ -1,4 +1,4 @@
-// Dropout layer: active only in training mode, drawing its mask from the pass's random source.
+// Dropout layer: active only in training mode, drawing each example's mask from its own generator.
 import Tensors
 
 /// Inverted dropout with probability `probability`; identity in evaluation mode.
@@ -10,7 +10,7 @@ public struct Dropout {
     public func callAsFunction(_ x: Tensor, mode: ForwardMode) -> Tensor {
         switch mode {
         case .evaluation: x
-        case .training(let source): dropout(x, probability: probability, generator: &source.generator)
+        case .training(let source): dropout(x, probability: probability, rowGenerators: &source.generators)
         }
     }
 }

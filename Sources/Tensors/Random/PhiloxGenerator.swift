@@ -111,6 +111,17 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         Self.uniform(next())
     }
 
+    /// The generator of the stream named by `key` under `seed`, e.g. key (step, example) for one
+    /// example's noise in one training step: its seed is Philox(key = seed, counter = key), so every
+    /// key gives an independent stream that is found directly, without drawing the streams before it.
+    public init(seed: UInt64, key: (UInt64, UInt64)) {
+        let r = philox4x32(
+            counter: (UInt32(truncatingIfNeeded: key.0), UInt32(truncatingIfNeeded: key.0 >> 32),
+                      UInt32(truncatingIfNeeded: key.1), UInt32(truncatingIfNeeded: key.1 >> 32)),
+            key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        self.init(seed: UInt64(r.0) | UInt64(r.1) << 32 ^ (UInt64(r.2) | UInt64(r.3) << 32) << 1)
+    }
+
     /// A generator for an independent stream derived from this one's next output (for giving
     /// parallel workers or sub-tasks their own streams).
     public mutating func split() -> PhiloxGenerator {

@@ -52,22 +52,40 @@ extension Tensor {
 public func dropout(_ input: Tensor, probability: Double, generator: inout PhiloxGenerator) -> Tensor {
     precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
     if probability == 0 { return input }
-    let keep = 1 - probability
-    // The mask: 1/keep where the uniform draw (rounded to the dtype) is below keep, else 0.
     var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
-    let count = mask.scalarCount
+    fillDropoutMask(&mask, range: 0..<mask.scalarCount, keep: 1 - probability, generator: &generator)
+    return input * mask
+}
+
+/// Inverted dropout whose mask for batch row b (axis 0) is drawn from `generators[b]` alone, so an
+/// example's mask does not depend on which other examples share its batch (keyed randomness).
+public func dropout(_ input: Tensor, probability: Double, rowGenerators generators: inout [PhiloxGenerator]) -> Tensor {
+    precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
+    precondition(input.rank >= 1 && generators.count == input.shape[0],
+                 "dropout: \(generators.count) row generators for a batch of shape \(input.shape)")
+    if probability == 0 { return input }
+    var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    let row = input.shape[0] == 0 ? 0 : mask.scalarCount / input.shape[0]
+    for b in generators.indices {
+        fillDropoutMask(&mask, range: (b * row)..<((b + 1) * row), keep: 1 - probability, generator: &generators[b])
+    }
+    return input * mask
+}
+
+/// Writes 1/keep where the uniform draw (rounded to the dtype) is below `keep`, else 0, into
+/// `mask[range]`, one draw per element in order.
+private func fillDropoutMask(_ mask: inout Tensor, range: Range<Int>, keep: Double, generator: inout PhiloxGenerator) {
     func run<T: TensorScalar>(_: T.Type) {
         let scale = T(1 / keep)
         mask.withUnsafeMutableBufferPointer(as: T.self) { y in
-            let y = y.baseAddress!
-            generator.forEachDraw(count: count) { i, draw in
+            let y = y.baseAddress! + range.lowerBound
+            generator.forEachDraw(count: range.count) { i, draw in
                 y[i] = Double(T(PhiloxGenerator.uniform(draw))) < keep ? scale : 0
             }
         }
     }
-    switch input.dtype {
+    switch mask.dtype {
     case .float32: run(Float.self)
     case .float64: run(Double.self)
     }
-    return input * mask
 }

@@ -11,17 +11,18 @@ struct ComputeOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Convolution algorithm: winograd (Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where oneDNN has it, direct elsewhere) or direct.",
         valueName: "winograd|direct"))
-    var convolution: String = "winograd"
+    var convolution: Convolution = .winograd
+
+    /// `--convolution`.
+    enum Convolution: String, ExpressibleByArgument, CaseIterable {
+        case winograd, direct
+    }
 
     func apply() throws {
         if let threads {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
             ComputeThreads.set(threads)
         }
-        switch convolution {
-        case "winograd": DNNLConvolution.defaultAlgorithm = .winograd
-        case "direct": DNNLConvolution.defaultAlgorithm = .direct
-        default: throw ValidationError("unknown --convolution '\(convolution)'; expected winograd or direct")
-        }
+        DNNLConvolution.defaultAlgorithm = convolution == .winograd ? .winograd : .direct
     }
 }

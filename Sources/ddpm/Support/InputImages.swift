@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import Imaging
 import Tensors
+import Training
 
 extension TrainedModel {
     /// The images of `list` (comma-separated; each a 0-based index into `data` / `split`, or the
@@ -19,7 +20,7 @@ extension TrainedModel {
         var batches: [Tensor] = [], labels: [String] = []
         for item in items {
             if let index = Int(item) {
-                if dataset == nil { dataset = try self.data(data, split: split, seed: seed) }
+                if dataset == nil { dataset = try CommandFailure.wrap("") { try self.data(data, split: split, seed: seed) } }
                 guard (0..<dataset!.count).contains(index) else {
                     throw CommandFailure("--\(flag): index \(index) is outside the \(split.rawValue) split's 0…\(dataset!.count - 1).")
                 }

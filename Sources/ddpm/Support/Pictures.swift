@@ -1,29 +1,15 @@
 // Pictures of tensors: image batches to PNG-ready images, labelled grids, point scatter plots.
+import Datasets
 import Foundation
 import Imaging
 import Tensors
 
 enum Pictures {
     /// [−1, 1] → 0…255.
-    static func byte(_ v: Float) -> UInt8 {
-        UInt8(max(0, min(255, ((v + 1) * 127.5).rounded())))
-    }
+    static func byte(_ v: Float) -> UInt8 { pixelByte(v) }
 
-    /// Each image of an [N, C, H, W] batch in [−1, 1] (C = 1 or 3), enlarged `scale` times by
-    /// pixel repetition.
-    static func images(_ x: Tensor, scale: Int = 1) -> [RasterImage] {
-        precondition(x.rank == 4, "Pictures.images: expected [N, C, H, W], got \(x.shape)")
-        let values = x.converted(to: .float32).floats
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (sh, sw) = (h * scale, w * scale)
-        return (0..<n).map { i in
-            var pixels = [UInt8](repeating: 0, count: sh * sw * c)
-            for y in 0..<sh { for xx in 0..<sw { for ch in 0..<c {
-                pixels[(y * sw + xx) * c + ch] = byte(values[((i * c + ch) * h + y / scale) * w + xx / scale])
-            } } }
-            return RasterImage(width: sw, height: sh, format: c == 1 ? .gray : .rgb, pixels: pixels)
-        }
-    }
+    /// Each image of an [N, C, H, W] batch in [−1, 1], enlarged `scale` times.
+    static func images(_ x: Tensor, scale: Int = 1) -> [RasterImage] { rasterImages(x, scale: scale) }
 
     /// Rows of images with a label above each column, one left of each row, and a title.
     static func labeledGrid(_ rows: [[RasterImage]], columnLabels: [String] = [], rowLabels: [String] = [], title: String = "") -> RasterImage {
@@ -58,11 +44,23 @@ enum Pictures {
         return image
     }
 
+    /// Samples as a picture: a grid of images ([N, C, H, W]) or a scatter plot of 2-D points ([N, 2]).
+    static func samples(_ x: Tensor) -> RasterImage {
+        x.shape.count == 4 ? RasterImage.grid(images(x)) : scatter(x, title: "samples", size: 480)
+    }
+
     /// A scatter plot of [N, 2] points on the toy data's square.
     static func scatter(_ x: Tensor, title: String, color: Color = .orange, size: Int = 320) -> RasterImage {
         var plot = Plot(title: title, xRange: -2.5...2.5, yRange: -2.5...2.5)
         plot.scatter(pairs: Array(x.converted(to: .float32).floats.prefix(x.shape[0] * 2)), color: color, radius: 1.2)
         return plot.render(width: size, height: size)
+    }
+
+    /// The encoder of the JSON files the commands write (indented, sorted keys).
+    static var jsonEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
     }
 
     /// Writes `image` to `folder/name` and returns the path for the report.

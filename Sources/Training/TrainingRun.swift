@@ -1,0 +1,174 @@
+// A run folder: its settings, its training data, the trainer, the log and the checkpoints.
+import Datasets
+import Foundation
+import Imaging
+import Tensors
+
+/// A training run kept in a folder (see `Checkpoint` for the layout): start one, or resume one
+/// from its last checkpoint, then take steps, save checkpoints and write previews.
+public final class TrainingRun {
+    public let folder: URL
+    public let trainer: Trainer
+    public let dataset: Dataset
+    /// Things the user should know about how the run was resumed (migrations, restarts).
+    public private(set) var notes: [String] = []
+    /// The first failure to append to log.jsonl, if any (training goes on without the line).
+    public private(set) var logFailure: String?
+    private var sampler: BatchSampler
+    private let log: FileHandle
+
+    public var configuration: TrainingConfiguration { trainer.configuration }
+    /// Whether the run has taken all its steps.
+    public var isFinished: Bool { trainer.step >= configuration.steps }
+
+    /// The training data of `spec` (a `DataSpec` text) for a run seeded with `seed`.
+    public static func loadData(_ spec: String, seed: UInt64) throws -> Dataset {
+        let parsed: DataSpec
+        do { parsed = try DataSpec(parsing: spec) } catch { throw TrainingError.invalidSetting(key: "data", message: "\(error)") }
+        var generator = TrainingRandomness(seed: seed).dataGenerator
+        do { return try parsed.load(split: .train, generator: &generator) } catch {
+            throw TrainingError.invalidSetting(key: "data", message: "\(spec): \(error)")
+        }
+    }
+
+    /// Whether `folder` holds a run (its run.json).
+    public static func exists(in folder: URL) -> Bool {
+        FileManager.default.fileExists(atPath: folder.appendingPathComponent(TrainingConfiguration.fileName).path)
+            || Checkpoint.location(in: folder) != nil
+    }
+
+    /// Starts a new run of `configuration` on `dataset` in `folder` (created if missing; refused
+    /// if it already holds a run). Everything is checked before anything is written.
+    public static func start(_ configuration: TrainingConfiguration, dataset: Dataset, in folder: URL) throws -> TrainingRun {
+        guard !exists(in: folder) else {
+            throw TrainingError.invalidFile(path: folder.path, message: "already holds a run; resume it or choose another folder.")
+        }
+        let trainer = try Trainer(configuration: configuration)
+        try check(dataset, fits: trainer)
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw TrainingError.invalidFile(path: folder.path, message: "cannot create the folder (\(error.localizedDescription)).")
+        }
+        try configuration.write(to: folder.appendingPathComponent(TrainingConfiguration.fileName))
+        return try TrainingRun(folder: folder, trainer: trainer, dataset: dataset)
+    }
+
+    /// Resumes the run in `folder` from its current checkpoint (or from step 0 when none was saved),
+    /// with `adjust` applied to the settings first (e.g. more steps). The settings' other values
+    /// must stay the same.
+    public static func resume(_ folder: URL, adjust: (inout TrainingConfiguration) -> Void = { _ in }) throws -> TrainingRun {
+        let runJSON = folder.appendingPathComponent(TrainingConfiguration.fileName)
+        guard FileManager.default.fileExists(atPath: runJSON.path) else {
+            throw TrainingError.invalidFile(path: folder.path, message: "holds no run (no run.json); start one first.")
+        }
+        var (configuration, migratedFrom) = try TrainingConfiguration.load(from: runJSON)
+        adjust(&configuration)
+        let dataset = try loadData(configuration.data, seed: configuration.seed)
+        let trainer = try Trainer(configuration: configuration)
+        try check(dataset, fits: trainer)
+        let location = try Checkpoint.restore(trainer, from: folder)
+        try Checkpoint.removeLeftovers(in: folder)
+        try configuration.write(to: runJSON)
+        try truncateLog(in: folder, after: trainer.step)
+        let run = try TrainingRun(folder: folder, trainer: trainer, dataset: dataset)
+        if migratedFrom != nil {
+            run.notes.append("\(runJSON.path) was written before settings format \(TrainingConfiguration.currentFormatVersion); rewrote it in the new format.")
+        }
+        switch location {
+        case .legacy:
+            run.notes.append("the checkpoint predates keyed randomness: weights, EMA and optimiser are restored exactly, but the steps "
+                + "after \(trainer.step) draw other batches, timesteps and noise than the version that wrote it would have.")
+        case nil:
+            run.notes.append("no checkpoint had been saved; starting from step 0.")
+        case .current:
+            break
+        }
+        return run
+    }
+
+    private init(folder: URL, trainer: Trainer, dataset: Dataset) throws {
+        self.folder = folder
+        self.trainer = trainer
+        self.dataset = dataset
+        sampler = trainer.batchSampler(for: dataset)
+        let logURL = folder.appendingPathComponent(Checkpoint.logName)
+        if !FileManager.default.fileExists(atPath: logURL.path) { FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        do { log = try FileHandle(forWritingTo: logURL) } catch {
+            throw TrainingError.invalidFile(path: logURL.path, message: "cannot be opened for writing (\(error.localizedDescription)).")
+        }
+        _ = try? log.seekToEnd()
+    }
+
+    deinit { try? log.close() }
+
+    /// The data must have the model's shape, and be binary exactly when the process diffuses bits.
+    static func check(_ dataset: Dataset, fits trainer: Trainer) throws {
+        let configuration = trainer.configuration
+        guard dataset.exampleShape == configuration.exampleShape else {
+            throw TrainingError.dataMismatch("data \(configuration.data): the model expects examples of shape "
+                + "\(configuration.exampleShape) but the data give \(dataset.exampleShape).")
+        }
+        if dataset.isBinary && !trainer.process.diffusesBinaryData {
+            throw TrainingError.dataMismatch("data \(configuration.data) are binarised to {0, 1}; train binary data with binomial diffusion.")
+        }
+        if !dataset.isBinary && trainer.process.diffusesBinaryData {
+            throw TrainingError.dataMismatch("binomial diffusion needs binary data: add ,binarize to an image data spec (e.g. fashion-mnist,binarize).")
+        }
+    }
+
+    /// One step of Algorithm 1 on the next batch, logged to log.jsonl.
+    @discardableResult
+    public func step() throws -> Trainer.StepReport {
+        let started = Date()
+        let report = try trainer.train(from: &sampler)
+        let entry = LogEntry(step: report.step, loss: report.loss, learningRate: report.learningRate,
+                             gradientNorm: report.gradientNorm, seconds: Date().timeIntervalSince(started))
+        do {
+            try log.write(contentsOf: LogEntry.encoder.encode(entry) + Data("\n".utf8))
+        } catch {
+            if logFailure == nil { logFailure = "\(folder.appendingPathComponent(Checkpoint.logName).path): \(error.localizedDescription)" }
+        }
+        return report
+    }
+
+    /// Saves the current state as the run's checkpoint (see `Checkpoint.save`).
+    public func saveCheckpoint() throws {
+        try Checkpoint.save(trainer, in: folder)
+    }
+
+    /// Writes samples-STEP.png: `count` samples from the EMA weights (`Trainer.previewSamples`)
+    /// drawn by `picture` (a grid for images, a scatter plot for points).
+    public func writePreview(count: Int, picture: (Tensor) -> RasterImage) throws -> URL {
+        let url = folder.appendingPathComponent("samples-\(trainer.step).png")
+        try picture(try trainer.previewSamples(count: count)).writePNG(to: url)
+        return url
+    }
+
+    /// Drops log lines beyond `step` (steps that were logged but never saved).
+    private static func truncateLog(in folder: URL, after step: Int) throws {
+        let url = folder.appendingPathComponent(Checkpoint.logName)
+        guard let data = try? Data(contentsOf: url) else { return }
+        struct StepOnly: Decodable { var step: Int }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let kept = lines.filter { line in
+            (try? JSONDecoder().decode(StepOnly.self, from: Data(line.utf8)).step).map { $0 <= step } ?? false
+        }
+        if kept.count != lines.count {
+            try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
+        }
+    }
+}
+
+/// One line of log.jsonl.
+public struct LogEntry: Codable, Sendable {
+    public var step: Int
+    public var loss: Double
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var seconds: Double
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

@@ -1,0 +1,75 @@
+// The options of the commands that use a trained model: --checkpoint and --raw-weights, --data
+// and --split; the EMA warning; paper timesteps from flags.
+import ArgumentParser
+import Datasets
+import Diffusion
+import Foundation
+import Training
+
+/// `--checkpoint` and `--raw-weights`, shared by the commands that use a trained model.
+struct CheckpointOptions: ParsableArguments {
+    @Option(help: "A `ddpm train` checkpoint folder or a diffusers model folder.")
+    var checkpoint: String
+
+    @Flag(name: .customLong("raw-weights"), help: "Use the raw weights instead of the EMA.")
+    var rawWeights = false
+
+    /// The model, with a warning when its EMA still holds more than 1 % of the initial weights.
+    func load() throws -> TrainedModel {
+        let trained = try CommandFailure.wrap("--checkpoint \(checkpoint): ") {
+            try TrainedModel.load(URL(fileURLWithPath: checkpoint), weights: rawWeights ? .raw : .ema)
+        }
+        if let share = trained.emaInitialWeight, share > 0.01 {
+            note(String(format: "warning: the EMA weights still hold %.1f %% of the initial weights, so samples are pulled toward "
+                + "the untrained network; pass --raw-weights (or train longer, or with --ema-warmup).", 100 * share))
+        }
+        return trained
+    }
+
+    /// `output`, or CHECKPOINT/`name` when it is nil; created if missing.
+    func outputFolder(_ output: String?, default name: String) throws -> URL {
+        let url = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint).appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// `--data` and `--split`: the examples an analysis reads.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Data spec (default: the model's training data).")
+    var data: String?
+
+    @Option(help: "train or test.")
+    var split: DataSplit = .test
+
+    var dataSplit: DataSplit { split }
+}
+
+extension DataSplit: ExpressibleByArgument {}
+
+extension TrainedModel {
+    /// The Gaussian diffusion, for the commands that need one.
+    func gaussian(_ command: String) throws -> GaussianDiffusion {
+        guard let diffusion = process as? GaussianDiffusion else {
+            throw CommandFailure("ddpm \(command) needs a Gaussian diffusion model; the model in --checkpoint uses another process.")
+        }
+        return diffusion
+    }
+
+    /// Paper timesteps t (1…T) from a comma-separated `--FLAG` value, or `defaults` given as
+    /// fractions of T (rounded, at least 1), in the order given.
+    func times(_ text: String?, flag: String, defaults: [Double]) throws -> [Int] {
+        let T = process.stepCount
+        guard let text else {
+            var seen = Set<Int>()
+            return defaults.map { max(1, Int(($0 * Double(T)).rounded())) }.filter { seen.insert($0).inserted }
+        }
+        let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let times = values.compactMap(Int.init)
+        guard !values.isEmpty, times.count == values.count, times.allSatisfy({ (1...T).contains($0) }) else {
+            throw CommandFailure("--\(flag) \(text): expected comma-separated timesteps t in 1…\(T) (the paper's 1-based t).")
+        }
+        var seen = Set<Int>()
+        return times.filter { seen.insert($0).inserted }
+    }
+}
