@@ -5,7 +5,7 @@ SWIFTFLAGS := -Xswiftc -target-cpu -Xswiftc $(CPU) -Xcc -march=$(CPU)
 RELEASE := swift build -c release $(SWIFTFLAGS)
 BIN := .build/release
 
-.PHONY: deps deps-data build demo test bench clean
+.PHONY: deps deps-data build demo test soak bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,10 @@ demo: build
 
 test: deps
 	swift test -c release --no-parallel $(SWIFTFLAGS)
+
+# The crash-resume soak with 20 SIGKILLs (the tests run it with 5).
+soak: deps
+	DDPM_SOAK_KILLS=20 swift test -c release --no-parallel $(SWIFTFLAGS) --filter SoakTests
 
 bench: deps
 	$(RELEASE) --product TensorBenchmarks

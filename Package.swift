@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "Diffusion", "Models", "NeuralNetworks", "Tensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
-        .testTarget(name: "ddpmTests", dependencies: ["ddpm", "TrainOnImages", "Datasets", "Diffusion", "Imaging", "Models", "NeuralNetworks", "Tensors"]),
+        .testTarget(name: "ddpmTests", dependencies: [
+            "ddpm", "TrainOnImages", "Datasets", "Diffusion", "Imaging", "Models", "NeuralNetworks", "Tensors", "Training",
+        ]),
     ]
 )

@@ -79,8 +79,24 @@ public enum Checkpoint {
 
     // MARK: Saving
 
+    /// Milliseconds to pause after each step of a save, from the environment variable
+    /// `DDPM_CHECKPOINT_WRITE_DELAY_MS` (0 when unset): the crash-resume soak sets it so that its
+    /// kills often land in the middle of a save.
+    static let writeDelay: UInt32 = ProcessInfo.processInfo.environment["DDPM_CHECKPOINT_WRITE_DELAY_MS"].flatMap(UInt32.init) ?? 0
+
+    private static func pause() {
+        if writeDelay > 0 { usleep(writeDelay * 1000) }
+    }
+
     /// Saves the trainer's weights, EMA, optimiser and state as the run's new current checkpoint.
+    ///
+    /// Refuses (and writes nothing) when the run folder or its run.json has disappeared: a new
+    /// checkpoint there could not be resumed.
     public static func save(_ trainer: Trainer, in run: URL) throws {
+        guard FileManager.default.fileExists(atPath: run.appendingPathComponent(TrainingConfiguration.fileName).path) else {
+            throw TrainingError.invalidFile(path: run.path, message: "the run folder (or its run.json) was removed while training; "
+                + "no checkpoint can be saved there. Start the run again.")
+        }
         let name = String(format: "checkpoint-%08d", trainer.step)
         let partial = run.appendingPathComponent(".\(name).partial")
         let final = run.appendingPathComponent(name)
@@ -90,11 +106,14 @@ public enum Checkpoint {
         // 1. The files, each fsynced by AtomicFile.
         let metadata = ["step": String(trainer.step), "format": "ddpm-checkpoint", "format_version": String(formatVersion)]
         try trainer.network.saveParameters(to: partial.appendingPathComponent(modelName), metadata: metadata)
+        pause()
         try SafeTensorsFile.write(trainer.ema.averages, metadata: metadata, to: partial.appendingPathComponent(emaName))
+        pause()
         var moments: [String: Tensor] = [:]
         for (name, m) in trainer.optimizer.firstMoments { moments["m." + name] = m }
         for (name, v) in trainer.optimizer.secondMoments { moments["v." + name] = v }
         try SafeTensorsFile.write(moments, metadata: metadata, to: partial.appendingPathComponent(optimizerName))
+        pause()
         let sampler = trainer.timestepSampler
         let state = CheckpointState(
             step: trainer.step, loss: trainer.lastLoss, emaUpdates: trainer.ema.updates, adamStep: trainer.optimizer.step,
@@ -109,12 +128,14 @@ public enum Checkpoint {
         try? manager.removeItem(at: final)
         try rename(partial, to: final)
         syncFolder(run)
+        pause()
         // 3. The atomic switch.
         let temporaryLink = run.appendingPathComponent(".\(linkName).link-\(getpid())")
         try? manager.removeItem(at: temporaryLink)
         try manager.createSymbolicLink(atPath: temporaryLink.path, withDestinationPath: name)
         try rename(temporaryLink, to: run.appendingPathComponent(linkName))
         syncFolder(run)
+        pause()
         // 4. What the switch made obsolete.
         try removeLeftovers(in: run)
     }

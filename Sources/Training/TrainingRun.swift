@@ -91,7 +91,7 @@ public final class TrainingRun {
         self.dataset = dataset
         sampler = trainer.batchSampler(for: dataset)
         let logURL = folder.appendingPathComponent(Checkpoint.logName)
-        if !FileManager.default.fileExists(atPath: logURL.path) { FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
         do { log = try FileHandle(forWritingTo: logURL) } catch {
             throw TrainingError.invalidFile(path: logURL.path, message: "cannot be opened for writing (\(error.localizedDescription)).")
         }

@@ -1,5 +1,6 @@
 // The `ddpm` command-line tool.
 import ArgumentParser
+import Training
 
 @main
 struct DDPM: ParsableCommand {
@@ -12,4 +13,10 @@ struct DDPM: ParsableCommand {
             InterpolateCommand.self, InpaintCommand.self, RateDistortionCommand.self,
         ]
     )
+
+    /// Installs the signal guard before any other thread exists (see `SignalGuard`), then runs.
+    static func main() {
+        SignalGuard.install()
+        main(nil)
+    }
 }

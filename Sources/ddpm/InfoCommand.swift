@@ -26,7 +26,7 @@ struct InfoCommand: ParsableCommand {
         var out = "config:\n\(config)\n"
         out += "tensors: \(model.namedParameters.count)\n"
         out += "parameters: \(groupedThousands(model.parameterCount))\n"
-        FileHandle.standardOutput.write(out.data(using: .utf8)!)
+        writeStandardOutput(out)
     }
 }
 

@@ -76,7 +76,7 @@ struct ScheduleCommand: ParsableCommand {
             }
             out += "  ]\n}\n"
         }
-        FileHandle.standardOutput.write(out.data(using: .utf8)!)
+        writeStandardOutput(out)
     }
 
     /// Shortest text that reads back to the same Float64.

@@ -6,12 +6,6 @@ import Diffusion
 import Foundation
 import Imaging
 import Training
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Set by the SIGINT/SIGTERM handlers; the training loop checks it after each step.
-nonisolated(unsafe) var stopRequested: Int32 = 0
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -212,19 +206,16 @@ struct TrainCommand: ParsableCommand {
         note("train: \(run.dataset.name) \(run.dataset.count) × \(run.dataset.exampleShape), model \(settings.architecture.rawValue) "
             + "(\(groupedThousands(trainer.network.parameterCount)) parameters), T = \(settings.process.timesteps), \(settings.steps) steps")
 
-        // Signals: finish the step, save, exit 0.
-        stopRequested = 0
-        // A parent may have spawned us with these blocked (Foundation's Process does); unblock them.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGTERM)
-        sigprocmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
+        // Signals (received on the signal thread, see `SignalGuard`): SIGINT, SIGTERM, SIGHUP finish
+        // the step, save and exit 0 (a second one ends at once); SIGUSR1 prints where training
+        // stands; SIGUSR2 saves a checkpoint and continues.
+        let status = StatusLine("train: starting at step \(trainer.step) of \(settings.steps)")
+        SignalGuard.reset()
+        SignalGuard.statusHandler = { writeStandardError(status.text + "\n") }
+        SignalGuard.stopsAreHandled = true
         defer {
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
+            SignalGuard.stopsAreHandled = false
+            SignalGuard.statusHandler = nil
         }
 
         let progress = Progress("train", total: settings.steps, unit: "steps")
@@ -241,11 +232,17 @@ struct TrainCommand: ParsableCommand {
                     + (savedStep.map { "the last good checkpoint (step \($0)) is untouched." } ?? "no checkpoint had been saved yet."))
             }
             progress.update(report.step, [String(format: "loss %.4f", report.loss)])
-            if let every = settings.checkpointEvery, report.step % every == 0, !run.isFinished { try save() }
+            status.text = String(format: "train: step %d of %d · loss %.5f · %.1f s · last checkpoint %@", report.step, settings.steps,
+                                 report.loss, Date().timeIntervalSince(started), savedStep.map { "step \($0)" } ?? "none")
+            let asked = SignalGuard.takeCheckpointRequest()
+            if let every = settings.checkpointEvery, report.step % every == 0, !run.isFinished { try save() } else if asked, !run.isFinished {
+                try save()
+                note("saved a checkpoint at step \(trainer.step) (SIGUSR2)")
+            }
             if let every = settings.sampleEvery, report.step % every == 0 {
                 _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
             }
-            if stopRequested != 0, !run.isFinished {
+            if SignalGuard.stopRequested, !run.isFinished {
                 try save()
                 print("interrupted: saved a checkpoint at step \(trainer.step) of \(settings.steps) in \(folder.path); continue with --resume.")
                 return

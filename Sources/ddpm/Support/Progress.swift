@@ -42,9 +42,9 @@ final class Progress {
             let width = 24
             let filled = total > 0 ? min(width, width * done / total) : width
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write("\r\u{1B}[2K\(label) [\(bar)] \(parts.joined(separator: " · "))\(finished ? "\n" : "")".data(using: .utf8)!)
+            writeStandardError("\r\u{1B}[2K\(label) [\(bar)] \(parts.joined(separator: " · "))\(finished ? "\n" : "")")
         } else {
-            FileHandle.standardError.write("\(label): \(parts.joined(separator: " · "))\n".data(using: .utf8)!)
+            writeStandardError("\(label): \(parts.joined(separator: " · "))\n")
         }
     }
 
@@ -56,5 +56,40 @@ final class Progress {
 
 /// Writes a line to standard error.
 func note(_ message: String) {
-    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    writeStandardError(message + "\n")
+}
+
+/// Writes `text` to standard error, ignoring failures: a closed, full or broken standard error
+/// loses the text but never stops the program (Foundation's `FileHandle.write` traps instead).
+func writeStandardError(_ text: String) {
+    writeIgnoringErrors(STDERR_FILENO, text)
+}
+
+/// Writes `text` to standard output, ignoring failures (see `writeStandardError`).
+func writeStandardOutput(_ text: String) {
+    writeIgnoringErrors(STDOUT_FILENO, text)
+}
+
+private func writeIgnoringErrors(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        offset += written
+    }
+}
+
+/// A line of text shared with the signal thread (what SIGUSR1 prints).
+final class StatusLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String
+
+    init(_ text: String) { value = text }
+
+    var text: String {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
 }
