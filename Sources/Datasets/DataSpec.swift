@@ -53,6 +53,13 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses `text` (see the table above).
     /// - Throws: `DatasetError.invalidSpec` naming the spec, what is wrong, and the syntax.
+    /// The most examples a generated data set may have (swiss roll, 8 Gaussians, dead leaves).
+    public static let maximumGeneratedCount = 100_000_000
+    /// The most bytes of generated images (dead leaves).
+    public static let maximumGeneratedBytes = 4 << 30
+    /// The largest image side a spec may ask for.
+    public static let maximumImageSize = 4096
+
     public init(parsing text: String) throws {
         self.text = text
         var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -99,11 +106,12 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         case "swissroll":
             try noArgument()
             try allow(["count", "noise"])
-            source = .swissRoll(count: try integer("count", default: 10_000), noise: try real("noise", default: 0))
+            source = .swissRoll(count: try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount), noise: try real("noise", default: 0))
         case "gaussians8":
             try noArgument()
             try allow(["count", "std"])
-            source = .gaussians8(count: try integer("count", default: 10_000), standardDeviation: try real("std", default: 0.1))
+            source = .gaussians8(count: try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount),
+                                 standardDeviation: try real("std", default: 0.1))
         case "fashion-mnist":
             try allow([])
             source = .fashionMNIST(directory: argument.map { URL(fileURLWithPath: $0) } ?? MNIST.fashionMNISTDirectory)
@@ -121,11 +129,17 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
             guard let filter = ResizeFilter(rawValue: filterName) else {
                 throw DatasetError.invalidSpec(text, reason: "filter=\(filterName) must be area or bilinear")
             }
-            source = .pngFolder(directory: try directory(), size: try integer("size", default: 32), channels: channels, filter: filter)
+            source = .pngFolder(directory: try directory(), size: try integer("size", default: 32, range: 1...Self.maximumImageSize),
+                                channels: channels, filter: filter)
         case "deadleaves":
             try noArgument()
             try allow(["size", "count"])
-            source = .deadLeaves(size: try integer("size", default: 32), count: try integer("count", default: 10_000))
+            let size = try integer("size", default: 32, range: 1...Self.maximumImageSize)
+            let count = try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount)
+            guard count.multipliedReportingOverflow(by: size * size).partialValue <= Self.maximumGeneratedBytes else {
+                throw DatasetError.invalidSpec(text, reason: "count=\(count) images of \(size)×\(size) exceed \(Self.maximumGeneratedBytes >> 30) GiB; generate fewer")
+            }
+            source = .deadLeaves(size: size, count: count)
         default:
             throw DatasetError.invalidSpec(text, reason: "unknown dataset \"\(name)\"")
         }

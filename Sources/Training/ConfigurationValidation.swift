@@ -4,11 +4,16 @@ import Diffusion
 import Models
 
 extension TrainingConfiguration {
+    /// The largest batch a run may ask for (its data alone would be gigabytes for images).
+    public static let maximumBatchSize = 65_536
+    /// The largest T a run may ask for (every coefficient table has T entries; DDPM uses 1000).
+    public static let maximumTimesteps = 100_000
+
     /// Throws `TrainingError.invalidSetting` naming the first setting out of range.
     public func validate() throws {
         try check(formatVersion == Self.currentFormatVersion, "formatVersion",
                   "this version reads format \(Self.currentFormatVersion), the file says \(formatVersion).")
-        try check(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize).")
+        try check((1...Self.maximumBatchSize).contains(batchSize), "batchSize", "must be in 1…\(Self.maximumBatchSize), got \(batchSize).")
         try check(steps >= 1, "steps", "must be at least 1, got \(steps).")
         try check(optimizer.learningRate.isFinite && optimizer.learningRate > 0, "optimizer.learningRate",
                   "must be a positive number, got \(optimizer.learningRate).")
@@ -30,7 +35,8 @@ extension TrainingConfiguration {
     }
 
     private func validateProcess() throws {
-        try check(process.timesteps >= 1, "process.timesteps", "must be at least 1, got \(process.timesteps).")
+        try check((1...Self.maximumTimesteps).contains(process.timesteps), "process.timesteps",
+                  "must be in 1…\(Self.maximumTimesteps), got \(process.timesteps).")
         switch process.kind {
         case .gaussian:
             guard let gaussian = process.gaussian else {

@@ -146,7 +146,9 @@ public final class TrainingRun {
     /// Drops log lines beyond `step` (steps that were logged but never saved).
     private static func truncateLog(in folder: URL, after step: Int) throws {
         let url = folder.appendingPathComponent(Checkpoint.logName)
-        guard let data = try? Data(contentsOf: url) else { return }
+        // Only a regular file is read (a log linked to a device or a pipe is left alone).
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular, let data = try? Data(contentsOf: url) else { return }
         struct StepOnly: Decodable { var step: Int }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
         let kept = lines.filter { line in

@@ -62,7 +62,9 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize)")
+        }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be non-negative, got \(warmup)") }
     }

@@ -63,8 +63,10 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") } }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize)")
+        }
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be in 1…1000000, got \(count)") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
     }
 

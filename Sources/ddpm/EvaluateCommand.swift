@@ -50,7 +50,9 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize).")
+        }
     }
 
     func run() throws {

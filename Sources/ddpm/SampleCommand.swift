@@ -57,9 +57,14 @@ struct SampleCommand: ParsableCommand {
 
     @OptionGroup var threads: ComputeOptions
 
+    /// The most bytes of Float32 samples one run holds in memory.
+    static let maximumSampleBytes = 8 << 30
+
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize).")
+        }
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
         guard eta.isFinite, eta >= 0, eta <= 1 else { throw ValidationError("--eta must be in [0, 1], got \(eta).") }
         if sampler == .ancestral, eta != 0 { throw ValidationError("--eta applies to --sampler ddim only.") }
@@ -70,6 +75,10 @@ struct SampleCommand: ParsableCommand {
         let trained = try source.load()
         let model = trained.network
         let exampleShape = trained.exampleShape
+        let bytes = count.multipliedReportingOverflow(by: exampleShape.reduce(4, *))
+        guard !bytes.overflow, bytes.partialValue <= Self.maximumSampleBytes else {
+            throw CommandFailure("--count \(count): the samples would take more than \(Self.maximumSampleBytes >> 30) GiB in memory; draw fewer per run.")
+        }
         let T = trained.process.stepCount
         let stepCount = steps ?? T
         guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }

@@ -124,8 +124,10 @@ struct TrainCommand: ParsableCommand {
         if diffusion == .gaussian, schedule == .reciprocal {
             throw ValidationError("--schedule reciprocal (β_T = 1) is for --diffusion binomial; Gaussian diffusion takes linear or cosine.")
         }
-        guard timesteps >= 1 else { throw ValidationError("--timesteps must be at least 1, got \(timesteps).") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        guard !output.isEmpty else { throw ValidationError("--output must name a folder, got an empty string.") }
+        let maxT = TrainingConfiguration.maximumTimesteps, maxBatch = TrainingConfiguration.maximumBatchSize
+        guard (1...maxT).contains(timesteps) else { throw ValidationError("--timesteps must be in 1…\(maxT), got \(timesteps).") }
+        guard (1...maxBatch).contains(batchSize) else { throw ValidationError("--batch-size must be in 1…\(maxBatch), got \(batchSize).") }
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup).") }

@@ -117,6 +117,8 @@ struct ConfigurationTests {
         (["optimizer", "warmupSteps"], -5, "optimizer.warmupSteps"),
         (["ema", "decay"], 1.5, "ema.decay"),
         (["process", "timesteps"], 0, "process.timesteps"),
+        (["process", "timesteps"], 1e9, "process.timesteps"),
+        (["batchSize"], 1e9, "batchSize"),
         (["gradientClipNorm"], -1, "gradientClipNorm"),
         (["checkpointEvery"], 0, "checkpointEvery"),
     ])
