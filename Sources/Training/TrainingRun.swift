@@ -21,14 +21,11 @@ public final class TrainingRun {
     /// Whether the run has taken all its steps.
     public var isFinished: Bool { trainer.step >= configuration.steps }
 
-    /// The training data of `spec` (a `DataSpec` text) for a run seeded with `seed`.
+    /// The training data of `spec` (a `DataSpec` text) for a run seeded with `seed`; a bad spec or
+    /// unreadable data throw the `DatasetError` that names them.
     public static func loadData(_ spec: String, seed: UInt64) throws -> Dataset {
-        let parsed: DataSpec
-        do { parsed = try DataSpec(parsing: spec) } catch { throw TrainingError.invalidSetting(key: "data", message: "\(error)") }
         var generator = TrainingRandomness(seed: seed).dataGenerator
-        do { return try parsed.load(split: .train, generator: &generator) } catch {
-            throw TrainingError.invalidSetting(key: "data", message: "\(spec): \(error)")
-        }
+        return try DataSpec(parsing: spec).load(split: .train, generator: &generator)
     }
 
     /// Whether `folder` holds a run (its run.json).

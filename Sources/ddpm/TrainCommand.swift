@@ -166,7 +166,7 @@ struct TrainCommand: ParsableCommand {
         if TrainingRun.exists(in: folder) {
             throw CommandFailure("--output \(folder.path) already holds a run; pass --resume to continue it or choose another folder.")
         }
-        let dataset = try CommandFailure.wrap("--data \(data!): ") { try TrainingRun.loadData(data!, seed: seed) }
+        let dataset = try CommandFailure.wrap("--data: ") { try TrainingRun.loadData(data!, seed: seed) }
         let configuration = try newConfiguration(exampleShape: dataset.exampleShape)
         let process = try CommandFailure.wrap("") { try configuration.process.makeProcess() }
         if dataset.isBinary, !process.diffusesBinaryData {

@@ -125,4 +125,25 @@ struct CheckpointTests {
         #expect(try TrainingConfiguration.load(from: run.appendingPathComponent("run.json")).migratedFrom == nil)
         #expect(try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").count == 5)
     }
+
+    @Test("hand-edited state.json values are refused, naming the file and the key", arguments: [
+        ("step", "-3" as String, "step"), ("emaUpdates", "1.5", "emaUpdates"), ("surprise", "1", "surprise"), ("formatVersion", "7", "formatVersion"),
+    ])
+    func editedState(_ key: String, _ value: String, _ named: String) throws {
+        let configuration = try toyConfiguration(steps: 2)
+        let run = try temporaryFolder().appendingPathComponent("run")
+        let training = try TrainingRun.start(configuration, dataset: try TrainingRun.loadData(configuration.data, seed: 11), in: run)
+        try training.step()
+        try training.saveCheckpoint()
+        let url = run.appendingPathComponent("checkpoint/state.json")
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        object[key] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: [.fragmentsAllowed])
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+        do {
+            _ = try TrainingRun.resume(run)
+            Issue.record("state.json with \(key) = \(value) was accepted")
+        } catch let error as TrainingError {
+            #expect("\(error)".contains("state.json") && "\(error)".contains(named), "\(error)")
+        }
+    }
 }
