@@ -67,12 +67,16 @@ extension BinomialDiffusion {
     /// - Returns: the terms as in the Gaussian `VariationalBound` (column i holds t = i + 1,
     ///   column 0 is L₀; `prior` is L_T).
     /// - Throws: `DiffusionError.nonBinaryData` unless x₀ is binary.
-    public func variationalBound(model: DiffusionModel, start: Tensor, generator: inout PhiloxGenerator) throws -> VariationalBound {
+    public func variationalBound(
+        model: DiffusionModel, start: Tensor, generator: inout PhiloxGenerator, progress: StepProgress? = nil
+    ) throws -> VariationalBound {
         try Self.checkBinary(start)
-        return try accumulateBound(stepCount: stepCount, start: start, prior: priorBitsPerDim) { _, timesteps in
+        let T = stepCount
+        return try accumulateBound(stepCount: stepCount, start: start, prior: priorBitsPerDim) { index, timesteps in
             let noise = Tensor.randomUniform(shape: start.shape, dtype: start.dtype, generator: &generator)
             let current = try sampleForward(start: start, timesteps: timesteps, uniformNoise: noise)
             let startLogits = try evaluate(model, current: current, timesteps: timesteps)
+            defer { progress?(T - index) }
             return try boundTerm(start: start, current: current, timesteps: timesteps, startLogits: startLogits)
         }
     }

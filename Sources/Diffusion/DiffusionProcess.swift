@@ -25,19 +25,35 @@ public protocol DiffusionProcess: Sendable {
     func trainingLoss(model: DiffusionModel, start: Tensor, timesteps: [Int], noise: Tensor) throws -> Tensor
 
     /// The whole variational bound of a batch in bits/dim, per term (`VariationalBound`); x̂₀ is
-    /// clipped to the data range when `clipStart` (images). Runs without gradients.
-    func variationalBound(model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator) throws -> VariationalBound
+    /// clipped to the data range when `clipStart` (images). `progress` is told the number of
+    /// steps done after each one. Runs without gradients.
+    func variationalBound(
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator, progress: StepProgress?
+    ) throws -> VariationalBound
 
     /// Samples of `shape` scaled to [−1, 1] for pictures, with at most `maxSteps` network
     /// evaluations where the process can skip steps (Gaussian: evenly respaced ancestral sampling,
-    /// x̂₀ clipped for images; binomial: all T steps, bits shown as −1 and 1).
-    func samplesForDisplay(model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator) throws -> Tensor
+    /// x̂₀ clipped for images; binomial: all T steps, bits shown as −1 and 1). `progress` is told
+    /// the number of steps done after each one.
+    func samplesForDisplay(
+        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator, progress: StepProgress?
+    ) throws -> Tensor
 }
 
+/// Told the number of steps done so far, after each step of a long loop.
+public typealias StepProgress = (_ stepsDone: Int) -> Void
+
 extension DiffusionProcess {
-    /// The whole bound without clipping x̂₀.
-    public func variationalBound(model: DiffusionModel, start: Tensor, generator: inout PhiloxGenerator) throws -> VariationalBound {
-        try variationalBound(model: model, start: start, clipStart: false, generator: &generator)
+    /// The whole bound, without clipping x̂₀ unless asked.
+    public func variationalBound(
+        model: DiffusionModel, start: Tensor, clipStart: Bool = false, generator: inout PhiloxGenerator
+    ) throws -> VariationalBound {
+        try variationalBound(model: model, start: start, clipStart: clipStart, generator: &generator, progress: nil)
+    }
+
+    /// Samples for pictures, without progress reports.
+    public func samplesForDisplay(model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator) throws -> Tensor {
+        try samplesForDisplay(model: model, shape: shape, maxSteps: maxSteps, generator: &generator, progress: nil)
     }
 }
 
@@ -56,13 +72,23 @@ extension GaussianDiffusion: DiffusionProcess {
         try trainingLosses(model: model, start: start, timesteps: timesteps, noise: noise).loss
     }
 
-    public func variationalBound(model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator) throws -> VariationalBound {
-        try variationalBound(model: model, start: start, clipStart: clipStart, generator: &generator, onStep: nil)
+    public func variationalBound(
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator, progress: StepProgress?
+    ) throws -> VariationalBound {
+        let T = stepCount
+        return try variationalBound(model: model, start: start, clipStart: clipStart, generator: &generator) { index, _, _ in
+            progress?(T - index)
+        }
     }
 
-    public func samplesForDisplay(model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator) throws -> Tensor {
+    public func samplesForDisplay(
+        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator, progress: StepProgress?
+    ) throws -> Tensor {
         let sampling = maxSteps < stepCount ? try respaced(.even(count: max(1, maxSteps))) : self
-        return try sampling.sampleAncestral(model: model, shape: shape, clipStart: shape.count == 4, generator: &generator)
+        let steps = sampling.stepCount
+        return try sampling.sampleAncestral(model: model, shape: shape, clipStart: shape.count == 4, generator: &generator) { step in
+            progress?(steps - step.index)
+        }
     }
 }
 
@@ -79,11 +105,16 @@ extension BinomialDiffusion: DiffusionProcess {
         try trainingLoss(model: model, start: start, timesteps: timesteps, uniformNoise: noise)
     }
 
-    public func variationalBound(model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator) throws -> VariationalBound {
-        try variationalBound(model: model, start: start, generator: &generator)
+    public func variationalBound(
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator, progress: StepProgress?
+    ) throws -> VariationalBound {
+        try variationalBound(model: model, start: start, generator: &generator, progress: progress)
     }
 
-    public func samplesForDisplay(model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator) throws -> Tensor {
-        2.0 * (try sampleAncestral(model: model, shape: shape, generator: &generator)) - 1.0
+    public func samplesForDisplay(
+        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator, progress: StepProgress?
+    ) throws -> Tensor {
+        let T = stepCount
+        return 2.0 * (try sampleAncestral(model: model, shape: shape, generator: &generator) { step in progress?(T - step.index) }) - 1.0
     }
 }

@@ -54,7 +54,10 @@ public enum SignalGuard {
     }
 
     /// Whether a stop was requested since the last `reset()`.
-    public static var stopRequested: Bool { state.withLock { $0.stopRequested } }
+    public static var stopRequested: Bool { state.withLock { $0.stopSignal != nil } }
+
+    /// The signal that requested the stop (SIGINT, SIGTERM or SIGHUP), if any.
+    public static var stopSignal: Int32? { state.withLock { $0.stopSignal } }
 
     /// Whether a checkpoint was requested (SIGUSR2); reading it clears it.
     public static func takeCheckpointRequest() -> Bool {
@@ -73,7 +76,7 @@ public enum SignalGuard {
     /// Clears the requests.
     public static func reset() {
         state.withLock { s in
-            s.stopRequested = false
+            s.stopSignal = nil
             s.checkpointRequested = false
         }
     }
@@ -90,8 +93,8 @@ public enum SignalGuard {
                 state.withLock { $0.checkpointRequested = true }
             default:
                 let handled = state.withLock { s -> Bool in
-                    guard s.stopsAreHandled, !s.stopRequested else { return false }
-                    s.stopRequested = true
+                    guard s.stopsAreHandled, s.stopSignal == nil else { return false }
+                    s.stopSignal = received
                     return true
                 }
                 if !handled { endWithDefaultAction(received) }
@@ -117,7 +120,7 @@ private final class GuardState: @unchecked Sendable {
     struct Values {
         var installed = false
         var stopsAreHandled = false
-        var stopRequested = false
+        var stopSignal: Int32?
         var checkpointRequested = false
         var statusHandler: (@Sendable () -> Void)?
     }

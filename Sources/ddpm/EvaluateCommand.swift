@@ -73,7 +73,9 @@ struct EvaluateCommand: ParsableCommand {
             let indices = Array(first..<min(n, first + batchSize))
             let x = dataset.batch(indices: indices)
             let bound = try CommandFailure.wrap("") {
-                try trained.process.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator)
+                try trained.process.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator) {
+                    progress.update(done + $0 * indices.count)
+                }
             }
             done += indices.count * T
             progress.update(done)

@@ -97,24 +97,29 @@ struct SampleCommand: ParsableCommand {
         let isImages = exampleShape.count == 3
         var generator = PhiloxGenerator(seed: seed)
         var values: [Float] = []
-        let progress = Progress("sample", total: count, unit: "samples")
+        // Progress counts denoising steps (samples × steps), so the first report comes within a step.
+        let steps = gaussian?.stepCount ?? T
+        let progress = Progress("sample", total: count * steps, unit: "sample-steps")
         var done = 0
         while done < count {
             let n = min(batchSize, count - done)
             let shape = [n] + exampleShape
             let evaluate: DiffusionModel = { model($0, timesteps: $1, mode: .evaluation) }
+            let first = done * steps
+            let report: (Int) -> Void = { progress.update(first + n * $0) }
             let x = try CommandFailure.wrap("") {
                 if let diffusion = gaussian {
                     if sampler == .ddim {
-                        return try diffusion.sampleDDIM(model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator)
+                        return try diffusion.sampleDDIM(
+                            model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator) { report(steps - $0.index) }
                     }
-                    return try diffusion.sampleAncestral(model: evaluate, shape: shape, clipStart: isImages, generator: &generator)
+                    return try diffusion.sampleAncestral(
+                        model: evaluate, shape: shape, clipStart: isImages, generator: &generator) { report(steps - $0.index) }
                 }
-                return try trained.process.samplesForDisplay(model: evaluate, shape: shape, maxSteps: T, generator: &generator)
+                return try trained.process.samplesForDisplay(model: evaluate, shape: shape, maxSteps: T, generator: &generator, progress: report)
             }
             values += x.converted(to: .float32).floats
             done += n
-            progress.update(done)
         }
         let all = Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32)
         let png = outFolder.appendingPathComponent("samples.png")

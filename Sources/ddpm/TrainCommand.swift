@@ -45,8 +45,13 @@ struct TrainCommand: ParsableCommand {
             bit for bit from the folder (settings come from run.json; --steps may raise
             the total); a run stopped before its first checkpoint resumes from step 0.
             All randomness is keyed by (seed, step, example), so a resumed run draws what
-            an uninterrupted one would. Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and
-            exits cleanly.
+            an uninterrupted one would.
+
+            Signals: Ctrl-C (SIGINT), SIGTERM or SIGHUP finish the step, save a checkpoint
+            and exit with 128 + the signal (130, 143, 129; a second one ends at once);
+            SIGUSR1 prints where training stands; SIGUSR2 saves a checkpoint and goes on.
+            Exit codes: 0 trained to --steps, 1 failed (the last checkpoint is untouched),
+            64 bad flags, 129/130/143 interrupted with a checkpoint saved.
 
             \(DataSpec.syntax)
             """)
@@ -220,7 +225,7 @@ struct TrainCommand: ParsableCommand {
             SignalGuard.statusHandler = nil
         }
 
-        let progress = Progress("train", total: settings.steps, unit: "steps")
+        let progress = Progress("train", total: settings.steps, unit: "steps", startingAt: trainer.step)
         let started = Date()
         var savedStep = Checkpoint.location(in: folder) == nil ? nil : trainer.step
         func save() throws {
@@ -244,10 +249,10 @@ struct TrainCommand: ParsableCommand {
             if let every = settings.sampleEvery, report.step % every == 0 {
                 _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
             }
-            if SignalGuard.stopRequested, !run.isFinished {
+            if let signal = SignalGuard.stopSignal, !run.isFinished {
                 try save()
                 print("interrupted: saved a checkpoint at step \(trainer.step) of \(settings.steps) in \(folder.path); continue with --resume.")
-                return
+                throw ExitCode(128 + signal)  // as shells report a command ended by the signal: 130 SIGINT, 143 SIGTERM
             }
         }
         try save()

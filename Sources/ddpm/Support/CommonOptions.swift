@@ -18,11 +18,12 @@ struct ComputeOptions: ParsableArguments {
         case winograd, direct
     }
 
+    func validate() throws {
+        if let threads { guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") } }
+    }
+
     func apply() throws {
-        if let threads {
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-            ComputeThreads.set(threads)
-        }
+        if let threads { ComputeThreads.set(threads) }
         DNNLConvolution.defaultAlgorithm = convolution == .winograd ? .winograd : .direct
     }
 }

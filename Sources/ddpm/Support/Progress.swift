@@ -17,11 +17,14 @@ final class Progress {
     var lastPrint = Date.distantPast
     let plainInterval: TimeInterval
     let unit: String
+    /// Where this run (re)started: rate and ETA count only the work done since.
+    let startedAt: Int
 
-    init(_ label: String, total: Int, unit: String = "it", plainInterval: TimeInterval = 10) {
+    init(_ label: String, total: Int, unit: String = "it", startingAt: Int = 0, plainInterval: TimeInterval = 10) {
         self.label = label
         self.total = total
         self.unit = unit
+        self.startedAt = startingAt
         self.plainInterval = plainInterval
     }
 
@@ -33,7 +36,7 @@ final class Progress {
         guard finished || now.timeIntervalSince(lastPrint) >= interval else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let rate = elapsed > 0 ? Double(done - startedAt) / elapsed : 0
         let remaining = rate > 0 ? Double(total - done) / rate : 0
         var parts = ["\(done)/\(total)"] + fields
         parts.append(String(format: "%.2f %@/s", rate, unit))
