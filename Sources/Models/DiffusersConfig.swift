@@ -26,12 +26,12 @@ extension UNetConfiguration {
         func fail(_ message: String) -> DiffusersConfigError { DiffusersConfigError(file: file, message: message) }
         func int(_ key: String, _ fallback: Int) throws -> Int {
             guard let value = json[key] else { return fallback }
-            guard let n = Self.integer(value) else { throw fail("\"\(key)\" must be an integer, found \(Self.describe(value))") }
+            guard let n = DiffusersJSON.integer(value) else { throw fail("\"\(key)\" must be an integer, found \(DiffusersJSON.describe(value))") }
             return n
         }
         func double(_ key: String, _ fallback: Double) throws -> Double {
             guard let value = json[key] else { return fallback }
-            guard let n = value as? NSNumber, !Self.isBoolean(n), n.doubleValue.isFinite else { throw fail("\"\(key)\" must be a number, found \(value)") }
+            guard let n = value as? NSNumber, !DiffusersJSON.isBoolean(n), n.doubleValue.isFinite else { throw fail("\"\(key)\" must be a number, found \(value)") }
             return n.doubleValue
         }
         func bool(_ key: String, _ fallback: Bool) throws -> Bool {
@@ -64,7 +64,7 @@ extension UNetConfiguration {
         let up = try strings("up_block_types", ["AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"])
         let channels: [Int]
         if let value = json["block_out_channels"] {
-            guard let list = value as? [Any], case let integers = list.compactMap(Self.integer), integers.count == list.count else {
+            guard let list = value as? [Any], case let integers = list.compactMap(DiffusersJSON.integer), integers.count == list.count else {
                 throw fail("\"block_out_channels\" must be a list of integers")
             }
             channels = integers
@@ -85,14 +85,14 @@ extension UNetConfiguration {
         switch json["attention_head_dim"] {
         case .none: headDimension = 8
         case is NSNull: headDimension = nil
-        case let value? where Self.integer(value) != nil: headDimension = Self.integer(value)
+        case let value? where DiffusersJSON.integer(value) != nil: headDimension = DiffusersJSON.integer(value)
         case let other?: throw fail("\"attention_head_dim\" must be an integer or null, found \(other)")
         }
         let sampleSize: Int
         switch json["sample_size"] {
-        case let value? where Self.integer(value) != nil: sampleSize = Self.integer(value)!
-        case let pair as [Any] where pair.count == 2 && Self.integer(pair[0]) != nil && Self.integer(pair[0]) == Self.integer(pair[1]):
-            sampleSize = Self.integer(pair[0])!
+        case let value? where DiffusersJSON.integer(value) != nil: sampleSize = DiffusersJSON.integer(value)!
+        case let pair as [Any] where pair.count == 2 && DiffusersJSON.integer(pair[0]) != nil && DiffusersJSON.integer(pair[0]) == DiffusersJSON.integer(pair[1]):
+            sampleSize = DiffusersJSON.integer(pair[0])!
         default: throw fail("\"sample_size\" must be one integer (square images)")
         }
         let configuration = UNetConfiguration(
@@ -106,28 +106,6 @@ extension UNetConfiguration {
             freqShift: try double("freq_shift", 0), downsamplePadding: try int("downsample_padding", 1))
         if let problem = configuration.problem { throw fail(problem) }
         self = configuration
-    }
-
-    /// A JSON integer: a number written without fraction or exponent (not `true`/`false`, not
-    /// `1.0`), as `Int`; nil for anything else.
-    static func integer(_ value: Any) -> Int? {
-        guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
-        switch UInt8(bitPattern: n.objCType.pointee) {
-        case UInt8(ascii: "d"), UInt8(ascii: "f"): return nil
-        case UInt8(ascii: "Q"): return n.uint64Value <= UInt64(Int.max) ? Int(n.uint64Value) : nil
-        default: return Int(exactly: n.int64Value)
-        }
-    }
-
-    /// A JSON value as it was written, for messages (`true` rather than `1`).
-    static func describe(_ value: Any) -> String {
-        if let n = value as? NSNumber, isBoolean(n) { return n.boolValue ? "true" : "false" }
-        return "\(value)"
-    }
-
-    /// Whether a number from `JSONSerialization` was `true` or `false`.
-    static func isBoolean(_ n: NSNumber) -> Bool {
-        UInt8(bitPattern: n.objCType.pointee) == UInt8(ascii: "c")
     }
 
     /// This configuration as a diffusers `UNet2DModel` config.json (every key written explicitly).
@@ -145,5 +123,30 @@ extension UNetConfiguration {
             "resnet_time_scale_shift": "default",
         ]
         return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
+/// Values of diffusers' JSON files as `JSONSerialization` returns them, read strictly.
+public enum DiffusersJSON {
+    /// A JSON integer: a number written without fraction or exponent (not `true`/`false`, not
+    /// `1.0`), as `Int`; nil for anything else.
+    public static func integer(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
+        switch UInt8(bitPattern: n.objCType.pointee) {
+        case UInt8(ascii: "d"), UInt8(ascii: "f"): return nil
+        case UInt8(ascii: "Q"): return n.uint64Value <= UInt64(Int.max) ? Int(n.uint64Value) : nil
+        default: return Int(exactly: n.int64Value)
+        }
+    }
+
+    /// A JSON value as it was written, for messages (`true` rather than `1`).
+    public static func describe(_ value: Any) -> String {
+        if let n = value as? NSNumber, isBoolean(n) { return n.boolValue ? "true" : "false" }
+        return "\(value)"
+    }
+
+    /// Whether a number from `JSONSerialization` was `true` or `false`.
+    public static func isBoolean(_ n: NSNumber) -> Bool {
+        UInt8(bitPattern: n.objCType.pointee) == UInt8(ascii: "c")
     }
 }
