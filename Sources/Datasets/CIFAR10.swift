@@ -6,6 +6,10 @@ public enum CIFAR10 {
     /// Bytes per record: 1 label + 3 × 32 × 32 pixels.
     public static let recordSize = 1 + 3 * 32 * 32
 
+    /// The most records one batch file may hold (CIFAR-10's hold 10,000), so that a wrong file
+    /// given as a batch is refused before it is read into memory.
+    public static let maximumRecords = 100_000
+
     /// The files of a split: `data_batch_1.bin` … `data_batch_5.bin` (50,000 images) or `test_batch.bin` (10,000).
     public static func fileNames(_ split: DataSplit) -> [String] {
         switch split {
@@ -16,9 +20,15 @@ public enum CIFAR10 {
 
     /// The records of one batch file: NCHW bytes (the file's planes are already CHW) and labels.
     /// - Throws: `.missingFile` with where to get CIFAR-10, `.truncated` when the size is not a
-    ///   whole number of 3,073-byte records, `.wrongFormat` for a label outside 0…9.
+    ///   whole number of 3,073-byte records, `.wrongFormat` for a label outside 0…9 or a file of
+    ///   more than `maximumRecords` records.
     public static func readBatch(_ url: URL) throws -> (images: [UInt8], labels: [Int]) {
         guard FileManager.default.fileExists(atPath: url.path) else { throw DatasetError.missingFile(url, hint: DatasetHint.cifar10) }
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard fileSize <= maximumRecords * recordSize else {
+            throw DatasetError.wrongFormat(url, reason: "\(fileSize) bytes, more than the \(maximumRecords) records of \(recordSize) bytes "
+                                           + "a batch file may hold (CIFAR-10's hold 10,000); this is not a CIFAR-10 binary batch. \(DatasetHint.cifar10)")
+        }
         let data: [UInt8]
         do { data = [UInt8](try Data(contentsOf: url)) } catch { throw DatasetError.unreadable(url, reason: "\(error)") }
         guard !data.isEmpty, data.count % recordSize == 0 else {

@@ -21,13 +21,19 @@ public enum PNGCodec {
         case rgba
     }
 
+    /// The most pixels a decoded image may have: 16,384 × 16,384 (1 GiB as RGBA). The header's
+    /// dimensions are checked against it before the pixels are allocated, so a small file that
+    /// claims a huge image is refused instead of decoded.
+    public static let maximumPixelCount = 16_384 * 16_384
+
     /// Decodes the PNG file at `url`.
     ///
     /// Any colour type and bit depth is accepted: palettes are expanded, 16-bit samples reduced
     /// to 8 bits, and, unless `.rgba` is asked for, alpha is removed by compositing onto
     /// `background` (white by default, so that transparent areas look as in a browser).
     /// - Throws: `ImagingError.cannotOpen` for a missing file, `ImagingError.invalidPNG` (naming the
-    ///   file, with libpng's message) for anything that is not a complete, valid PNG.
+    ///   file, with libpng's message) for anything that is not a complete, valid PNG, and
+    ///   `ImagingError.imageTooLarge` when the header declares more than `maximumPixelCount` pixels.
     public static func read(
         from url: URL, format: DecodeFormat = .automatic, background: (UInt8, UInt8, UInt8) = (255, 255, 255)
     ) throws -> RasterImage {
@@ -51,6 +57,10 @@ public enum PNGCodec {
         }
         image.format = Self.libpngFormat(target)
         let width = Int(image.width), height = Int(image.height)
+        guard width * height <= maximumPixelCount else {
+            png_image_free(&image)
+            throw ImagingError.imageTooLarge(url, width: width, height: height, maximumPixels: maximumPixelCount)
+        }
         var pixels = [UInt8](repeating: 0, count: width * height * target.channels)
         var color = png_color(red: background.0, green: background.1, blue: background.2)
         let ok = pixels.withUnsafeMutableBytes { buffer in

@@ -16,7 +16,9 @@ extension UNetConfiguration {
     /// explicit `"attention_head_dim": null` means one head over all channels, which differs from
     /// the missing key. Keys that change the computation in ways this U-Net does not implement
     /// (class embeddings, Fourier time embedding, scale-shift norm, resnet-style resampling) are
-    /// rejected with a message naming the key.
+    /// rejected with a message naming the key. Integers must be written as integers, and the
+    /// result must pass `problem` (positive counts, groups and heads that divide the channels, a
+    /// sample size that halves evenly), so that a hostile config fails here, not in `UNet.init`.
     public init(diffusersConfig data: Data, file: String = "config.json") throws {
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw DiffusersConfigError(file: file, message: "not a JSON object")
@@ -24,12 +26,12 @@ extension UNetConfiguration {
         func fail(_ message: String) -> DiffusersConfigError { DiffusersConfigError(file: file, message: message) }
         func int(_ key: String, _ fallback: Int) throws -> Int {
             guard let value = json[key] else { return fallback }
-            guard let n = value as? NSNumber else { throw fail("\"\(key)\" must be a number, found \(value)") }
-            return n.intValue
+            guard let n = DiffusersJSON.integer(value) else { throw fail("\"\(key)\" must be an integer, found \(DiffusersJSON.describe(value))") }
+            return n
         }
         func double(_ key: String, _ fallback: Double) throws -> Double {
             guard let value = json[key] else { return fallback }
-            guard let n = value as? NSNumber else { throw fail("\"\(key)\" must be a number, found \(value)") }
+            guard let n = value as? NSNumber, !DiffusersJSON.isBoolean(n), n.doubleValue.isFinite else { throw fail("\"\(key)\" must be a number, found \(value)") }
             return n.doubleValue
         }
         func bool(_ key: String, _ fallback: Bool) throws -> Bool {
@@ -62,8 +64,10 @@ extension UNetConfiguration {
         let up = try strings("up_block_types", ["AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"])
         let channels: [Int]
         if let value = json["block_out_channels"] {
-            guard let list = value as? [NSNumber] else { throw fail("\"block_out_channels\" must be a list of numbers") }
-            channels = list.map(\.intValue)
+            guard let list = value as? [Any], case let integers = list.compactMap(DiffusersJSON.integer), integers.count == list.count else {
+                throw fail("\"block_out_channels\" must be a list of integers")
+            }
+            channels = integers
         } else {
             channels = [224, 448, 672, 896]
         }
@@ -81,16 +85,17 @@ extension UNetConfiguration {
         switch json["attention_head_dim"] {
         case .none: headDimension = 8
         case is NSNull: headDimension = nil
-        case let n as NSNumber: headDimension = n.intValue
-        case let other?: throw fail("\"attention_head_dim\" must be a number or null, found \(other)")
+        case let value? where DiffusersJSON.integer(value) != nil: headDimension = DiffusersJSON.integer(value)
+        case let other?: throw fail("\"attention_head_dim\" must be an integer or null, found \(other)")
         }
         let sampleSize: Int
         switch json["sample_size"] {
-        case let n as NSNumber: sampleSize = n.intValue
-        case let pair as [NSNumber] where pair.count == 2 && pair[0] == pair[1]: sampleSize = pair[0].intValue
-        default: throw fail("\"sample_size\" must be one number (square images)")
+        case let value? where DiffusersJSON.integer(value) != nil: sampleSize = DiffusersJSON.integer(value)!
+        case let pair as [Any] where pair.count == 2 && DiffusersJSON.integer(pair[0]) != nil && DiffusersJSON.integer(pair[0]) == DiffusersJSON.integer(pair[1]):
+            sampleSize = DiffusersJSON.integer(pair[0])!
+        default: throw fail("\"sample_size\" must be one integer (square images)")
         }
-        self.init(
+        let configuration = UNetConfiguration(
             sampleSize: sampleSize, inChannels: try int("in_channels", 3), outChannels: try int("out_channels", 3),
             blockOutChannels: channels, layersPerBlock: try int("layers_per_block", 2),
             downBlockAttention: try down.map { try attention($0, plain: "DownBlock2D", attn: "AttnDownBlock2D") },
@@ -99,6 +104,8 @@ extension UNetConfiguration {
             normGroups: try int("norm_num_groups", 32), normEps: try double("norm_eps", 1e-5),
             attentionHeadDimension: headDimension, flipSinToCos: try bool("flip_sin_to_cos", true),
             freqShift: try double("freq_shift", 0), downsamplePadding: try int("downsample_padding", 1))
+        if let problem = configuration.problem { throw fail(problem) }
+        self = configuration
     }
 
     /// This configuration as a diffusers `UNet2DModel` config.json (every key written explicitly).
@@ -116,5 +123,30 @@ extension UNetConfiguration {
             "resnet_time_scale_shift": "default",
         ]
         return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
+/// Values of diffusers' JSON files as `JSONSerialization` returns them, read strictly.
+public enum DiffusersJSON {
+    /// A JSON integer: a number written without fraction or exponent (not `true`/`false`, not
+    /// `1.0`), as `Int`; nil for anything else.
+    public static func integer(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
+        switch UInt8(bitPattern: n.objCType.pointee) {
+        case UInt8(ascii: "d"), UInt8(ascii: "f"): return nil
+        case UInt8(ascii: "Q"): return n.uint64Value <= UInt64(Int.max) ? Int(n.uint64Value) : nil
+        default: return Int(exactly: n.int64Value)
+        }
+    }
+
+    /// A JSON value as it was written, for messages (`true` rather than `1`).
+    public static func describe(_ value: Any) -> String {
+        if let n = value as? NSNumber, isBoolean(n) { return n.boolValue ? "true" : "false" }
+        return "\(value)"
+    }
+
+    /// Whether a number from `JSONSerialization` was `true` or `false`.
+    public static func isBoolean(_ n: NSNumber) -> Bool {
+        UInt8(bitPattern: n.objCType.pointee) == UInt8(ascii: "c")
     }
 }

@@ -17,6 +17,8 @@ public enum DiffusersFolderError: Error, CustomStringConvertible {
     /// The weights file is unreadable, corrupt, or does not match config.json (the underlying
     /// error names the file and tensor).
     case weights(URL, TensorFileError)
+    /// The parameters config.json describes would need more memory than the machine has.
+    case tooLarge(URL, parameters: Int, bytes: Int?, available: UInt64)
     /// Writing the folder failed.
     case cannotWrite(URL, reason: String)
 
@@ -33,16 +35,26 @@ public enum DiffusersFolderError: Error, CustomStringConvertible {
             return "\(url.path): \(message)"
         case let .weights(_, error):
             return error.description
+        case let .tooLarge(url, parameters, bytes, available):
+            let size = bytes.map { "\(Self.gigabytes(UInt64($0))) GB" } ?? "more bytes than can be counted"
+            return "\(url.path): describes a U-Net of \(parameters) parameters, which need \(size); this machine has "
+                + "\(Self.gigabytes(available)) GB of memory. The config is corrupt or the model is too large for this machine."
         case let .cannotWrite(url, reason):
             return "\(url.path): cannot write (\(reason))."
         }
+    }
+
+    /// Bytes in GB (10⁹), one decimal.
+    static func gigabytes(_ bytes: UInt64) -> String {
+        let tenths = bytes / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// The file the error is about.
     public var file: URL {
         switch self {
         case let .notAFolder(url), let .missingConfig(url), let .missingWeights(url), let .invalidConfig(url, _),
-             let .weights(url, _), let .cannotWrite(url, _):
+             let .weights(url, _), let .tooLarge(url, _, _, _), let .cannotWrite(url, _):
             return url
         }
     }
@@ -77,9 +89,12 @@ public enum DiffusersFolder {
     /// Loads the folder at `url` into a `UNet` whose parameters have `dtype`.
     ///
     /// The network is built with a fixed seed (the initial values are all replaced), then every
-    /// parameter is read from the weights file; a missing, extra or misshapen tensor is an error.
+    /// parameter is read from the weights file; a missing, extra or misshapen tensor is an error,
+    /// and so are NaN or infinite weights. A configuration whose parameters would not fit in the
+    /// machine's physical memory is refused before anything is allocated.
     public static func load(_ url: URL, dtype: DType = .float32) throws -> UNet {
         let configuration = try configuration(at: url)
+        try checkMemory(configuration, dtype: dtype, file: url.appendingPathComponent(configName))
         let weightsURL = url.appendingPathComponent(weightsName)
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw DiffusersFolderError.missingWeights(weightsURL) }
         // Parse the weights before building the network, so a corrupt file fails fast.
@@ -98,6 +113,19 @@ public enum DiffusersFolder {
             throw DiffusersFolderError.weights(weightsURL, error)
         }
         return model
+    }
+
+    /// Throws `.tooLarge` when the parameters of `configuration` in `dtype` need more than
+    /// `availableMemory` bytes (by default the machine's physical memory).
+    public static func checkMemory(
+        _ configuration: UNetConfiguration, dtype: DType, file: URL, availableMemory: UInt64 = ProcessInfo.processInfo.physicalMemory
+    ) throws {
+        guard let parameters = configuration.parameterCount else {
+            throw DiffusersFolderError.invalidConfig(file, message: "the configuration has more parameters than can be counted")
+        }
+        let (bytes, overflow) = parameters.multipliedReportingOverflow(by: dtype.byteSize)
+        guard overflow || UInt64(bytes) > availableMemory else { return }
+        throw DiffusersFolderError.tooLarge(file, parameters: parameters, bytes: overflow ? nil : bytes, available: availableMemory)
     }
 
     /// Writes `model` as a diffusers folder at `url` (created if needed): config.json and the

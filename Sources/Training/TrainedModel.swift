@@ -79,8 +79,14 @@ public struct TrainedModel {
                             configuration: configuration, emaInitialWeight: initialWeight)
     }
 
+    /// The largest T read from a scheduler_config.json (DDPM uses 1000; every coefficient table
+    /// has T entries).
+    public static let maximumTrainingSteps = 100_000
+
     /// T of a diffusers model: `num_train_timesteps` of scheduler_config.json beside config.json or
     /// in ../scheduler/, else 1000.
+    /// - Throws: `TrainingError.invalidFile` naming the file and the key when the value is not an
+    ///   integer in 1…`maximumTrainingSteps`.
     public static func diffusersTrainingSteps(_ folder: URL) throws -> Int {
         for candidate in [folder.appendingPathComponent("scheduler_config.json"),
                           folder.deletingLastPathComponent().appendingPathComponent("scheduler/scheduler_config.json")] {
@@ -88,7 +94,12 @@ public struct TrainedModel {
             guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw TrainingError.invalidFile(path: candidate.path, message: "not a JSON object.")
             }
-            if let steps = object["num_train_timesteps"] as? NSNumber { return steps.intValue }
+            guard let value = object["num_train_timesteps"], !(value is NSNull) else { continue }
+            guard let steps = DiffusersJSON.integer(value), (1...maximumTrainingSteps).contains(steps) else {
+                throw TrainingError.invalidFile(path: candidate.path, message: "\"num_train_timesteps\": \(DiffusersJSON.describe(value)) "
+                                                + "is not an integer in 1…\(maximumTrainingSteps); set it to the T the model was trained with (DDPM: 1000).")
+            }
+            return steps
         }
         return 1000
     }

@@ -100,3 +100,47 @@ struct PNGCodecTests {
         #expect(try folder.contents().isEmpty)
     }
 }
+
+@Suite("hostile PNG files")
+struct HostilePNGTests {
+    /// CRC-32 (ISO 3309, as PNG chunks use it), bit by bit.
+    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// A valid 8×8 PNG whose IHDR then claims `width × height`, with the chunk's CRC recomputed.
+    static func claiming(width: UInt32, height: UInt32) throws -> [UInt8] {
+        var bytes = try PNGCodec.encode(PNGCodecTests.pattern(width: 8, height: 8, format: .gray))
+        #expect(Array(bytes[12..<16]) == Array("IHDR".utf8))
+        func put(_ value: UInt32, at offset: Int) { for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (24 - 8 * i)) } }
+        put(width, at: 16)
+        put(height, at: 20)
+        put(crc32(bytes[12..<29]), at: 29)
+        return bytes
+    }
+
+    @Test("a small file whose header claims 1,000,000 × 1,000,000 pixels is refused before decoding")
+    func hugeDimensions() throws {
+        let folder = try TemporaryFolder()
+        let url = folder.file("huge.png")
+        try Data(Self.claiming(width: 1_000_000, height: 1_000_000)).write(to: url)
+        #expect(throws: ImagingError.imageTooLarge(url, width: 1_000_000, height: 1_000_000, maximumPixels: 16_384 * 16_384)) {
+            try PNGCodec.read(from: url)
+        }
+        let error = try #require(throws: ImagingError.self) { try PNGCodec.read(from: url) }
+        #expect(error.description.contains("declares 1000000×1000000 pixels, more than the 268435456 this decoder accepts"))
+    }
+
+    @Test("the CRC patch is right: a header claiming the true size still decodes")
+    func patchedHeaderDecodes() throws {
+        let folder = try TemporaryFolder()
+        let url = folder.file("same.png")
+        try Data(Self.claiming(width: 8, height: 8)).write(to: url)
+        #expect(try PNGCodec.read(from: url).width == 8)
+    }
+}

@@ -18,28 +18,49 @@ extension Module {
     ///
     /// Older diffusers uploads name the attention projections `query`, `key`, `value` and
     /// `proj_attn` instead of `to_q`, `to_k`, `to_v` and `to_out.0`; both are accepted.
+    /// NaN and infinite values are refused unless `allowNonFinite` is true: sampling with them
+    /// gives NaN images without a word, so damaged weights are reported when they are loaded.
     /// - Throws: `TensorFileError.missingTensor` or `.shapeMismatch` naming the file and tensor,
-    ///   and `.unexpectedTensors` when the file holds tensors the module has no place for (a sign
-    ///   that the configuration does not match the weights).
-    public func loadParameters(from file: SafeTensorsFile) throws {
+    ///   `.unexpectedTensors` when the file holds tensors the module has no place for (a sign
+    ///   that the configuration does not match the weights), and `.nonFiniteValues` naming the
+    ///   first tensor (in parameter order) with NaN or infinite values and how many it holds.
+    public func loadParameters(from file: SafeTensorsFile, allowNonFinite: Bool = false) throws {
         var used = Set<String>()
         var loaded: [(Parameter, Tensor)] = []
+        var firstNonFinite: (name: String, count: Int)?
+        var nonFiniteTensors = 0
         for (name, parameter) in namedParameters {
             let stored = ([name] + legacyNames(of: name)).first { file.entries[$0] != nil } ?? name
-            let tensor = try file.tensor(named: stored, expectedShape: parameter.value.shape)
+            let tensor = try file.tensor(named: stored, expectedShape: parameter.value.shape).converted(to: parameter.value.dtype)
             used.insert(stored)
-            loaded.append((parameter, tensor.converted(to: parameter.value.dtype)))
+            loaded.append((parameter, tensor))
+            let count = allowNonFinite ? 0 : nonFiniteCount(tensor)
+            if count > 0 {
+                nonFiniteTensors += 1
+                if firstNonFinite == nil { firstNonFinite = (stored, count) }
+            }
         }
         let extra = Set(file.names).subtracting(used)
         if !extra.isEmpty {
             throw TensorFileError.unexpectedTensors(file.url, tensors: extra.sorted())
         }
+        if let firstNonFinite {
+            throw TensorFileError.nonFiniteValues(file.url, tensor: firstNonFinite.name, count: firstNonFinite.count, tensors: nonFiniteTensors)
+        }
         for (parameter, tensor) in loaded { parameter.value = tensor }
     }
 
-    /// Loads parameters from the safetensors file at `url`.
-    public func loadParameters(from url: URL) throws {
-        try loadParameters(from: SafeTensorsFile(contentsOf: url))
+    /// Loads parameters from the safetensors file at `url` (see `loadParameters(from:allowNonFinite:)`).
+    public func loadParameters(from url: URL, allowNonFinite: Bool = false) throws {
+        try loadParameters(from: SafeTensorsFile(contentsOf: url), allowNonFinite: allowNonFinite)
+    }
+}
+
+/// How many of the tensor's values are NaN or infinite.
+private func nonFiniteCount(_ tensor: Tensor) -> Int {
+    switch tensor.dtype {
+    case .float32: tensor.withUnsafeBufferPointer(as: Float.self) { values in values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+    case .float64: tensor.withUnsafeBufferPointer(as: Double.self) { values in values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
     }
 }
 

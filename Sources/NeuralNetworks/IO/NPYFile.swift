@@ -115,7 +115,9 @@ public enum NPYFile {
         return out
     }
 
-    /// Parses NPY bytes; `url` names the source in errors.
+    /// Parses NPY bytes; `url` names the source in errors. The header length and the shape ×
+    /// element size (overflow-checked) are compared with the bytes at hand before anything is
+    /// allocated.
     public static func decode(_ bytes: [UInt8], url: URL) throws -> NPYArray {
         guard bytes.count >= 6, Array(bytes[0..<6]) == magic else {
             if bytes.count < 6 && bytes == Array(magic.prefix(bytes.count)) {
@@ -137,15 +139,18 @@ public enum NPYFile {
         let header = String(decoding: bytes[(8 + lengthSize)..<dataStart], as: UTF8.self)
         let (descr, fortran, shape) = try parseHeader(header, url: url)
         if fortran { throw TensorFileError.fortranOrder(url) }
-        let count = shape.reduce(1, *)
         let size: Int
         switch descr {
         case "<f4", "<f8", "|u1", "<u1", "|i8", "<i8": size = descr.hasSuffix("8") ? 8 : descr.hasSuffix("4") ? 4 : 1
         default: throw TensorFileError.unknownDtype(url, tensor: "array", dtype: descr)
         }
-        guard bytes.count - dataStart >= count * size else {
-            throw TensorFileError.truncatedData(url, expectedBytes: count * size, foundBytes: bytes.count - dataStart)
+        guard let byteCount = SafeTensorsFile.byteCount(shape: shape, elementSize: size) else {
+            throw TensorFileError.shapeTooLarge(url, tensor: "array", shape: shape, dataSize: bytes.count - dataStart)
         }
+        guard bytes.count - dataStart >= byteCount else {
+            throw TensorFileError.truncatedData(url, expectedBytes: byteCount, foundBytes: bytes.count - dataStart)
+        }
+        let count = byteCount / size
         return bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress! + dataStart
             func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T { T(littleEndian: base.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }

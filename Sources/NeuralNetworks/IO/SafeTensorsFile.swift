@@ -51,55 +51,125 @@ public struct SafeTensorsFile {
         try self.init(bytes: TensorFileIO.readBytes(url), url: url)
     }
 
+    /// The largest header read, in bytes (safetensors' own reader refuses more than 100 MB).
+    public static let maximumHeaderLength = 100_000_000
+
     /// Parses safetensors bytes; `url` names the source in errors.
+    ///
+    /// Every size is checked against the bytes at hand before anything is allocated: the header
+    /// length against the file and `maximumHeaderLength`; each entry's shape × dtype size, with
+    /// overflow-checked arithmetic, against its `data_offsets`; and the entries, sorted by
+    /// offset, must tile the data section exactly — no overlap, no gap, nothing after the last.
+    /// The header must be UTF-8 JSON in which no key appears twice.
     public init(bytes: [UInt8], url: URL) throws {
         self.url = url
         self.bytes = bytes
         guard bytes.count >= 8 else { throw TensorFileError.fileTooShort(url, size: bytes.count, needed: 8, what: "the safetensors header length") }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard length <= UInt64(Self.maximumHeaderLength) else {
+            throw TensorFileError.headerTooLarge(url, headerLength: length, limit: Self.maximumHeaderLength)
+        }
         guard length <= UInt64(bytes.count - 8) else { throw TensorFileError.headerPastEnd(url, headerLength: length, fileSize: bytes.count) }
         dataStart = 8 + Int(length)
         let dataSize = bytes.count - dataStart
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart]), options: [])
-        } catch {
-            throw TensorFileError.invalidJSON(url, reason: "JSON does not parse (\(error.localizedDescription))")
-        }
-        guard let header = object as? [String: Any] else { throw TensorFileError.invalidJSON(url, reason: "the header is not a JSON object") }
+        let header = try Self.parseHeader(Array(bytes[8..<dataStart]), url: url)
+        guard let fields = header.objectEntries else { throw TensorFileError.invalidJSON(url, reason: "the header is not a JSON object") }
         var metadata: [String: String] = [:]
         var entries: [String: Entry] = [:]
-        for (name, value) in header {
+        for (name, value) in fields {
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else { throw TensorFileError.invalidJSON(url, reason: "__metadata__ is not an object") }
-                for (key, item) in map {
-                    guard let text = item as? String else { throw TensorFileError.invalidJSON(url, reason: "__metadata__[\"\(key)\"] is not a string") }
-                    metadata[key] = text
-                }
-                continue
+                metadata = try Self.metadata(value, url: url)
+            } else {
+                entries[name] = try Self.entry(name, value, dataSize: dataSize, url: url)
             }
-            guard let fields = value as? [String: Any] else { throw TensorFileError.malformedEntry(url, tensor: name, reason: "entry is not a JSON object") }
-            guard let dtypeName = fields["dtype"] as? String else { throw TensorFileError.malformedEntry(url, tensor: name, reason: "no \"dtype\" string") }
-            guard let dtype = DType(rawValue: dtypeName) else { throw TensorFileError.unknownDtype(url, tensor: name, dtype: dtypeName) }
-            guard let shape = Self.integers(fields["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-                throw TensorFileError.malformedEntry(url, tensor: name, reason: "\"shape\" is not a list of non-negative integers")
-            }
-            guard let offsets = Self.integers(fields["data_offsets"]), offsets.count == 2 else {
-                throw TensorFileError.malformedEntry(url, tensor: name, reason: "\"data_offsets\" is not a list of two integers")
-            }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, begin <= end, end <= dataSize else {
-                throw TensorFileError.offsetsOutOfRange(url, tensor: name, begin: begin, end: end, dataSize: dataSize)
-            }
-            let expected = shape.reduce(1, *) * dtype.byteSize
-            guard end - begin == expected else {
-                throw TensorFileError.sizeMismatch(url, tensor: name, shape: shape, dtype: dtypeName, expectedBytes: expected, foundBytes: end - begin)
-            }
-            entries[name] = Entry(dtype: dtype, shape: shape, range: begin..<end)
         }
+        try Self.checkLayout(entries, dataSize: dataSize, url: url)
         self.metadata = metadata
         self.entries = entries
+    }
+
+    /// The header's JSON value: UTF-8, no key twice.
+    static func parseHeader(_ header: [UInt8], url: URL) throws -> HeaderJSON {
+        guard String(validating: header, as: UTF8.self) != nil else {
+            throw TensorFileError.invalidJSON(url, reason: "the header is not UTF-8 text; the file is corrupt or not safetensors")
+        }
+        do {
+            return try HeaderJSON.parse(header)
+        } catch let .syntax(offset, reason) {
+            throw TensorFileError.invalidJSON(url, reason: "JSON does not parse at byte \(offset) of the header (\(reason))")
+        } catch let .duplicateKey(path, key) {
+            if path.isEmpty { throw TensorFileError.duplicateTensor(url, tensor: key) }
+            throw TensorFileError.invalidJSON(url, reason: "key \"\(key)\" appears twice in \"\(path.joined(separator: "."))\"")
+        }
+    }
+
+    /// The `__metadata__` map: strings only.
+    static func metadata(_ value: HeaderJSON, url: URL) throws -> [String: String] {
+        guard let map = value.objectEntries else { throw TensorFileError.invalidJSON(url, reason: "__metadata__ is not an object") }
+        var out: [String: String] = [:]
+        for (key, item) in map {
+            guard let text = item.stringValue else { throw TensorFileError.invalidJSON(url, reason: "__metadata__[\"\(key)\"] is not a string") }
+            out[key] = text
+        }
+        return out
+    }
+
+    /// One tensor's entry, its byte count checked against its offsets and the data section.
+    static func entry(_ name: String, _ value: HeaderJSON, dataSize: Int, url: URL) throws -> Entry {
+        guard value.objectEntries != nil else { throw TensorFileError.malformedEntry(url, tensor: name, reason: "entry is not a JSON object") }
+        guard let dtypeName = value["dtype"]?.stringValue else { throw TensorFileError.malformedEntry(url, tensor: name, reason: "no \"dtype\" string") }
+        guard let dtype = DType(rawValue: dtypeName) else { throw TensorFileError.unknownDtype(url, tensor: name, dtype: dtypeName) }
+        guard let shape = value["shape"]?.integers, shape.allSatisfy({ $0 >= 0 }) else {
+            throw TensorFileError.malformedEntry(url, tensor: name, reason: "\"shape\" is not a list of non-negative integers")
+        }
+        guard let offsets = value["data_offsets"]?.integers, offsets.count == 2 else {
+            throw TensorFileError.malformedEntry(url, tensor: name, reason: "\"data_offsets\" is not a list of two integers")
+        }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard begin >= 0, begin <= end, end <= dataSize else {
+            throw TensorFileError.offsetsOutOfRange(url, tensor: name, begin: begin, end: end, dataSize: dataSize)
+        }
+        guard let expected = byteCount(shape: shape, elementSize: dtype.byteSize) else {
+            throw TensorFileError.shapeTooLarge(url, tensor: name, shape: shape, dataSize: dataSize)
+        }
+        guard end - begin == expected else {
+            throw TensorFileError.sizeMismatch(url, tensor: name, shape: shape, dtype: dtypeName, expectedBytes: expected, foundBytes: end - begin)
+        }
+        return Entry(dtype: dtype, shape: shape, range: begin..<end)
+    }
+
+    /// The entries, sorted by offset, must follow one another from byte 0 to the end of the data
+    /// section (the layout every safetensors writer produces).
+    static func checkLayout(_ entries: [String: Entry], dataSize: Int, url: URL) throws {
+        let sorted = entries.sorted { ($0.value.range.lowerBound, $0.value.range.upperBound, $0.key) < ($1.value.range.lowerBound, $1.value.range.upperBound, $1.key) }
+        var end = 0
+        var previous: String?
+        for (name, entry) in sorted {
+            if entry.range.lowerBound < end, let previous {
+                throw TensorFileError.offsetsOverlap(url, tensor: name, begin: entry.range.lowerBound, previous: previous, previousEnd: end)
+            }
+            if entry.range.lowerBound > end {
+                throw TensorFileError.offsetsGap(url, tensor: name, begin: entry.range.lowerBound, previousEnd: end)
+            }
+            end = entry.range.upperBound
+            previous = name
+        }
+        guard end == dataSize else { throw TensorFileError.dataSizeMismatch(url, tensorsEnd: end, dataSize: dataSize) }
+    }
+
+    /// shape × element size in bytes, or nil when that exceeds `Int.max` — checked over the
+    /// non-zero extents, so that no later product of the extents can overflow either.
+    static func byteCount(shape: [Int], elementSize: Int) -> Int? {
+        var product = elementSize
+        var isEmpty = false
+        for extent in shape {
+            if extent == 0 { isEmpty = true; continue }
+            let (next, overflow) = product.multipliedReportingOverflow(by: extent)
+            if overflow { return nil }
+            product = next
+        }
+        return isEmpty ? 0 : product
     }
 
     /// The tensor called `name`: F32 → `.float32`, F64 → `.float64`, F16 and BF16 → `.float32`.
@@ -143,15 +213,6 @@ public struct SafeTensorsFile {
         case 31: return fraction == 0 ? sign * .infinity : .nan
         default: return sign * (1 + fraction / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
         }
-    }
-
-    static func integers(_ value: Any?) -> [Int]? {
-        guard let list = value as? [Any] else { return nil }
-        var out: [Int] = []
-        for item in list {
-            if let n = item as? Int { out.append(n) } else if let n = item as? NSNumber, n.doubleValue == n.doubleValue.rounded() { out.append(n.intValue) } else { return nil }
-        }
-        return out
     }
 }
 

@@ -12,6 +12,8 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
     case fileTooShort(URL, size: Int, needed: Int, what: String)
     /// The safetensors header length points past the end of the file.
     case headerPastEnd(URL, headerLength: UInt64, fileSize: Int)
+    /// The safetensors header length is above `SafeTensorsFile.maximumHeaderLength`.
+    case headerTooLarge(URL, headerLength: UInt64, limit: Int)
     /// The safetensors header is not a JSON object of the expected form.
     case invalidJSON(URL, reason: String)
     /// A tensor's entry lacks a field or has one of the wrong type.
@@ -20,8 +22,20 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
     case unknownDtype(URL, tensor: String, dtype: String)
     /// A tensor's data offsets fall outside the data section (or end before they begin).
     case offsetsOutOfRange(URL, tensor: String, begin: Int, end: Int, dataSize: Int)
+    /// A tensor's shape × dtype size is more bytes than `Int` can count.
+    case shapeTooLarge(URL, tensor: String, shape: [Int], dataSize: Int)
     /// A tensor's byte range does not hold shape × dtype size bytes.
     case sizeMismatch(URL, tensor: String, shape: [Int], dtype: String, expectedBytes: Int, foundBytes: Int)
+    /// The safetensors header names the same tensor twice.
+    case duplicateTensor(URL, tensor: String)
+    /// A tensor's data starts before the one laid out before it ends.
+    case offsetsOverlap(URL, tensor: String, begin: Int, previous: String, previousEnd: Int)
+    /// Bytes of the data section between two tensors (or before the first) belong to no tensor.
+    case offsetsGap(URL, tensor: String, begin: Int, previousEnd: Int)
+    /// The tensors end before the data section does.
+    case dataSizeMismatch(URL, tensorsEnd: Int, dataSize: Int)
+    /// A tensor holds NaN or infinite values; `count` of them in `tensor`, the first of `tensors` such tensors.
+    case nonFiniteValues(URL, tensor: String, count: Int, tensors: Int)
     /// The file has no tensor of that name.
     case missingTensor(URL, tensor: String, available: [String])
     /// The tensor's shape is not the one the caller expected.
@@ -49,6 +63,8 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
             return "\(url.path): file too short: \(size) bytes, \(what) needs at least \(needed); the file is truncated or not a tensor file."
         case let .headerPastEnd(url, length, size):
             return "\(url.path): safetensors header length \(length) runs past the end of the \(size)-byte file; the file is truncated or not safetensors."
+        case let .headerTooLarge(url, length, limit):
+            return "\(url.path): safetensors header length \(length) is above the limit of \(limit) bytes; the file is corrupt or not safetensors."
         case let .invalidJSON(url, reason):
             return "\(url.path): safetensors header is not valid: \(reason)."
         case let .malformedEntry(url, tensor, reason):
@@ -58,6 +74,24 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
                 + "for safetensors, <f4, <f8, |u1, <i8 for NPY."
         case let .offsetsOutOfRange(url, tensor, begin, end, size):
             return "\(url.path): tensor \"\(tensor)\" data_offsets [\(begin), \(end)] are outside the \(size)-byte data section; the file is truncated or corrupt."
+        case let .shapeTooLarge(url, tensor, shape, size):
+            return "\(url.path): tensor \"\(tensor)\" of shape \(shape) would need more bytes than can be counted, "
+                + "and the data section holds \(size); the header is corrupt."
+        case let .duplicateTensor(url, tensor):
+            return "\(url.path): tensor \"\(tensor)\" is named twice in the safetensors header; the file is corrupt — re-create it."
+        case let .offsetsOverlap(url, tensor, begin, previous, previousEnd):
+            return "\(url.path): tensor \"\(tensor)\" starts at byte \(begin) of the data section, inside tensor \"\(previous)\" "
+                + "(which ends at \(previousEnd)); tensors must not share bytes — the file is corrupt."
+        case let .offsetsGap(url, tensor, begin, previousEnd):
+            return "\(url.path): bytes \(previousEnd)..<\(begin) of the data section, before tensor \"\(tensor)\", belong to no tensor; "
+                + "the header and the data disagree — the file is corrupt."
+        case let .dataSizeMismatch(url, end, size):
+            return "\(url.path): the tensors end at byte \(end) of the data section, which holds \(size) bytes; "
+                + "the header and the data disagree — the file is corrupt."
+        case let .nonFiniteValues(url, tensor, count, tensors):
+            return "\(url.path): tensor \"\(tensor)\" holds \(count) NaN or infinite value\(count == 1 ? "" : "s")"
+                + (tensors > 1 ? " (and \(tensors - 1) more tensor\(tensors == 2 ? " holds" : "s hold") some)" : "")
+                + "; the weights are damaged or from a diverged training run — use other weights."
         case let .sizeMismatch(url, tensor, shape, dtype, expected, found):
             return "\(url.path): tensor \"\(tensor)\" of shape \(shape) and dtype \(dtype) needs \(expected) bytes, its data_offsets span \(found)."
         case let .missingTensor(url, tensor, available):
