@@ -1,6 +1,7 @@
 // Range checks of every setting, as strict as the matching command-line flags; each error names
 // the run.json key.
 import Diffusion
+import Foundation
 import Models
 
 extension TrainingConfiguration {
@@ -56,6 +57,15 @@ extension TrainingConfiguration {
         }
         do { _ = try process.makeProcess() } catch {
             throw TrainingError.invalidSetting(key: "process.schedule", message: "\(error)")
+        }
+        if case .unet(let unet) = model {
+            if let problem = unet.problem { throw TrainingError.invalidSetting(key: "model.unet", message: problem) }
+            let memory = ProcessInfo.processInfo.physicalMemory
+            guard let parameters = unet.parameterCount, UInt64(parameters) * 4 <= memory / 2 else {
+                throw TrainingError.invalidSetting(
+                    key: "model.unet", message: "the network's parameters would need more than half of this machine's "
+                        + "\(memory >> 30) GiB of memory (with Adam's moments and the EMA, four copies are kept).")
+            }
         }
         let channels = exampleShape[0]
         try check(model.outputChannels == (process.doublesOutputChannels ? 2 * channels : channels), "model",

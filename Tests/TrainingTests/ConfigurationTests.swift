@@ -126,6 +126,22 @@ struct ConfigurationTests {
         expectError(try edited { nested(&$0, path, value) }, mentioning: [key])
     }
 
+    @Test("a U-Net configuration that cannot be built is refused, naming the key")
+    func badUNet() throws {
+        var configuration = try unetConfiguration()
+        guard case .unet(var unet) = configuration.model else { return }
+        unet.normGroups = 3
+        configuration.model = .unet(unet)
+        let url = try temporaryFolder().appendingPathComponent("run.json")
+        try configuration.write(to: url)
+        expectError(url, mentioning: ["model.unet", "does not divide"])
+        unet.normGroups = 8
+        unet.blockOutChannels = [1 << 20, 1 << 20]
+        configuration.model = .unet(unet)
+        try configuration.write(to: url)
+        expectError(url, mentioning: ["model.unet", "memory"])
+    }
+
     @Test("a newer format is refused, not misread")
     func newerFormat() throws {
         expectError(try edited { $0["formatVersion"] = 99 }, mentioning: ["newer version"])
