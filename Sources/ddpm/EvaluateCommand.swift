@@ -30,7 +30,7 @@ struct EvaluateCommand: ParsableCommand {
               bound-per-example.csv   index, L_T, Σ_{t>1} L_{t−1}, L₀, total
             """)
 
-    @OptionGroup var source: CheckpointOptions
+    @OptionGroup var options: ModelCommandOptions
 
     @OptionGroup var input: DataOptions
 
@@ -40,13 +40,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Examples evaluated at once.")
     var batchSize: Int = 64
 
-    @Option(help: "Seed of the noise draws (and of generated data).")
-    var seed: UInt64 = 0
 
-    @Option(help: "Output folder (default CHECKPOINT/evaluation).")
-    var output: String?
 
-    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
@@ -56,16 +51,15 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        try threads.apply()
-        let trained = try source.load()
-        let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
+        let trained = try options.load()
+        let dataset = try trained.data(input.data, split: input.dataSplit, seed: options.seed)
         let n = min(count, dataset.count)
         if n < count { note("evaluate: --data has \(dataset.count) examples in \(input.split.rawValue); using all of them") }
-        let outFolder = try source.outputFolder(output, default: "evaluation")
+        let outFolder = try options.outputFolder(default: "evaluation")
 
         // 1. The bound per batch.
         let T = trained.process.stepCount
-        var generator = PhiloxGenerator(seed: seed)
+        var generator = PhiloxGenerator(seed: options.seed)
         var prior: [Double] = [], terms: [Double] = []
         let progress = Progress("evaluate", total: n * T, unit: "example-steps")
         var done = 0

@@ -28,7 +28,7 @@ struct InpaintCommand: ParsableCommand {
             completions) and inpaint.npy (float32 [N, completions, C, H, W]).
             """)
 
-    @OptionGroup var source: CheckpointOptions
+    @OptionGroup var options: ModelCommandOptions
 
     @Option(help: "Images: dataset indices or PNG paths, comma-separated.")
     var images: String = "0,1,2,3"
@@ -44,13 +44,8 @@ struct InpaintCommand: ParsableCommand {
     @Option(help: "Completions per image.")
     var completions: Int = 4
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
 
-    @Option(help: "Output folder (default CHECKPOINT/inpainting).")
-    var output: String?
 
-    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }
@@ -63,16 +58,14 @@ struct InpaintCommand: ParsableCommand {
     }
 
     func run() throws {
-        try threads.apply()
-        let trained = try source.load()
-        guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): inpaint needs an image model; this one takes points.") }
+        let trained = try options.loadImageModel(for: "inpaint")
         let diffusion = try trained.gaussian("inpaint")
-        var generator = PhiloxGenerator(seed: seed)
-        let (originals, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: seed)
+        var generator = PhiloxGenerator(seed: options.seed)
+        let (originals, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: options.seed)
         let n = originals.shape[0]
         let shape = [n * completions] + trained.exampleShape
         let repeated = originals.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(shape)
-        let outFolder = try source.outputFolder(output, default: "inpainting")
+        let outFolder = try options.outputFolder(default: "inpainting")
 
         let observed: Tensor, completed: Tensor
         var unknown = Tensor(zeros: [1, 1] + Array(trained.exampleShape.dropFirst()), dtype: originals.dtype) + 1.0

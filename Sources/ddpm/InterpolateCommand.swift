@@ -26,7 +26,7 @@ struct InterpolateCommand: ParsableCommand {
             count, C, H, W] in [−1, 1], the decoded images.
             """)
 
-    @OptionGroup var source: CheckpointOptions
+    @OptionGroup var options: ModelCommandOptions
 
     @Option(help: "Two images: dataset indices or PNG paths, comma-separated.")
     var images: String = "0,1"
@@ -39,33 +39,26 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Number of λ values from 0 to 1.")
     var lambdas: Int = 9
 
-    @Option(help: "Seed of the encoding and decoding noise.")
-    var seed: UInt64 = 0
 
-    @Option(help: "Output folder (default CHECKPOINT/interpolation).")
-    var output: String?
 
-    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard lambdas >= 2 else { throw ValidationError("--lambdas must be at least 2 (0 and 1), got \(lambdas).") }
     }
 
     func run() throws {
-        try threads.apply()
-        let trained = try source.load()
-        guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): interpolate needs an image model; this one takes points.") }
+        let trained = try options.loadImageModel(for: "interpolate")
         let diffusion = try trained.gaussian("interpolate")
         let rowTimes = try trained.times(times, flag: "times", defaults: [0.1, 0.25, 0.5, 0.75])
-        let (inputs, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: seed)
+        let (inputs, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: options.seed)
         guard inputs.shape[0] == 2 else { throw CommandFailure("--images: expected exactly two images, got \(inputs.shape[0]).") }
-        let outFolder = try source.outputFolder(output, default: "interpolation")
+        let outFolder = try options.outputFolder(default: "interpolation")
 
         let first = inputs.sliced(axis: 0, range: 0..<1), second = inputs.sliced(axis: 0, range: 1..<2)
         let grid = (0..<lambdas).map { Double($0) / Double(lambdas - 1) }
         // Pixel-space mixing, for reference.
         var rows = [Pictures.images(Tensor.concatenate(grid.map { (1 - $0) * first + $0 * second }, axis: 0), scale: 2)]
-        var generator = PhiloxGenerator(seed: seed)
+        var generator = PhiloxGenerator(seed: options.seed)
         let progress = Progress("interpolate", total: rowTimes.reduce(0, +), unit: "steps")
         var done = 0
         var decodedRows: [Tensor] = []

@@ -28,7 +28,7 @@ struct ProgressiveCommand: ParsableCommand {
             are the paper's t (1…T), comma-separated.
             """)
 
-    @OptionGroup var source: CheckpointOptions
+    @OptionGroup var options: ModelCommandOptions
 
     @Option(help: "Samples (rows of progressive.png).")
     var count: Int = 8
@@ -42,13 +42,8 @@ struct ProgressiveCommand: ParsableCommand {
     @Option(name: .customLong("completion-times"), help: "Timesteps t whose xₜ the completions share (default T, 0.75T, 0.5T, 0.25T).")
     var completionTimes: String?
 
-    @Option(help: "Seed of the sampling noise.")
-    var seed: UInt64 = 0
 
-    @Option(help: "Output folder (default CHECKPOINT/progressive).")
-    var output: String?
 
-    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
@@ -56,16 +51,15 @@ struct ProgressiveCommand: ParsableCommand {
     }
 
     func run() throws {
-        try threads.apply()
-        let trained = try source.load()
+        let trained = try options.load()
         let diffusion = try trained.gaussian("progressive")
         let T = diffusion.stepCount
         let shown = try trained.times(times, flag: "times", defaults: [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0])
         let shared = try trained.times(completionTimes, flag: "completion-times", defaults: [1, 0.75, 0.5, 0.25])
-        let outFolder = try source.outputFolder(output, default: "progressive")
+        let outFolder = try options.outputFolder(default: "progressive")
 
         // 1. One chain, recording x̂₀ at the shown t and xₜ of the first sample at the shared t.
-        var generator = PhiloxGenerator(seed: seed)
+        var generator = PhiloxGenerator(seed: options.seed)
         var predictions: [Int: Tensor] = [:], latents: [Int: Tensor] = [:]
         let work = T + shared.reduce(0, +)  // network evaluations, counted per batch
         let progress = Progress("progressive", total: work, unit: "steps")

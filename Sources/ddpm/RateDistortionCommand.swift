@@ -28,7 +28,7 @@ struct RateDistortionCommand: ParsableCommand {
                                     Fig. 5)
             """)
 
-    @OptionGroup var source: CheckpointOptions
+    @OptionGroup var options: ModelCommandOptions
 
     @OptionGroup var input: DataOptions
 
@@ -38,13 +38,8 @@ struct RateDistortionCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images at once.")
     var batchSize: Int = 64
 
-    @Option(help: "Seed of the noise draws.")
-    var seed: UInt64 = 0
 
-    @Option(help: "Output folder (default CHECKPOINT/rate-distortion).")
-    var output: String?
 
-    @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
@@ -52,20 +47,18 @@ struct RateDistortionCommand: ParsableCommand {
     }
 
     func run() throws {
-        try threads.apply()
-        let trained = try source.load()
-        guard trained.isImages else { throw CommandFailure("--checkpoint \(source.checkpoint): rate-distortion needs an image model; this one takes points.") }
-        let dataset = try trained.data(input.data, split: input.dataSplit, seed: seed)
+        let trained = try options.loadImageModel(for: "rate-distortion")
+        let dataset = try trained.data(input.data, split: input.dataSplit, seed: options.seed)
         let n = min(count, dataset.count)
         if n < count { note("rate-distortion: --data has \(dataset.count) examples in \(input.split.rawValue); using all of them") }
-        let outFolder = try source.outputFolder(output, default: "rate-distortion")
+        let outFolder = try options.outputFolder(default: "rate-distortion")
 
         // 1. Sums over images of term, rate and distortion per t.
         let diffusion = try trained.gaussian("rate-distortion")
         let T = diffusion.stepCount
         var terms = [Double](repeating: 0, count: T), rates = terms, distortions = terms
         var prior = 0.0
-        var generator = PhiloxGenerator(seed: seed)
+        var generator = PhiloxGenerator(seed: options.seed)
         let progress = Progress("rate-distortion", total: n * T, unit: "example-steps")
         var done = 0
         for first in stride(from: 0, to: n, by: batchSize) {

@@ -24,7 +24,7 @@ struct SampleCommand: ParsableCommand {
             steps.
             """)
 
-    @OptionGroup var source: CheckpointOptions
+    @OptionGroup var options: ModelCommandOptions
 
     @Option(help: "Number of samples.")
     var count: Int = 64
@@ -49,13 +49,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
     var eta: Double = 0
 
-    @Option(help: "Seed of the sampling noise.")
-    var seed: UInt64 = 0
 
-    @Option(help: "Output folder (default CHECKPOINT/samples).")
-    var output: String?
 
-    @OptionGroup var threads: ComputeOptions
 
     /// The most bytes of Float32 samples one run holds in memory.
     static let maximumSampleBytes = 8 << 30
@@ -71,8 +66,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        try threads.apply()
-        let trained = try source.load()
+        let trained = try options.load()
         let model = trained.network
         let exampleShape = trained.exampleShape
         let bytes = count.multipliedReportingOverflow(by: exampleShape.reduce(4, *))
@@ -92,10 +86,10 @@ struct SampleCommand: ParsableCommand {
                 try diffusion.respaced(sampler == .ddim ? .ddim(count: stepCount) : .even(count: stepCount))
             }
         }
-        let outFolder = try source.outputFolder(output, default: "samples")
+        let outFolder = try options.outputFolder(default: "samples")
 
         let isImages = exampleShape.count == 3
-        var generator = PhiloxGenerator(seed: seed)
+        var generator = PhiloxGenerator(seed: options.seed)
         var values: [Float] = []
         // Progress counts denoising steps (samples × steps), so the first report comes within a step.
         let steps = gaussian?.stepCount ?? T

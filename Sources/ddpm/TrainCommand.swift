@@ -216,7 +216,7 @@ struct TrainCommand: ParsableCommand {
         // Signals (received on the signal thread, see `SignalGuard`): SIGINT, SIGTERM, SIGHUP finish
         // the step, save and exit 0 (a second one ends at once); SIGUSR1 prints where training
         // stands; SIGUSR2 saves a checkpoint and continues.
-        let status = StatusLine("train: starting at step \(trainer.step) of \(settings.steps)")
+        let status = StatusLine("status: starting at step \(trainer.step) of \(settings.steps)")
         SignalGuard.reset()
         SignalGuard.statusHandler = { writeStandardError(status.text + "\n") }
         SignalGuard.stopsAreHandled = true
@@ -239,7 +239,7 @@ struct TrainCommand: ParsableCommand {
                     + (savedStep.map { "the last good checkpoint (step \($0)) is untouched." } ?? "no checkpoint had been saved yet."))
             }
             progress.update(report.step, [String(format: "loss %.4f", report.loss)])
-            status.text = String(format: "train: step %d of %d · loss %.5f · %.1f s · last checkpoint %@", report.step, settings.steps,
+            status.text = String(format: "status: step %d of %d · loss %.5f · %.1f s · last checkpoint %@", report.step, settings.steps,
                                  report.loss, Date().timeIntervalSince(started), savedStep.map { "step \($0)" } ?? "none")
             let asked = SignalGuard.takeCheckpointRequest()
             if let every = settings.checkpointEvery, report.step % every == 0, !run.isFinished { try save() } else if asked, !run.isFinished {

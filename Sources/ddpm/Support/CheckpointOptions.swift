@@ -73,3 +73,37 @@ extension TrainedModel {
         return times.filter { seen.insert($0).inserted }
     }
 }
+
+/// What every command on a trained model takes: the model (--checkpoint, --raw-weights), the seed
+/// of its random draws, the output folder and the compute settings.
+struct ModelCommandOptions: ParsableArguments {
+    @OptionGroup var source: CheckpointOptions
+
+    @Option(help: "Seed of the random draws (sampling noise, generated data).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output folder (default: a folder named after the command inside --checkpoint).")
+    var output: String?
+
+    @OptionGroup var threads: ComputeOptions
+
+    /// Applies the compute settings and loads the model.
+    func load() throws -> TrainedModel {
+        try threads.apply()
+        return try source.load()
+    }
+
+    /// `load()`, for a command that needs an image model.
+    func loadImageModel(for command: String) throws -> TrainedModel {
+        let trained = try load()
+        guard trained.isImages else {
+            throw CommandFailure("--checkpoint \(source.checkpoint): \(command) needs an image model; this one takes points.")
+        }
+        return trained
+    }
+
+    /// --output, or CHECKPOINT/`name`; created if missing.
+    func outputFolder(default name: String) throws -> URL {
+        try source.outputFolder(output, default: name)
+    }
+}
