@@ -7,6 +7,13 @@ struct DDPM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ddpm",
         abstract: "Train, sample and study diffusion probabilistic models (Sohl-Dickstein 2015; Ho, Jain & Abbeel 2020).",
+        discussion: """
+            Exit codes: 0 done; 1 failed (a message says why; a training run keeps
+            its last checkpoint); 64 bad flags or arguments; 128 + signal when
+            `train` was interrupted by SIGHUP, SIGINT or SIGTERM and saved a
+            checkpoint (129, 130, 143).
+            """,
+        version: "ddpm 0.2.0",
         subcommands: [
             DemoCommand.self, TrainCommand.self, SampleCommand.self, ScheduleCommand.self, InfoCommand.self,
             DenoiseCommand.self, BenchCommand.self, EvaluateCommand.self, ProgressiveCommand.self,

@@ -1,16 +1,38 @@
+// `--help` of the tool and of every subcommand against committed snapshots (HelpSnapshots/), and
+// `--version`. After a deliberate change of a help text, regenerate the snapshots:
+//     for c in demo train …; do .build/release/ddpm $c --help > Tests/ddpmTests/HelpSnapshots/$c.txt; done
 import Foundation
 import Testing
 
 @Suite struct HelpTests {
-    @Test func helpListsTheSubcommands() throws {
-        let result = try runDDPM(["--help"])
+    static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HelpSnapshots")
+
+    static let subcommands = ["demo", "train", "sample", "schedule", "info", "denoise", "bench", "evaluate", "progressive",
+                              "interpolate", "inpaint", "rate-distortion"]
+
+    @Test(arguments: ["ddpm"] + subcommands)
+    func helpMatchesItsSnapshot(_ command: String) throws {
+        let result = try runDDPM(command == "ddpm" ? ["--help"] : [command, "--help"])
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardOutput.contains("USAGE: ddpm"))
+        let expected = try String(contentsOf: Self.snapshots.appendingPathComponent("\(command).txt"), encoding: .utf8)
+        #expect(result.standardOutput == expected, "ddpm \(command) --help differs from HelpSnapshots/\(command).txt")
+    }
+
+    @Test func everySubcommandHasASnapshot() throws {
+        let lines = try runDDPM(["--help"]).standardOutput.split(separator: "\n", omittingEmptySubsequences: false)
+        let section = lines.drop { $0 != "SUBCOMMANDS:" }.dropFirst().prefix { !$0.isEmpty }
+        let listed = section.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(Set(listed) == Set(Self.subcommands), "\(listed)")
+    }
+
+    @Test func versionPrintsTheVersion() throws {
+        let result = try runDDPM(["--version"])
+        #expect(result.status == 0 && result.standardOutput == "ddpm 0.2.0\n", "\(result.standardOutput)")
     }
 
     @Test func unknownSubcommandFails() throws {
         let result = try runDDPM(["no-such-command"])
-        #expect(result.status != 0)
+        #expect(result.status == 64)
         #expect(result.standardError.contains("no-such-command"))
     }
 }
