@@ -4,8 +4,12 @@ CPU ?= native
 SWIFTFLAGS := -Xswiftc -target-cpu -Xswiftc $(CPU) -Xcc -march=$(CPU)
 RELEASE := swift build -c release $(SWIFTFLAGS)
 BIN := .build/release
+# Seconds of fuzzing per parser for `make fuzz` (scripts/fuzz.sh; FUZZ_SKIP_KNOWN=1 skips targets with
+# recorded, unfixed findings).
+FUZZ_SECONDS ?= 60
+FUZZ_SKIP_KNOWN ?= 0
 
-.PHONY: deps deps-data build demo test bench clean
+.PHONY: deps deps-data build demo test fuzz bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -22,9 +26,12 @@ demo: build
 test: deps
 	swift test -c release --no-parallel $(SWIFTFLAGS)
 
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SKIP_KNOWN=$(FUZZ_SKIP_KNOWN) scripts/fuzz.sh
+
 bench: deps
 	$(RELEASE) --product TensorBenchmarks
 	$(BIN)/TensorBenchmarks
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out
