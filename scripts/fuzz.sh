@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 # Targets whose findings are recorded but not fixed: FUZZ_SKIP_KNOWN=1 skips them, and otherwise
 # they fuzz without their regression inputs (which would stop them at once). Empty this list as
 # the parsers are fixed.
-KNOWN_FINDINGS=(diffusers-config idx)
+KNOWN_FINDINGS=(diffusers-config idx npy)
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_SKIP_KNOWN=${FUZZ_SKIP_KNOWN:-0}
@@ -43,6 +43,13 @@ fixtures() {
     run-json) ls Tests/TrainingTests/Fixtures/*.json Tests/TrainingTests/Fixtures/*/run.json 2>/dev/null || true ;;
     state-json) ls Tests/TrainingTests/Fixtures/*/state.json 2>/dev/null || true ;;
     diffusers-config) ls Tests/ModelsTests/Fixtures/*/config.json 2>/dev/null || true ;;
+  esac
+}
+
+# The dictionary of a target, if any (libFuzzer -dict: tokens it splices into inputs).
+dictionary() {
+  case "$1" in
+    safetensors|npy|run-json|state-json|diffusers-config|scheduler-config) echo Fuzz/Dictionaries/json.dict ;;
   esac
 }
 
@@ -114,8 +121,11 @@ for target in "${targets[@]}"; do
   done
   log=$SCRATCH/findings/$target.log
   echo "== $target: fuzzing for $FUZZ_SECONDS s (corpus $corpus, log $log)"
+  options=("${LIMITS[@]}")
+  dict=$(dictionary "$target")
+  if [ -n "$dict" ]; then options+=(-dict="$dict"); fi
   status=0
-  "$SCRATCH/targets/$target" "${LIMITS[@]}" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+  "$SCRATCH/targets/$target" "${options[@]}" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
     -artifact_prefix="$findings/" "$corpus" >"$log" 2>&1 || status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   if [ "$status" -ne 0 ]; then

@@ -1,0 +1,21 @@
+// Inputs found by fuzzing (Fuzz/Regressions/npy/, scripts/fuzz.sh): each must be refused with an
+// error, never trap.
+import Foundation
+import NeuralNetworks
+import Testing
+
+@Suite("Fuzzing findings: NPY")
+struct NPYFuzzRegressionTests {
+    /// A committed finding of the `npy` fuzz target.
+    static func finding(_ name: String) throws -> [UInt8] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return [UInt8](try Data(contentsOf: root.appendingPathComponent("Fuzz/Regressions/npy/\(name)")))
+    }
+
+    @Test("a shape whose element count overflows Int is refused",
+          .disabled("finding: NPYFile.decode multiplies the shape with overflow checking (shape.reduce(1, *)) and traps on (9223372036854775807, 3)"))
+    func overflowingShape() throws {
+        let bytes = try Self.finding("shape-product-overflow.npy")
+        #expect(throws: TensorFileError.self) { try NPYFile.decode(bytes, url: URL(fileURLWithPath: "shape-product-overflow.npy")) }
+    }
+}
