@@ -59,10 +59,20 @@ is_known() {
   return 1
 }
 
-if [ $# -gt 0 ]; then targets=("$@"); else
-  targets=()
-  for source in Fuzz/Targets/*.swift; do targets+=("$(basename "$source" .swift)"); done
+if [ $# -gt 0 ]; then requested=("$@"); else
+  requested=()
+  for source in Fuzz/Targets/*.swift; do requested+=("$(basename "$source" .swift)"); done
 fi
+targets=()
+summary=()
+for target in "${requested[@]}"; do
+  if is_known "$target" && [ "$FUZZ_SKIP_KNOWN" = 1 ]; then
+    echo "== $target: SKIPPED (known findings in Fuzz/Regressions/$target/ not fixed yet; KNOWN_FINDINGS in $0)"
+    summary+=("$(printf '%-18s skipped (known findings)' "$target")")
+  else
+    targets+=("$target")
+  fi
+done
 
 # 1. The instrumented library modules.
 echo "== building the library modules with -sanitize=fuzzer,address into $SCRATCH/"
@@ -97,20 +107,16 @@ done
 
 # 3. Each target in turn, one process.
 failed=()
-summary=()
 for target in "${targets[@]}"; do
   regressions=Fuzz/Regressions/$target
-  if is_known "$target"; then
-    if [ "$FUZZ_SKIP_KNOWN" = 1 ]; then
-      echo "== $target: SKIPPED (known findings in $regressions/ not fixed yet; KNOWN_FINDINGS in $0)"
-      summary+=("$(printf '%-18s skipped (known findings)' "$target")")
-      continue
-    fi
-    regressions=
-  fi
   corpus=$SCRATCH/corpus/$target
   findings=$SCRATCH/findings/$target
   mkdir -p "$corpus" "$findings"
+  if is_known "$target"; then
+    echo "== $target: its recorded findings are not fixed yet; fuzzing without them"
+    regressions=
+    rm -f "$corpus"/seed-Fuzz_Regressions_*
+  fi
   seeds=(Fuzz/Corpus/"$target"/*)
   if [ -n "$regressions" ]; then seeds+=("$regressions"/*); fi
   while read -r fixture; do
