@@ -29,4 +29,18 @@ struct DiffusersConfigFuzzRegressionTests {
         let config = try Self.finding("groups-do-not-divide-channels.json")
         #expect(throws: (any Error).self) { try Self.load(config: config) }
     }
+
+    @Test("block_out_channels that attention_head_dim does not divide are refused",
+          .disabled("finding: the decoder accepts channels 8 with heads of 3; building the UNet traps in SpatialAttention's precondition"))
+    func headsDoNotDivideChannels() throws {
+        let config = try Self.finding("heads-do-not-divide-channels.json")
+        #expect(throws: (any Error).self) { try Self.load(config: config) }
+    }
+
+    @Test("negative channel counts are refused",
+          .disabled("finding: the decoder accepts in_channels -1; building the UNet traps in Tensor's negative-extent precondition"))
+    func negativeChannels() throws {
+        let config = try Self.finding("negative-channels.json")
+        #expect(throws: (any Error).self) { try Self.load(config: config) }
+    }
 }
