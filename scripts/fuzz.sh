@@ -6,6 +6,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS=60      fuzzing time per target (libFuzzer's -max_total_time)
+#   FUZZ_SCRATCH=DIR     build and scratch folder (default .build-fuzz)
 #   FUZZ_SKIP_KNOWN=1    skip the targets in KNOWN_FINDINGS below (CI: their findings are recorded
 #                        under Fuzz/Regressions/ and the parsers are not fixed yet)
 #
@@ -29,7 +30,7 @@ KNOWN_FINDINGS=(diffusers-config idx npy png scheduler-config)
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_SKIP_KNOWN=${FUZZ_SKIP_KNOWN:-0}
-SCRATCH=.build-fuzz
+SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 BIN=$SCRATCH/release
 LIMITS=(-rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
