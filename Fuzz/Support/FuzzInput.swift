@@ -23,7 +23,7 @@ enum FuzzInput {
         let url = folder.appendingPathComponent(name)
         let parent = url.deletingLastPathComponent()
         if parent != folder { try? FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true) }
-        FileManager.default.createFile(atPath: url.path, contents: Data(bytes(data, size)))
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data(bytes(data, size)))
         return url
     }
 }
