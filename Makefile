@@ -4,8 +4,12 @@ CPU ?= native
 SWIFTFLAGS := -Xswiftc -target-cpu -Xswiftc $(CPU) -Xcc -march=$(CPU)
 RELEASE := swift build -c release $(SWIFTFLAGS)
 BIN := .build/release
+# Seconds of fuzzing per parser for `make fuzz` (scripts/fuzz.sh; FUZZ_SKIP_KNOWN=1 skips targets with
+# recorded, unfixed findings).
+FUZZ_SECONDS ?= 60
+FUZZ_SKIP_KNOWN ?= 0
 
-.PHONY: deps deps-data build demo test soak bench clean
+.PHONY: deps deps-data build demo test soak fuzz bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -26,9 +30,12 @@ test: deps
 soak: deps
 	DDPM_SOAK_KILLS=20 swift test -c release --no-parallel $(SWIFTFLAGS) --filter SoakTests
 
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SKIP_KNOWN=$(FUZZ_SKIP_KNOWN) scripts/fuzz.sh
+
 bench: deps
 	$(RELEASE) --product TensorBenchmarks
 	$(BIN)/TensorBenchmarks
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out

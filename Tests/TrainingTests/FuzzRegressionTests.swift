@@ -1,0 +1,25 @@
+// Inputs found by fuzzing (Fuzz/Regressions/scheduler-config/, scripts/fuzz.sh): each must be
+// refused with an error, never trap or exhaust memory.
+import Diffusion
+import Foundation
+import Testing
+import Training
+
+@Suite("Fuzzing findings: scheduler_config.json")
+struct SchedulerConfigFuzzRegressionTests {
+    /// A committed finding of the `scheduler-config` fuzz target.
+    static func finding(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/Regressions/scheduler-config/\(name)")
+    }
+
+    @Test("a num_train_timesteps no schedule could have is refused before any allocation")
+    func hugeTimesteps() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Self.finding("huge-timesteps.json"), to: folder.appendingPathComponent("scheduler_config.json"))
+        #expect(throws: (any Error).self) {
+            _ = try DiffusionSchedule(.ddpm, stepCount: try TrainedModel.diffusersTrainingSteps(folder))
+        }
+    }
+}
