@@ -8,14 +8,18 @@ import Training
 
 @Suite("crash-resume soak", .serialized)
 struct SoakTests {
-    static let run = ["--data", "swissroll,count=256", "--batch-size", "16", "--steps", "240", "--checkpoint-every", "4",
-                      "--learning-rate", "1e-3", "--warmup", "5", "--threads", "1"]
+    /// The run: long enough (40 steps per kill, at least 240) that the kills land before it ends.
+    static func run(kills: Int) -> [String] {
+        ["--data", "swissroll,count=256", "--batch-size", "16", "--steps", "\(max(240, 40 * kills))", "--checkpoint-every", "4",
+         "--learning-rate", "1e-3", "--warmup", "5", "--threads", "1"]
+    }
 
     @Test func killedAndResumedRunEqualsAnUninterruptedOne() throws {
         let kills = Int(ProcessInfo.processInfo.environment["DDPM_SOAK_KILLS"] ?? "") ?? 5
+        let run = Self.run(kills: kills)
         let folder = try temporaryDirectory()
         let straight = folder.appendingPathComponent("straight"), killed = folder.appendingPathComponent("killed")
-        let reference = try runDDPM(["train", "--output", straight.path] + Self.run)
+        let reference = try runDDPM(["train", "--output", straight.path] + run)
         #expect(reference.status == 0, "\(reference.standardError)")
 
         var generator = SplitMix(42)
@@ -23,7 +27,7 @@ struct SoakTests {
         while killCount < kills {
             let resume = TrainingRun.exists(in: killed)
             let (process, _, _) = try SignalTests.start(
-                ["train", "--output", killed.path] + (resume ? ["--resume"] : []) + Self.run, in: folder,
+                ["train", "--output", killed.path] + (resume ? ["--resume"] : []) + run, in: folder,
                 environment: ["DDPM_CHECKPOINT_WRITE_DELAY_MS": "15"])
             starts += 1
             usleep(UInt32(50_000 + generator.next() % 900_000))  // 0.05–0.95 s: start-up, steps and saves
@@ -40,7 +44,7 @@ struct SoakTests {
             }
             if process.terminationReason == .exit { break }  // finished before this kill: nothing left to interrupt
         }
-        let last = try runDDPM(["train", "--output", killed.path, "--resume"] + Self.run)
+        let last = try runDDPM(["train", "--output", killed.path, "--resume"] + run)
         #expect(last.status == 0, "\(last.standardError)")
         #expect(killCount == kills, "the run finished after \(killCount) of \(kills) kills; it should take longer")
         #expect(checkpointsLoaded >= 1)
