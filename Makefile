@@ -9,7 +9,7 @@ BIN := .build/release
 FUZZ_SECONDS ?= 60
 FUZZ_SKIP_KNOWN ?= 0
 
-.PHONY: deps deps-data build demo test soak fuzz bench clean
+.PHONY: deps deps-data build demo test soak fuzz install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,19 @@ soak: deps
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SKIP_KNOWN=$(FUZZ_SKIP_KNOWN) scripts/fuzz.sh
+
+# The binary, its man page (swift-argument-parser's generate-manual plugin) and shell completions
+# (bash, zsh, fish) under $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+install: build
+	swift package generate-manual
+	install -Dm755 $(BIN)/ddpm $(DESTDIR)$(PREFIX)/bin/ddpm
+	install -Dm644 .build/plugins/GenerateManual/outputs/ddpm/ddpm.1 $(DESTDIR)$(PREFIX)/share/man/man1/ddpm.1
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN)/ddpm --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ddpm
+	$(BIN)/ddpm --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ddpm
+	$(BIN)/ddpm --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/ddpm.fish
 
 bench: deps
 	$(RELEASE) --product TensorBenchmarks
