@@ -47,12 +47,12 @@ public struct TimestepSampler: Sendable {
     /// `batchSize` 0-based timesteps and their importance weights 1/(T pₜ), so that
     /// mean(weight · loss) is an unbiased estimate of the uniform-t average.
     public func sample(batchSize: Int, generator: inout PhiloxGenerator) -> (timesteps: [Int], weights: [Double]) {
-        let p = probabilities
         switch strategy {
         case .uniform:
             let t = (0..<batchSize).map { _ in generator.nextInt(below: stepCount) }
             return (t, [Double](repeating: 1, count: batchSize))
         case .lossAware:
+            let p = probabilities
             var cumulative = [Double]()
             cumulative.reserveCapacity(stepCount)
             var running = 0.0

@@ -25,14 +25,19 @@ public struct TrainingRandomness: Sendable {
     }
 
     public let seed: UInt64
+    /// Each stream's seed, derived once (indexed by `Stream.rawValue`).
+    private let streamSeeds: [UInt64]
 
-    public init(seed: UInt64) { self.seed = seed }
+    public init(seed: UInt64) {
+        self.seed = seed
+        streamSeeds = (0...Stream.preview.rawValue).map { stream in
+            var generator = PhiloxGenerator(seed: seed, key: (stream, 0))
+            return generator.next()
+        }
+    }
 
     /// The seed of a whole stream.
-    public func seed(of stream: Stream) -> UInt64 {
-        var generator = PhiloxGenerator(seed: seed, key: (stream.rawValue, 0))
-        return generator.next()
-    }
+    public func seed(of stream: Stream) -> UInt64 { streamSeeds[Int(stream.rawValue)] }
 
     /// The generator of `stream` for one example of one step.
     public func generator(_ stream: Stream, step: Int, example: Int) -> PhiloxGenerator {
