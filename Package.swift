@@ -11,63 +11,74 @@ let package = Package(
     platforms: [.macOS(.v14)],
     // MARK: - Public products
     products: [
-        .library(name: "Tensors", targets: ["Tensors"]),
-        .library(name: "Diffusion", targets: ["Diffusion"]),
-        .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
-        .library(name: "Models", targets: ["Models"]),
-        .library(name: "Datasets", targets: ["Datasets"]),
-        .library(name: "Imaging", targets: ["Imaging"]),
-        .library(name: "Training", targets: ["Training"]),
+        .library(name: "DDPMTensors", targets: ["DDPMTensors"]),
+        .library(name: "DDPMDiffusion", targets: ["DDPMDiffusion"]),
+        .library(name: "DDPMNeuralNetworks", targets: ["DDPMNeuralNetworks"]),
+        .library(name: "DDPMModels", targets: ["DDPMModels"]),
+        .library(name: "DDPMDatasets", targets: ["DDPMDatasets"]),
+        .library(name: "DDPMImaging", targets: ["DDPMImaging"]),
+        .library(name: "DDPMTraining", targets: ["DDPMTraining"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // `swift package generate-documentation` for the DocC catalogs (see README, "Documentation").
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: - Libraries
         .target(
-            name: "Tensors",
+            name: "DDPMTensors",
             dependencies: ["CDNNL", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "Diffusion", dependencies: ["Tensors"]),
-        .target(name: "NeuralNetworks", dependencies: ["Tensors", "Imaging"]),
-        .target(name: "Models", dependencies: ["Tensors", "NeuralNetworks"]),
-        .target(name: "Imaging", dependencies: ["CPNG"]),
-        .target(name: "Datasets", dependencies: ["Tensors", "Imaging", "CZlib"]),
-        .target(name: "Training", dependencies: ["Tensors", "Diffusion", "NeuralNetworks", "Models", "Datasets", "Imaging"]),
+        .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
+        .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport"]),
+        .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks"]),
+        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
+        .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
+        .target(
+            name: "DDPMTraining",
+            dependencies: ["DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMFileSupport"],
+            plugins: ["BuildInfo"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
-                "Tensors", "Diffusion", "NeuralNetworks", "Models", "Datasets", "Imaging", "Training",
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMFileSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: - Implementation details
+        // Atomic writes and the few POSIX calls, shared by the libraries (`package` access only).
+        .target(name: "DDPMFileSupport"),
+        // Writes the git commit into DDPMTraining (`ToolkitVersion.commit`) before each build.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CZlib"),
 
         // MARK: - Benchmarks (release mode; never part of the tests)
-        .executableTarget(name: "TensorBenchmarks", dependencies: ["Tensors"], path: "Benchmarks/TensorBenchmarks"),
+        .executableTarget(name: "TensorBenchmarks", dependencies: ["DDPMTensors"], path: "Benchmarks/TensorBenchmarks"),
 
         // MARK: - Examples (built by the tests' build; see README "Using the libraries")
         .executableTarget(
-            name: "TrainOnImages", dependencies: ["Training", "Datasets", "Imaging", "Tensors"], path: "Examples/TrainOnImages"),
+            name: "TrainOnImages", dependencies: ["DDPMTraining", "DDPMDatasets", "DDPMImaging", "DDPMTensors"], path: "Examples/TrainOnImages"),
 
         // MARK: - Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "NeuralNetworks", "Tensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "Diffusion", "Models", "NeuralNetworks", "Tensors"],
+        // Shared by every test target: tolerances and ulp errors, temporary folders, the binary runner.
+        .target(name: "DDPMTestSupport", path: "Tests/DDPMTestSupport"),
+        .testTarget(name: "DDPMTensorsTests", dependencies: ["DDPMTestSupport", "DDPMTensors"]),
+        .testTarget(name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"]),
+        .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
+        .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
+        .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
         .testTarget(name: "ddpmTests", dependencies: [
-            "ddpm", "TrainOnImages", "Datasets", "Diffusion", "Imaging", "Models", "NeuralNetworks", "Tensors", "Training",
+            "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
         ]),
     ]
 )

@@ -11,7 +11,7 @@
 #                        under Fuzz/Regressions/ and the parsers are not fixed yet)
 #
 # The library modules are built once with coverage instrumentation and AddressSanitizer into
-# .build-fuzz/ (`swift build --target Training`: Training depends on every other parser), then
+# .build-fuzz/ (`swift build --target DDPMTraining`: Training depends on every other parser), then
 # each target, which defines LLVMFuzzerTestOneInput and no main, is linked with libFuzzer.
 # A target runs on a scratch corpus, .build-fuzz/corpus/TARGET/: its committed seeds
 # (Fuzz/Corpus/TARGET/), the small test fixtures of its format and its recorded findings
@@ -40,10 +40,10 @@ export SWIFT_BACKTRACE=enable=no
 # Test fixtures that are seeds too (files of at most 16 KB), by target.
 fixtures() {
   case "$1" in
-    npy) ls Tests/ModelsTests/Fixtures/*/*.npy 2>/dev/null || true ;;
-    run-json) ls Tests/TrainingTests/Fixtures/*.json Tests/TrainingTests/Fixtures/*/run.json 2>/dev/null || true ;;
-    state-json) ls Tests/TrainingTests/Fixtures/*/state.json 2>/dev/null || true ;;
-    diffusers-config) ls Tests/ModelsTests/Fixtures/*/config.json 2>/dev/null || true ;;
+    npy) ls Tests/DDPMModelsTests/Fixtures/*/*.npy 2>/dev/null || true ;;
+    run-json) ls Tests/DDPMTrainingTests/Fixtures/*.json Tests/DDPMTrainingTests/Fixtures/*/run.json 2>/dev/null || true ;;
+    state-json) ls Tests/DDPMTrainingTests/Fixtures/*/state.json 2>/dev/null || true ;;
+    diffusers-config) ls Tests/DDPMModelsTests/Fixtures/*/config.json 2>/dev/null || true ;;
   esac
 }
 
@@ -79,7 +79,7 @@ done
 echo "== building the library modules with -sanitize=fuzzer,address into $SCRATCH/"
 mkdir -p "$SCRATCH"
 start=$SECONDS
-if ! swift build -c release --scratch-path "$SCRATCH" --target Training \
+if ! swift build -c release --scratch-path "$SCRATCH" --target DDPMTraining \
     -Xswiftc -sanitize=fuzzer,address >"$SCRATCH/build.log" 2>&1; then
   tail -40 "$SCRATCH/build.log"
   echo "error: the instrumented build failed (log: $SCRATCH/build.log)" >&2
@@ -88,7 +88,7 @@ fi
 echo "   built in $((SECONDS - start)) s"
 
 # 2. One executable per target.
-modules=(Tensors Diffusion NeuralNetworks Models Imaging Datasets Training RealModule _NumericsShims)
+modules=(DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMImaging DDPMDatasets DDPMTraining RealModule _NumericsShims)
 objects=()
 for module in "${modules[@]}"; do objects+=("$BIN/$module.build"/*.o); done
 includes=(-I "$BIN/Modules" -I Sources/CDNNL -I Sources/CPNG -I Sources/CZlib

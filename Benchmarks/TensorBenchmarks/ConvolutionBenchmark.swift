@@ -1,5 +1,5 @@
 // Convolution throughput benchmark: 3×3 U-Net shapes through the public DNNLConvolution API, against the GEMM figure.
-import Tensors
+import DDPMTensors
 
 /// Prints GFLOPS of the forward, backward-data and backward-weights passes of 3×3, stride-1,
 /// padding-1 convolutions with Cin = Cout ∈ {64, 128, 256}, images 32×32, 16×16, 8×8 and batches

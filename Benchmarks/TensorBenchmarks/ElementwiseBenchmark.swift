@@ -1,5 +1,5 @@
 // Throughput of the fast elementwise and normalisation kernels against a parallel copy of the same size.
-import Tensors
+import DDPMTensors
 
 /// Prints GB/s for the copy baseline, SiLU forward/backward, exp and GroupNorm forward/backward
 /// on two threads, each with its percentage of the copy baseline at the same tensor size.

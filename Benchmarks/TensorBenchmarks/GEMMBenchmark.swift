@@ -1,5 +1,5 @@
 // SGEMM throughput benchmark (2048³ through DNNLMatMul), the yardstick for the other figures, and the timing helpers they share.
-import Tensors
+import DDPMTensors
 
 /// Runs `body` `warmUp` times untimed, then times it until `minimumRuns` runs and `minimumSeconds`
 /// have passed (at most `maximumRuns`), and returns the fastest run in seconds. The best run is

@@ -1,5 +1,5 @@
 // Release-mode benchmarks of the tensor kernels. Run with `make bench`; `--threads K` sets the thread count.
-import Tensors
+import DDPMTensors
 
 #if canImport(Glibc)
 import Glibc

@@ -2,11 +2,11 @@
 // reloads it and writes a grid of samples (README, "Using the libraries").
 //
 //     swift run -c release TrainOnImages PNG-FOLDER OUTPUT-FOLDER [STEPS]
-import Datasets
+import DDPMDatasets
 import Foundation
-import Imaging
-import Tensors
-import Training
+import DDPMImaging
+import DDPMTensors
+import DDPMTraining
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, arguments.count == 3 || Int(arguments[3]) != nil else {

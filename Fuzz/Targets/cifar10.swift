@@ -1,5 +1,5 @@
 // CIFAR-10 binary batches: `CIFAR10.load(directory:split:)` on a folder whose test_batch.bin is the input.
-import Datasets
+import DDPMDatasets
 import Foundation
 
 /// Loads the test split from a folder holding the input as `test_batch.bin`.

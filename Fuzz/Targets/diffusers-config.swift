@@ -1,8 +1,8 @@
 // config.json of a diffusers UNet2DModel folder: `UNetConfiguration(diffusersConfig:file:)`, then
 // the network `DiffusersFolder.load` builds from it before reading any weight.
 import Foundation
-import Models
-import Tensors
+import DDPMModels
+import DDPMTensors
 
 /// Decodes the input as a diffusers config.json; a configuration of modest size (at most 4
 /// levels, 3 layers per level, 16 image channels and 256 channels per level, so one input stays

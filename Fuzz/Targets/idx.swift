@@ -1,6 +1,6 @@
 // MNIST IDX files, raw or gzip: `MNIST.load(directory:split:)` (IDXFile.readImages and readLabels
 // through Gzip.readAll, then the dataset).
-import Datasets
+import DDPMDatasets
 import Foundation
 
 /// The input holds two files: a little-endian UInt16 n, n bytes of the labels file, then the

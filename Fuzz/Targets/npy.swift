@@ -1,6 +1,6 @@
 // NPY: `NPYFile.decode(_:url:)`, then the array as a tensor (as `ddpm denoise --input` does).
 import Foundation
-import NeuralNetworks
+import DDPMNeuralNetworks
 
 /// Parses the input as an NPY file (the package has no NPZ reader).
 @_cdecl("LLVMFuzzerTestOneInput")

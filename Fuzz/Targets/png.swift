@@ -1,8 +1,8 @@
 // PNG through libpng: `PNGFolder.load(directory:size:channels:)` (PNGCodec.read, crop, resize), and
 // `PNGCodec.read` in the other decode formats.
-import Datasets
+import DDPMDatasets
 import Foundation
-import Imaging
+import DDPMImaging
 
 /// Loads a folder holding the input as its one PNG file, in gray and in RGB, then decodes it as
 /// RGBA and in the file's own format.

@@ -1,6 +1,6 @@
 // run.json: `TrainingConfiguration.load(from:)` (format 1 strictly, format 0 by migration, then validation).
 import Foundation
-import Training
+import DDPMTraining
 
 /// Loads the input as a run folder's run.json.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,6 @@
 // safetensors: `SafeTensorsFile(bytes:url:)`, then every tensor it lists.
 import Foundation
-import NeuralNetworks
+import DDPMNeuralNetworks
 
 /// Parses the input as a safetensors file and, when it parses, reads every tensor.
 @_cdecl("LLVMFuzzerTestOneInput")

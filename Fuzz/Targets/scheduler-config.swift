@@ -1,8 +1,8 @@
 // scheduler_config.json: `TrainedModel.diffusersTrainingSteps(_:)`, then the schedule that
 // `TrainedModel.load` makes of it.
-import Diffusion
+import DDPMDiffusion
 import Foundation
-import Training
+import DDPMTraining
 
 /// Reads the input as a diffusers folder's scheduler_config.json.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,7 +1,7 @@
 // state.json: `Checkpoint.readState(_:)` for a current checkpoint folder (strict `CheckpointState`)
 // and for a pre-link run folder.
 import Foundation
-import Training
+import DDPMTraining
 
 /// Reads the input as the state.json of a checkpoint folder and of a legacy run folder.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,6 @@
 // Shuffled epochs and mini-batches keyed by position: batch s of size B is a pure function of
 // (seed, s, B), so a resumed run or a batch split across workers sees the same examples.
-import Tensors
+import DDPMTensors
 
 /// One mini-batch.
 public struct Batch {

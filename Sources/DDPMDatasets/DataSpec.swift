@@ -1,7 +1,7 @@
 // DataSpec: the `--data` string of the command-line tool, parsed into a dataset source (the one place the syntax is defined).
 import Foundation
-import Imaging
-import Tensors
+import DDPMImaging
+import DDPMTensors
 
 /// Which dataset to use, parsed from a command-line string.
 ///

@@ -1,6 +1,6 @@
 // Dataset: examples held in memory (uint8 images or float points), converted to tensors per batch.
-import Imaging
-import Tensors
+import DDPMImaging
+import DDPMTensors
 
 /// A dataset held in memory.
 ///

@@ -1,6 +1,6 @@
 // Dead-leaves images (Matheron; used by SD15): occluding discs of power-law radii and random grey levels.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Procedural dead-leaves images, a model of natural-image statistics (occlusion, scale invariance)
 /// that Sohl-Dickstein et al. (2015) trained on.

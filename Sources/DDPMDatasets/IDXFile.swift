@@ -1,6 +1,7 @@
 // IDX files (the MNIST format, LeCun et al.): big-endian magic and dimensions, then unsigned bytes.
+import DDPMFileSupport
 import Foundation
-import Imaging
+import DDPMImaging
 
 /// The IDX format of MNIST and Fashion-MNIST, raw or gzip-compressed.
 ///

@@ -1,6 +1,6 @@
 // Batches of images as tensors back to pictures: [N, C, H, W] in [−1, 1] to 8-bit images.
-import Imaging
-import Tensors
+import DDPMImaging
+import DDPMTensors
 
 /// 0…255 of a value in [−1, 1] (the inverse of the data scaling x/127.5 − 1), clamped and rounded.
 public func pixelByte(_ v: Float) -> UInt8 {

@@ -1,6 +1,6 @@
 // A folder of PNG images, each centre-cropped to a square and resized to the model's size.
 import Foundation
-import Imaging
+import DDPMImaging
 
 /// Loads every `*.png` file in a folder (subfolders included, sorted by relative path, so the
 /// order and hence the batches do not depend on the file system).

@@ -1,6 +1,6 @@
 // 2-D toy distributions generated in code: Sohl-Dickstein's swiss roll and a ring of 8 Gaussians.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Two-dimensional toy datasets, deterministic given the generator.
 public enum ToyData {

@@ -1,7 +1,7 @@
 // Bernoulli distributions parameterised by logits: log σ, Bernoulli KL and log-likelihood,
 // sampling; all elementwise and numerically safe in log space (for SD15's binomial diffusion).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// softplus(z) = log(1 + eᶻ) = max(z, 0) + log(1 + e^(−|z|)); never overflows.
 public func softplus(_ z: Tensor) -> Tensor {

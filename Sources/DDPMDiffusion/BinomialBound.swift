@@ -1,7 +1,7 @@
 // The variational bound of binomial diffusion in bits/dim: its terms, the training loss and the
 // whole bound over all T steps (SD15 §2.4's bound as KL divergences, grouped as in DDPM eq. 5).
 import Foundation
-import Tensors
+import DDPMTensors
 
 extension BinomialDiffusion {
     /// L_T = KL(q(x_T | x₀) ‖ B(½)) in bits/dim, per example [B]. Constant in θ; exactly 0 when

@@ -1,7 +1,7 @@
 // Binomial diffusion for binary data x ∈ {0,1}ᴰ (SD15 §2.4, Table App.1): the forward kernel, its
 // closed-form marginal, the posterior q(xₜ₋₁|xₜ,x₀) and the reverse process p_θ(xₜ₋₁|xₜ).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Binomial (bit-flip) diffusion of SD15 with an x₀-predicting reverse process.
 ///

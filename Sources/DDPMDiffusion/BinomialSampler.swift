@@ -1,6 +1,6 @@
 // Ancestral sampling of binomial diffusion: x_T ~ B(½), then xₜ₋₁ ~ p_θ(xₜ₋₁|xₜ) down to x₀ (SD15 §2.4).
 import Foundation
-import Tensors
+import DDPMTensors
 
 extension BinomialDiffusion {
     /// Ancestral sampling of binary data.

@@ -1,6 +1,6 @@
 // Per-timestep coefficients: entries of a Float64 table, shaped to broadcast over a batch.
 import Foundation
-import Tensors
+import DDPMTensors
 
 extension DiffusionSchedule {
     /// `table[timesteps[b]]` for each example b as a tensor of shape [B, 1, …, 1] with `rank`

@@ -1,7 +1,7 @@
 // What every diffusion process gives training, evaluation and sampling: Gaussian diffusion (DDPM)
 // and SD15's binomial diffusion of binary data conform; a new process conforms here and needs no
 // change in the trainer or the command-line tool.
-import Tensors
+import DDPMTensors
 
 /// A forward process q with its learned reverse process p_θ: the training noise and loss, the whole
 /// variational bound, and sampling.

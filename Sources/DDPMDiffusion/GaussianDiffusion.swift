@@ -1,7 +1,7 @@
 // Gaussian diffusion: the forward process q(xₜ|x₀) (eq. 4), its posterior q(xₜ₋₁|xₜ,x₀) (eq. 6–7)
 // and the reverse process p_θ(xₜ₋₁|xₜ) for ε-, x₀- and v-prediction (eq. 11, 15; IDDPM eq. 15).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// A denoising network: `(xₜ, timesteps) → output`. `timesteps` holds one 0-based index per batch
 /// element (t = index + 1, in the original schedule even when sampling a respaced one). The output

@@ -1,7 +1,7 @@
 // Gaussian KL divergence, the discretised Gaussian decoder likelihood (DDPM eq. 13) and the
 // continuous Gaussian log-density, elementwise.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) per element, in nats:
 /// ½(−1 + log σ₂² − log σ₁² + σ₁²/σ₂² + (μ₁ − μ₂)²/σ₂²).

@@ -1,7 +1,7 @@
 // Training losses: L_simple (eq. 14), the variational-bound terms (eq. 5, 13), L_T, and IDDPM's
 // hybrid loss; all per example.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Per-example training losses, each of shape [B].
 public struct TrainingLosses {

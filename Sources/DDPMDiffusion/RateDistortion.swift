@@ -1,7 +1,7 @@
 // Progressive lossy compression: rate and distortion along the reverse chain (DDPM §4.3,
 // Algorithms 3–4, Fig. 5).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Rate and distortion of sending x₀ through the chain, per example and step.
 ///

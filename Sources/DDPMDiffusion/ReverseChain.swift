@@ -1,7 +1,7 @@
 // The reverse chain started part-way: from xₜ at any t down to x₀ (DDPM §4.3–4.4), optionally
 // conditioned on known dimensions (SD15 §2.5 and Fig. 5: inpainting).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Known dimensions of x₀ for conditioning: where `mask` is 1 the value is the observation's,
 /// where it is 0 the model fills it in.

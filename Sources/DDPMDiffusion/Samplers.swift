@@ -1,7 +1,7 @@
 // Samplers: ancestral sampling (DDPM Algorithm 2) and DDIM (DDIM eq. 12), over the full or a
 // respaced schedule, with injected randomness and an optional per-step callback.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// What a sampler shows its callback at each step (for progressive-generation figures, DDPM §4.3).
 public struct SamplingStep {

@@ -1,6 +1,6 @@
 // Timestep sampling for training: uniform (DDPM Algorithm 1) or importance sampling by the
 // running loss history (IDDPM §3.3, eq. 18).
-import Tensors
+import DDPMTensors
 
 /// Draws training timesteps and the importance weights that keep the loss estimate unbiased.
 public struct TimestepSampler: Sendable {

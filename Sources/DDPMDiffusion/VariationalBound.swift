@@ -1,7 +1,7 @@
 // The whole variational bound of a batch over all T steps, per term, in bits/dim (DDPM eq. 5;
 // IDDPM's calc_bpd_loop).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// The terms of −log p_θ(x₀) ≤ L = L_T + Σ_{t>1} L_{t−1} + L₀, each per example, in bits/dim.
 public struct VariationalBound {

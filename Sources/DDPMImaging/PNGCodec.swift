@@ -1,5 +1,6 @@
 // PNG encoding and decoding through libpng's simplified `png_image` API (no longjmp crosses Swift frames).
 import CPNG
+import DDPMFileSupport
 import Foundation
 
 /// Reads and writes PNG files.
@@ -109,7 +110,11 @@ public enum PNGCodec {
 
     /// Writes `image` as a PNG file at `url`, atomically (see `AtomicFile`).
     public static func write(_ image: RasterImage, to url: URL) throws {
-        try AtomicFile.write(encode(image, for: url), to: url)
+        do {
+            try AtomicFile.write(encode(image, for: url), to: url)
+        } catch let error as FileWriteError {
+            throw ImagingError.cannotWrite(url, reason: error.reason)
+        }
     }
 
     static func libpngFormat(_ format: PixelFormat) -> UInt32 {

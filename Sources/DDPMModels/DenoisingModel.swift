@@ -1,6 +1,6 @@
 // The network interface the diffusion code needs, and the choice of architecture.
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// A network f_θ(xₜ, t) with named parameters: the U-Net for images, the MLP for 2-D points.
 /// `timesteps` are 0-based indices (index i is the paper's t = i + 1), one per batch row.

@@ -1,7 +1,7 @@
 // Loading and saving a U-Net as a diffusers folder: config.json + diffusion_pytorch_model.safetensors.
 import Foundation
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// What went wrong loading or saving a diffusers folder. `description` names the file (and,
 /// for weights, the tensor) and says what was expected.

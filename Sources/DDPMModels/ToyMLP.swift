@@ -1,6 +1,6 @@
 // A small MLP ε_θ(xₜ, t) for 2-D toy data (swiss roll, Gaussian mixtures).
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// Architecture of the toy network.
 public struct ToyMLPConfiguration: Codable, Equatable, Sendable {

@@ -1,6 +1,6 @@
 // DDPM's U-Net ε_θ(xₜ, t) (DDPM §4, Appendix B) with diffusers UNet2DModel parameter names.
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// One resolution level of the down path (diffusers DownBlock2D / AttnDownBlock2D).
 final class DownLevel: Module {

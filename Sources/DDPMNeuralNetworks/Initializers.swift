@@ -1,5 +1,5 @@
 // Weight initialisation as in the official DDPM code (variance scaling, fan-average, uniform).
-import Tensors
+import DDPMTensors
 
 /// Initialisers of the DDPM TensorFlow code (`nn.default_init`).
 public enum Initializer {

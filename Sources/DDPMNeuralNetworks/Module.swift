@@ -1,5 +1,5 @@
 // Modules and parameters: explicit, named parameter enumeration (diffusers' names and layouts).
-import Tensors
+import DDPMTensors
 
 /// A trainable tensor, held by reference so that an optimiser can update it in place.
 public final class Parameter {

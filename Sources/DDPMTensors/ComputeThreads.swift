@@ -34,6 +34,8 @@ enum ProcessInfoShim {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per thread.

@@ -1,6 +1,8 @@
 // Reference-counted, 64-byte-aligned element buffers behind tensors, recycled through a pool.
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import Synchronization
 

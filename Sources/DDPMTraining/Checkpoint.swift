@@ -1,11 +1,14 @@
 // Checkpoints that are complete or absent: each is a folder of its own, written in full under a
 // temporary name and switched in by one atomic rename of the `checkpoint` link.
+import DDPMFileSupport
 import Foundation
-import Imaging
-import NeuralNetworks
-import Tensors
+import DDPMImaging
+import DDPMNeuralNetworks
+import DDPMTensors
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Where training stands (state.json), with the weights enough to continue bit for bit.
@@ -278,17 +281,13 @@ public enum Checkpoint {
     }
 
     private static func rename(_ source: URL, to destination: URL) throws {
-        guard Glibc.rename(source.path, destination.path) == 0 else {
-            throw TrainingError.invalidFile(path: destination.path, message: "rename failed: \(String(cString: strerror(errno))).")
+        do { try AtomicFile.rename(source, to: destination) } catch let error as FileWriteError {
+            throw TrainingError.invalidFile(path: destination.path, message: "\(error.reason).")
         }
     }
 
     /// fsync of a folder, so that renames in it are durable (best effort).
     private static func syncFolder(_ folder: URL) {
-        let fd = Glibc.open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            _ = fsync(fd)
-            close(fd)
-        }
+        POSIX.syncFolder(folder.path)
     }
 }

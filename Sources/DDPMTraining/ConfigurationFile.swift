@@ -1,6 +1,7 @@
 // run.json: writing format 1, reading format 1 strictly or format 0 by migration.
+import DDPMFileSupport
 import Foundation
-import Imaging
+import DDPMImaging
 
 extension TrainingConfiguration {
     /// The name of the settings file in a run folder.

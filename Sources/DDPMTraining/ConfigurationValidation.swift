@@ -1,8 +1,8 @@
 // Range checks of every setting, as strict as the matching command-line flags; each error names
 // the run.json key.
-import Diffusion
+import DDPMDiffusion
 import Foundation
-import Models
+import DDPMModels
 
 extension TrainingConfiguration {
     /// The largest batch a run may ask for (its data alone would be gigabytes for images).

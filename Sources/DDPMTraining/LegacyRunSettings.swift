@@ -1,7 +1,7 @@
 // run.json as `ddpm train` wrote it before format 1 (settings as strings, no formatVersion), and
 // its migration to `TrainingConfiguration`.
-import Diffusion
-import Models
+import DDPMDiffusion
+import DDPMModels
 
 /// The run.json of format 0, read strictly.
 struct LegacyRunSettings: Codable {

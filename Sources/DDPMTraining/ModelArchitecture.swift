@@ -1,5 +1,5 @@
 // The named networks a run can train, and the full configuration each gives for a data shape.
-import Models
+import DDPMModels
 
 /// A named network (`ddpm train --model`).
 public enum ModelArchitecture: String, CaseIterable, Codable, Sendable {

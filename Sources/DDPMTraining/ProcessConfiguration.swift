@@ -1,6 +1,6 @@
 // The diffusion process of a run as typed values: Gaussian (DDPM) or binomial (SD15 §2.4), with
 // the schedule's parameters and, for Gaussian diffusion, prediction, variance, loss and decoder.
-import Diffusion
+import DDPMDiffusion
 
 /// Which diffusion process a run trains (`ddpm train --diffusion`).
 public enum ProcessKind: String, CaseIterable, Codable, Sendable {

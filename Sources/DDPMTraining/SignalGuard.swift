@@ -1,8 +1,11 @@
 // Signals that cannot corrupt a computation: every thread blocks the signals this process handles,
 // and one dedicated thread receives them with sigwait(2).
+import DDPMFileSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Receives SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 on a thread of its own.
@@ -39,7 +42,7 @@ public enum SignalGuard {
         sigemptyset(&set)
         for signal in handledSignals { sigaddset(&set, signal) }
         pthread_sigmask(SIG_BLOCK, &set, nil)
-        Glibc.signal(SIGPIPE, SIG_IGN)
+        POSIX.setDisposition(of: SIGPIPE, ignore: true)
         let blocked = set
         let thread = Thread { waitForSignals(blocked) }
         thread.name = "signals"
@@ -105,7 +108,7 @@ public enum SignalGuard {
     /// Ends the process as `signal` would without a handler: default action, unblocked, raised on
     /// this thread.
     private static func endWithDefaultAction(_ signal: Int32) -> Never {
-        Glibc.signal(signal, SIG_DFL)
+        POSIX.setDisposition(of: signal, ignore: false)
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, signal)

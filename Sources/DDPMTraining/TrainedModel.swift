@@ -1,11 +1,11 @@
 // A trained network with the diffusion process it was trained for, loaded from a run folder or a
 // diffusers model folder: what sampling and the analyses take.
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Models
-import NeuralNetworks
-import Tensors
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// A network with the diffusion process it was trained for.
 public struct TrainedModel {

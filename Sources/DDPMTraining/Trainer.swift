@@ -1,10 +1,10 @@
 // One step of DDPM's Algorithm 1 for any diffusion process: keyed timesteps and noise, the loss,
 // gradients, finite-loss and finite-norm checks before any update, clipping, Adam and the EMA.
-import Datasets
-import Diffusion
-import Models
-import NeuralNetworks
-import Tensors
+import DDPMDatasets
+import DDPMDiffusion
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// The network, optimiser, EMA and timestep sampler of a run, and the step that trains them.
 ///
@@ -85,7 +85,7 @@ public final class Trainer {
             model: { network($0, timesteps: $1, mode: .training(dropout)) }, start: start, timesteps: timesteps, noise: noise)
         let weighted = weights.allSatisfy { $0 == 1 } ? perExample : perExample * Tensor(weights, shape: [weights.count], dtype: perExample.dtype)
         let loss = weighted.sum() * (1 / Double(batchSize))
-        let values = Tensors.gradients(of: loss, withRespectTo: leaves)
+        let values = DDPMTensors.gradients(of: loss, withRespectTo: leaves)
         return Gradients(values: values, loss: loss.item, timesteps: timesteps,
                          losses: perExample.detached().converted(to: .float64).doubles)
     }

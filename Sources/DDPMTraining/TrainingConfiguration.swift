@@ -1,7 +1,7 @@
 // Every setting of a training run as typed values: what run.json holds (format 1).
-import Diffusion
-import Models
-import NeuralNetworks
+import DDPMDiffusion
+import DDPMModels
+import DDPMNeuralNetworks
 
 /// How training timesteps are drawn.
 public enum TimestepSampling: Equatable, Sendable {
@@ -79,6 +79,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var checkpointEvery: Int?
     /// Write a sample picture every N steps; nil: never.
     public var sampleEvery: Int?
+    /// The toolkit that started the run (`ToolkitVersion.description`), set by `TrainingRun.start`;
+    /// nil in runs started before it was recorded.
+    public var createdWith: String?
 
     /// A run on `data` (examples of `exampleShape`) with the given network and process; `steps`
     /// defaults to 800000 for images (DDPM's CIFAR-10 run) and 10000 for points.

@@ -1,7 +1,7 @@
 // The randomness of a run, keyed rather than drawn in sequence: every draw is a function of
 // (seed, stream, step, example), so one example's draws do not depend on which others share its
 // batch, how a batch is split across workers, or where a run was stopped and resumed.
-import Tensors
+import DDPMTensors
 
 /// The keyed random streams of a training run.
 ///

@@ -1,8 +1,9 @@
 // A run folder: its settings, its training data, the trainer, the log and the checkpoints.
-import Datasets
+import DDPMDatasets
+import DDPMFileSupport
 import Foundation
-import Imaging
-import Tensors
+import DDPMImaging
+import DDPMTensors
 
 /// A training run kept in a folder (see `Checkpoint` for the layout): start one, or resume one
 /// from its last checkpoint, then take steps, save checkpoints and write previews.
@@ -37,6 +38,8 @@ public final class TrainingRun {
     /// Starts a new run of `configuration` on `dataset` in `folder` (created if missing; refused
     /// if it already holds a run). Everything is checked before anything is written.
     public static func start(_ configuration: TrainingConfiguration, dataset: Dataset, in folder: URL) throws -> TrainingRun {
+        var configuration = configuration
+        configuration.createdWith = configuration.createdWith ?? ToolkitVersion.description
         guard !exists(in: folder) else {
             throw TrainingError.invalidFile(path: folder.path, message: "already holds a run; resume it or choose another folder.")
         }

@@ -1,11 +1,11 @@
 // `ddpm bench`: times whole training steps (Algorithm 1) or ancestral sampling steps (Algorithm 2).
 import ArgumentParser
-import Diffusion
+import DDPMDiffusion
 import Foundation
-import Models
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 #if canImport(Glibc)
 import Glibc

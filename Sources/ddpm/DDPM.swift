@@ -1,6 +1,6 @@
 // The `ddpm` command-line tool.
 import ArgumentParser
-import Training
+import DDPMTraining
 
 @main
 struct DDPM: ParsableCommand {
@@ -13,7 +13,7 @@ struct DDPM: ParsableCommand {
             `train` was interrupted by SIGHUP, SIGINT or SIGTERM and saved a
             checkpoint (129, 130, 143).
             """,
-        version: "ddpm 0.2.0",
+        version: "ddpm \(ToolkitVersion.description)",
         subcommands: [
             DemoCommand.self, TrainCommand.self, SampleCommand.self, ScheduleCommand.self, InfoCommand.self,
             DenoiseCommand.self, BenchCommand.self, EvaluateCommand.self, ProgressiveCommand.self,

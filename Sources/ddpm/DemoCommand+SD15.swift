@@ -1,14 +1,14 @@
 // `ddpm demo --paper sd15`: SD15's swiss-roll experiment (Fig. 1) — a learned reverse mean and
 // covariance trained on the variational bound (eq. 5) with the continuous Gaussian decoder.
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Imaging
-import Models
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMImaging
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 extension DemoCommand {
     /// Training steps by default: half a minute to a minute on one core (`--threads 1`); by then

@@ -1,14 +1,15 @@
 // `ddpm demo`: trains the toy model on the swiss roll, samples, and draws SD15 Fig. 1-style pictures;
 // --paper picks DDPM's setup (here) or SD15's (DemoCommand+SD15.swift).
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
+import DDPMFileSupport
 import Foundation
-import Imaging
-import Models
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMImaging
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,10 +1,10 @@
 // `ddpm denoise`: run a diffusers U-Net once on a batch from an NPY file.
 import ArgumentParser
 import Foundation
-import Models
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 /// One forward pass of the network f_θ(x, t) — for DDPM the predicted noise ε — on a float32
 /// NCHW batch, at one timestep for the whole batch.

@@ -1,11 +1,12 @@
 // `ddpm evaluate`: the variational bound on held-out data in bits/dim, with its breakdown.
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
+import DDPMFileSupport
 import Foundation
-import Imaging
-import Tensors
-import Training
+import DDPMImaging
+import DDPMTensors
+import DDPMTraining
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 // `ddpm info`: describe a diffusers model folder (configuration and parameter count).
 import ArgumentParser
 import Foundation
-import Models
+import DDPMModels
 
 /// Loads a diffusers `UNet2DModel` folder (checking the weights against the config) and prints
 /// its configuration as pretty JSON and its parameter count.

@@ -1,13 +1,13 @@
 // `ddpm inpaint`: conditioning the reverse chain on known pixels (SD15 §2.5, Fig. 5), and
 // denoising a noisy observation.
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Imaging
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMImaging
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 struct InpaintCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

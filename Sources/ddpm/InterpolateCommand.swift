@@ -1,12 +1,12 @@
 // `ddpm interpolate`: interpolation between two images through xₜ (DDPM §4.4, Figs. 8–9).
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Imaging
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMImaging
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 struct InterpolateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,11 @@
 // `ddpm progressive`: what the reverse chain knows at each t (DDPM §4.3, Figs. 6 and 7).
 import ArgumentParser
-import Diffusion
+import DDPMDiffusion
 import Foundation
-import Imaging
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMImaging
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 struct ProgressiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,12 @@
 // `ddpm rate-distortion`: progressive lossy compression (DDPM §4.3, Algorithms 3–4, Fig. 5).
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
+import DDPMFileSupport
 import Foundation
-import Imaging
-import Tensors
-import Training
+import DDPMImaging
+import DDPMTensors
+import DDPMTraining
 
 struct RateDistortionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,12 +1,13 @@
 // `ddpm sample`: draw samples from a `ddpm train` checkpoint or a diffusers model folder.
 import ArgumentParser
-import Diffusion
+import DDPMDiffusion
+import DDPMFileSupport
 import Foundation
-import Imaging
-import Models
-import NeuralNetworks
-import Tensors
-import Training
+import DDPMImaging
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
+import DDPMTraining
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

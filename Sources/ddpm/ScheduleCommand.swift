@@ -1,6 +1,6 @@
 // `ddpm schedule`: print every coefficient table of a variance schedule, one row per t.
 import ArgumentParser
-import Diffusion
+import DDPMDiffusion
 import Foundation
 
 /// Prints β, ᾱ, the posterior tables and the rest (`DiffusionSchedule`) for t = 1…T, so users can

@@ -1,11 +1,11 @@
 // `ddpm train`: parses the flags into a `TrainingConfiguration` and drives a `TrainingRun`
 // (DDPM Algorithm 1 in the Training library), with progress, previews and a save on Ctrl-C.
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Imaging
-import Training
+import DDPMImaging
+import DDPMTraining
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

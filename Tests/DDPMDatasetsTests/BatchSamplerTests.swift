@@ -1,7 +1,7 @@
 // Batching: same seed → same batches, every example once per epoch, any grouping of positions, flips.
-import Datasets
+import DDPMDatasets
 import Foundation
-import Tensors
+import DDPMTensors
 import Testing
 
 @Suite("Batch sampler")

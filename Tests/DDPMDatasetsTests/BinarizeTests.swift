@@ -1,8 +1,8 @@
 // Binarised image data (`,binarize`): the threshold at half intensity, {0, 1} batches, and the spec flag.
-import Datasets
+import DDPMDatasets
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite("binarize")
 struct BinarizeTests {

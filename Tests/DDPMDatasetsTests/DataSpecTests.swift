@@ -1,5 +1,5 @@
 // DataSpec parsing: every form of the documented syntax, and the errors for bad specs.
-import Datasets
+import DDPMDatasets
 import Foundation
 import Testing
 

@@ -1,7 +1,7 @@
 // Toy 2-D data and dead leaves: documented moments, determinism from the seed.
-import Datasets
+import DDPMDatasets
 import Foundation
-import Tensors
+import DDPMTensors
 import Testing
 
 @Suite("Generated data")

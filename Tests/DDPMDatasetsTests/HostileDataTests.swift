@@ -1,12 +1,13 @@
 // Hostile and damaged dataset files: sizes from headers are checked before anything is allocated or inflated.
-import Datasets
+import DDPMDatasets
+import DDPMTestSupport
 import Foundation
 import Testing
 
 @Suite("hostile dataset files")
 struct HostileDataTests {
-    let folder: TemporaryFolder
-    init() throws { folder = try TemporaryFolder() }
+    let folder: URL
+    init() throws { folder = try temporaryFolder("HostileDataTests") }
 
     /// An IDX images header declaring `count × rows × columns`.
     static func imagesHeader(_ count: UInt32, _ rows: UInt32, _ columns: UInt32) -> [UInt8] {
@@ -14,7 +15,7 @@ struct HostileDataTests {
     }
 
     func write(_ bytes: [UInt8], _ name: String) throws -> URL {
-        let url = folder.file(name)
+        let url = folder.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url
     }
@@ -55,9 +56,9 @@ struct HostileDataTests {
 
     @Test("a folder whose images file holds zero images is an error, not a crash")
     func emptyMNISTFolder() throws {
-        try IDXFile.write(shape: [0, 28, 28], bytes: [], to: folder.file("t10k-images-idx3-ubyte"), gzip: false)
-        try IDXFile.write(shape: [0], bytes: [], to: folder.file("t10k-labels-idx1-ubyte"), gzip: false)
-        let error = try #require(throws: DatasetError.self) { try MNIST.load(directory: folder.url, split: .test) }
+        try IDXFile.write(shape: [0, 28, 28], bytes: [], to: folder.appendingPathComponent("t10k-images-idx3-ubyte"), gzip: false)
+        try IDXFile.write(shape: [0], bytes: [], to: folder.appendingPathComponent("t10k-labels-idx1-ubyte"), gzip: false)
+        let error = try #require(throws: DatasetError.self) { try MNIST.load(directory: folder, split: .test) }
         #expect(error.description.contains("declares 0 images"))
     }
 
@@ -79,7 +80,7 @@ struct HostileDataTests {
 
     @Test("a CIFAR-10 batch larger than 100,000 records is refused before it is read")
     func oversizedCIFARBatch() throws {
-        let url = folder.file("data_batch_1.bin")
+        let url = folder.appendingPathComponent("data_batch_1.bin")
         FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         try handle.truncate(atOffset: UInt64((CIFAR10.maximumRecords + 1) * CIFAR10.recordSize))  // sparse: no disk used

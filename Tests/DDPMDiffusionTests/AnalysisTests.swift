@@ -1,9 +1,9 @@
 // The analyses' building blocks on the exact Gaussian case (see GaussianDataTests): the reverse
 // chain from any t, conditioning on known dimensions, interpolation, rate and distortion.
-import Diffusion
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct AnalysisTests {
     static let (m, s) = (0.3, 0.5)

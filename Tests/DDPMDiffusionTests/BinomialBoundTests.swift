@@ -1,9 +1,9 @@
 // The binomial variational bound: an untrained (x̂₀ = ½) reverse process against its value computed
 // by enumeration, the training loss's gradient by central differences, and training lowering the bound.
-import Diffusion
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct BinomialBoundTests {
     /// A binary batch [B, 1, H, W] with a different pattern per example, in `dtype`.

@@ -1,9 +1,9 @@
 // Binomial diffusion (SD15 §2.4): schedule, forward marginal, posterior, reverse process, Bernoulli
 // math and sampling, against the Float64 references of BinomialReference.swift.
-import Diffusion
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct BinomialProcessTests {
     /// Schedules to sweep: SD15's (ᾱ_T = 0), a custom one with β = 1 inside and one with ᾱ_T > 0.

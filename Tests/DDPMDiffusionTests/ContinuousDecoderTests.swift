@@ -1,9 +1,9 @@
 // The continuous Gaussian decoder L₀ = −log N(x₀; μ_θ(x₁, 1), σ₁²) for real-valued data, against
 // an independent Float64 computation from the schedule's β's (eq. 5, 7, 11).
-import Diffusion
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct ContinuousDecoderTests {
     static let schedule = try! DiffusionSchedule(.linear(start: 1e-3, end: 0.5), stepCount: 40)

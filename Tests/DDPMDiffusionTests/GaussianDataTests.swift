@@ -12,10 +12,10 @@
 //   E[L_{t−1}] = ½(−1 + log σₜ² − log β̃ₜ + β̃ₜ/σₜ² + c₀² s²(1−ᾱₜ)/((ᾱₜs² + 1 − ᾱₜ) σₜ²)).
 // The Monte Carlo estimate averages the library's closed-form KL over sampled (x₀, ε); its
 // standard error comes from the same samples.
-import Diffusion
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct GaussianDataTests {
     static let m = 0.3

@@ -1,9 +1,10 @@
 // Training losses (eq. 14, IDDPM hybrid with the stopped mean gradient), timestep sampling, and the
 // `ddpm schedule` command run as a built binary.
-import Diffusion
+import DDPMTestSupport
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct LossTests {
     static let schedule = try! DiffusionSchedule(.linear(), stepCount: 1000)
@@ -32,7 +33,7 @@ import Tensors
         case .velocity: target = try d.velocity(start: start, noise: noise, timesteps: timesteps)
         }
         let expected = (target - output).squared().mean(axes: [1]).doubles
-        expectClose(losses.loss.doubles, expected, tolerance: 1e-12, "\(prediction) L_simple")
+        expectClose(losses.loss.doubles, expected, relative: 1e-12, absolute: 1e-12 * 1e-12, "\(prediction) L_simple")
     }
 
     @Test func hybridLossStopsTheMeanGradientInTheBoundTerm() throws {
@@ -51,8 +52,8 @@ import Tensors
         let (v, vg) = try gradient(vlb)
         // Loss value: L_simple + λ · T · L_{t−1}.
         let expected = zip(h.meanSquaredError!.doubles, h.boundTerm!.doubles).map { $0 + lambda * 1000 * $1 }
-        expectClose(h.loss.doubles, expected, tolerance: 1e-12, "hybrid loss value")
-        expectClose(h.boundTerm!.doubles, v.boundTerm!.doubles, tolerance: 1e-12, "the bound term's value is the same with a detached mean")
+        expectClose(h.loss.doubles, expected, relative: 1e-12, absolute: 1e-12 * 1e-12, "hybrid loss value")
+        expectClose(h.boundTerm!.doubles, v.boundTerm!.doubles, relative: 1e-12, absolute: 1e-12 * 1e-12, "the bound term's value is the same with a detached mean")
         for b in 0..<4 {
             for c in 0..<4 {
                 let i = b * 4 + c
@@ -97,7 +98,7 @@ import Tensors
         #expect(sampler.probabilities == [0.25, 0.25, 0.25, 0.25], "uniform until every history is full")
         let rms: [Double] = [1, 2, 3, 4]
         for _ in 0..<3 { try sampler.record(timesteps: [0, 1, 2, 3], losses: rms) }
-        expectClose(sampler.probabilities, rms.map { $0 / 10 }, tolerance: 1e-12, "p ∝ √E[L²]")
+        expectClose(sampler.probabilities, rms.map { $0 / 10 }, relative: 1e-12, absolute: 1e-12 * 1e-12, "p ∝ √E[L²]")
         var g = PhiloxGenerator(seed: 2)
         let (t, w) = sampler.sample(batchSize: 20000, generator: &g)
         let meanWeight = w.reduce(0, +) / Double(w.count)
@@ -108,34 +109,18 @@ import Tensors
     }
 }
 
-/// The `ddpm` executable next to the test bundle in the build folder.
-let ddpmBinary: URL? = {
-    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    return [directory, directory.deletingLastPathComponent()].map { $0.appendingPathComponent("ddpm") }
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}()
-
-func runDDPMSchedule(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = ddpmBinary!
-    process.arguments = ["schedule"] + arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errorData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+/// Runs `ddpm schedule arguments…`.
+func runDDPMSchedule(_ arguments: [String]) throws -> CommandResult {
+    try runDDPM(["schedule"] + arguments)
 }
 
-@Suite(.enabled(if: ddpmBinary != nil, "the ddpm binary is built next to the tests"))
+@Suite(.enabled(if: ddpmIsBuilt, "the ddpm binary is built next to the tests"))
 struct ScheduleCommandTests {
     @Test(arguments: ["linear", "cosine"])
     func csvRowsMatchTheLibrary(_ name: String) throws {
         let r = try runDDPMSchedule(["--schedule", name, "--steps", "10", "--format", "csv"])
-        #expect(r.status == 0, "\(name): \(r.error)")
-        let lines = r.output.split(separator: "\n").map(String.init)
+        #expect(r.status == 0, "\(name): \(r.standardError)")
+        let lines = r.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.count == 11, "\(name): header + 10 rows, got \(lines.count)")
         let schedule = try DiffusionSchedule(name == "linear" ? .linear() : .cosine(), stepCount: 10)
         let header = lines[0].split(separator: ",").map(String.init)
@@ -151,8 +136,8 @@ struct ScheduleCommandTests {
 
     @Test func jsonOutputParses() throws {
         let r = try runDDPMSchedule(["--schedule", "cosine", "--steps", "5", "--format", "json"])
-        #expect(r.status == 0, "\(r.error)")
-        let object = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]
+        #expect(r.status == 0, "\(r.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any]
         let rows = object?["rows"] as? [[String: Any]]
         #expect(rows?.count == 5)
         #expect(rows?.last?["t"] as? Int == 5)
@@ -166,7 +151,7 @@ struct ScheduleCommandTests {
     func badFlagsFailWithAClearMessage(_ arguments: [String], _ phrase: String) throws {
         let r = try runDDPMSchedule(arguments)
         #expect(r.status != 0, "\(arguments): should fail")
-        #expect(r.error.contains(phrase), "\(arguments): message \"\(r.error)\" should mention \"\(phrase)\"")
+        #expect(r.standardError.contains(phrase), "\(arguments): message \"\(r.standardError)\" should mention \"\(phrase)\"")
     }
 }
 

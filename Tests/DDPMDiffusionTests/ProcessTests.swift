@@ -1,9 +1,10 @@
 // Gaussian KL, the discretised decoder, the posterior and the reverse process against the Float64
 // numpy reference; shape and timestep errors.
-import Diffusion
+import DDPMTestSupport
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct GaussianMathTests {
     static let fixture = ReferenceFixture.shared
@@ -13,7 +14,7 @@ import Tensors
         let n = k.kl.count
         func t(_ v: [Double]) -> Tensor { Tensor(v, shape: [n], dtype: .float64) }
         let kl = normalKL(mean1: t(k.mean1), logVariance1: t(k.logVariance1), mean2: t(k.mean2), logVariance2: t(k.logVariance2))
-        expectClose(kl.doubles, k.kl, tolerance: Self.fixture.tolerance, "normalKL")
+        expectClose(kl.doubles, k.kl, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "normalKL")
     }
 
     @Test func discretizedLogLikelihoodMatchesReferenceIncludingEdgeBins() {
@@ -22,7 +23,7 @@ import Tensors
         func t(_ v: [Double]) -> Tensor { Tensor(v, shape: [n], dtype: .float64) }
         let ll = discretizedGaussianLogLikelihood(t(d.x), mean: t(d.mean), logVariance: t(d.logVariance)).doubles
         for i in 0..<n {
-            expectClose([ll[i]], [d.logLikelihood[i]], tolerance: Self.fixture.tolerance,
+            expectClose([ll[i]], [d.logLikelihood[i]], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance,
                         "log p(pixel \(d.pixels[i]) | μ = \(d.mean[i]))\(d.pixels[i] == 0 ? " lowest bin" : d.pixels[i] == 255 ? " highest bin" : "")")
         }
     }
@@ -70,10 +71,10 @@ import Tensors
             : Tensor(c.modelMean, shape: [1, D], dtype: .float64)
         let step = try d.reverseStep(modelOutput: output, current: current, timesteps: [c.t - 1], clipStart: c.clip)
         let tol = Self.fixture.tolerance
-        expectClose(step.predictedStart.doubles, c.predictedStart, tolerance: tol, "\(c) x̂₀")
-        expectClose(step.mean.doubles, c.mean, tolerance: tol, "\(c) μ_θ")
-        expectClose(step.logVariance.broadcast(to: [1, D]).doubles, c.logVariance, tolerance: tol, "\(c) log σ²")
-        expectClose(step.variance.broadcast(to: [1, D]).doubles, c.logVariance.map(exp), tolerance: tol, "\(c) σ²")
+        expectClose(step.predictedStart.doubles, c.predictedStart, relative: tol, absolute: 1e-12 * tol, "\(c) x̂₀")
+        expectClose(step.mean.doubles, c.mean, relative: tol, absolute: 1e-12 * tol, "\(c) μ_θ")
+        expectClose(step.logVariance.broadcast(to: [1, D]).doubles, c.logVariance, relative: tol, absolute: 1e-12 * tol, "\(c) log σ²")
+        expectClose(step.variance.broadcast(to: [1, D]).doubles, c.logVariance.map(exp), relative: tol, absolute: 1e-12 * tol, "\(c) σ²")
     }
 
     @Test(arguments: [1, 2, 500, 1000])
@@ -84,19 +85,19 @@ import Tensors
         let start = Tensor(c.start, shape: [1, D], dtype: .float64)
         let noise = Tensor(c.noise, shape: [1, D], dtype: .float64)
         let current = try d.sampleForward(start: start, timesteps: [t - 1], noise: noise)
-        expectClose(current.doubles, c.current, tolerance: Self.fixture.tolerance, "t=\(t) xₜ (eq. 4)")
+        expectClose(current.doubles, c.current, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) xₜ (eq. 4)")
         let q = try d.posterior(start: start, current: current, timesteps: [t - 1])
-        expectClose(q.mean.doubles, c.posteriorMean, tolerance: Self.fixture.tolerance, "t=\(t) μ̃ (eq. 7)")
-        expectClose(q.variance.doubles, [c.posteriorVariance], tolerance: Self.fixture.tolerance, "t=\(t) β̃ (eq. 7)")
+        expectClose(q.mean.doubles, c.posteriorMean, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) μ̃ (eq. 7)")
+        expectClose(q.variance.doubles, [c.posteriorVariance], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) β̃ (eq. 7)")
         // The three predictions are interconvertible.
         let fromNoise = try d.predictStart(fromNoise: noise, current: current, timesteps: [t - 1])
-        expectClose(fromNoise.doubles, c.start, tolerance: 1e-9, "t=\(t) x₀ from ε")
+        expectClose(fromNoise.doubles, c.start, relative: 1e-9, absolute: 1e-12 * 1e-9, "t=\(t) x₀ from ε")
         let v = try d.velocity(start: start, noise: noise, timesteps: [t - 1])
         let fromVelocity = try d.predictStart(fromVelocity: v, current: current, timesteps: [t - 1])
-        expectClose(fromVelocity.doubles, c.start, tolerance: 1e-9, "t=\(t) x₀ from v")
+        expectClose(fromVelocity.doubles, c.start, relative: 1e-9, absolute: 1e-12 * 1e-9, "t=\(t) x₀ from v")
         if t < 1000 {  // at t = T, ᾱ ≈ 4e-5 makes ε from x₀ ill-conditioned
             let eps = try d.predictNoise(fromStart: start, current: current, timesteps: [t - 1])
-            expectClose(eps.doubles, c.noise, tolerance: 1e-6, "t=\(t) ε from x₀")
+            expectClose(eps.doubles, c.noise, relative: 1e-6, absolute: 1e-12 * 1e-6, "t=\(t) ε from x₀")
         }
     }
 
@@ -104,7 +105,7 @@ import Tensors
         let d = try GaussianDiffusion(schedule: Self.diffusionSchedule)
         for (i, p) in Self.fixture.prior.enumerated() {
             let bits = try d.priorBitsPerDim(start: Tensor(p.start, shape: [1, p.start.count], dtype: .float64))
-            expectClose(bits.doubles, [p.bitsPerDim], tolerance: Self.fixture.tolerance, "prior case \(i)")
+            expectClose(bits.doubles, [p.bitsPerDim], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "prior case \(i)")
         }
     }
 

@@ -1,6 +1,7 @@
 // Schedules and coefficient tables against the Float64 numpy reference; the index convention at
 // t = 1 and t = T; respacing; invalid input.
-import Diffusion
+import DDPMTestSupport
+import DDPMDiffusion
 import Foundation
 import Testing
 
@@ -23,7 +24,7 @@ import Testing
         for (name, table) in schedule.namedTables {
             let expected = try #require(entry.tables[name], "\(label): fixture has no table \(name)")
             let actual = entry.t.map { table[$0 - 1] }  // fixture t is 1-based
-            expectClose(actual, expected, tolerance: Self.fixture.tolerance, "\(label) \(name) at t=\(entry.t)")
+            expectClose(actual, expected, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "\(label) \(name) at t=\(entry.t)")
             seen.insert(name)
         }
         #expect(seen == Set(entry.tables.keys), "\(label): tables not compared: \(Set(entry.tables.keys).subtracting(seen))")
@@ -64,16 +65,16 @@ import Testing
         let base = try DiffusionSchedule(.linear(), stepCount: entry.steps)
         let respaced = try base.respaced(spacing)
         #expect(respaced.originalTimesteps == entry.kept, "\(label): kept timesteps")
-        if let betas = entry.betas { expectClose(respaced.betas, betas, tolerance: Self.fixture.tolerance, "\(label) respaced β") }
+        if let betas = entry.betas { expectClose(respaced.betas, betas, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "\(label) respaced β") }
         // ᾱ at every kept step is unchanged.
-        expectClose(respaced.alphaBar, entry.kept.map { base.alphaBar[$0] }, tolerance: 1e-12, "\(label) respaced ᾱ")
+        expectClose(respaced.alphaBar, entry.kept.map { base.alphaBar[$0] }, relative: 1e-12, absolute: 1e-12 * 1e-12, "\(label) respaced ᾱ")
     }
 
     @Test func respacingTwiceComposesTheTimestepMap() throws {
         let base = try DiffusionSchedule(.linear(), stepCount: 1000)
         let twice = try base.respaced(.ddim(count: 100)).respaced(.explicit([0, 50, 99]))
         #expect(twice.originalTimesteps == [0, 500, 990])
-        expectClose(twice.alphaBar, [0, 500, 990].map { base.alphaBar[$0] }, tolerance: 1e-12, "respaced twice ᾱ")
+        expectClose(twice.alphaBar, [0, 500, 990].map { base.alphaBar[$0] }, relative: 1e-12, absolute: 1e-12 * 1e-12, "respaced twice ᾱ")
     }
 
     // MARK: Invalid input

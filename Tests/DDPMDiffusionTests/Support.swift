@@ -1,9 +1,9 @@
 // Shared test helpers: the Float64 reference fixture, relative comparisons, and the exact
 // ε-predictor of Gaussian data.
-import Diffusion
+import DDPMDiffusion
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 /// Tests/DiffusionTests/Fixtures/diffusion_reference.json, written by
 /// scripts/reference/diffusion_reference.py (the file names the script, seed and tolerance).
@@ -51,24 +51,6 @@ struct ReferenceFixture: Decodable {
         let url = Bundle.module.url(forResource: "diffusion_reference", withExtension: "json", subdirectory: "Fixtures")!
         return try! JSONDecoder().decode(ReferenceFixture.self, from: Data(contentsOf: url))
     }()
-}
-
-/// |actual − expected| / max(|expected|, 1e-12) — relative with an absolute floor for zeros.
-func relativeError(_ actual: Double, _ expected: Double) -> Double {
-    if actual == expected { return 0 }
-    return abs(actual - expected) / max(abs(expected), 1e-12)
-}
-
-/// Expects every element within the relative tolerance, naming the case and the element.
-func expectClose(
-    _ actual: [Double], _ expected: [Double], tolerance: Double, _ label: String,
-    sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(actual.count == expected.count, "\(label): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
-    for (i, (a, e)) in zip(actual, expected).enumerated() {
-        let error = relativeError(a, e)
-        #expect(error <= tolerance, "\(label)[\(i)]: got \(a), expected \(e) (relative error \(error) > \(tolerance))", sourceLocation: sourceLocation)
-    }
 }
 
 /// The exact ε-predictor for data x₀ ~ N(m, s²I):

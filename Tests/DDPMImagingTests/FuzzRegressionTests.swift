@@ -1,7 +1,7 @@
 // Inputs recorded for the `png` fuzz target (Fuzz/Regressions/png/, scripts/fuzz.sh): each must be
 // refused with an error, never trap or exhaust memory.
 import Foundation
-import Imaging
+import DDPMImaging
 import Testing
 
 @Suite("Fuzzing findings: PNG")

@@ -1,5 +1,5 @@
 // Grids, cropping, resizing and format conversion of RasterImage.
-import Imaging
+import DDPMImaging
 import Testing
 
 @Suite("Image operations")

@@ -1,6 +1,7 @@
 // PNG round trips, corrupt and truncated files, atomic writes.
+import DDPMTestSupport
 import Foundation
-import Imaging
+import DDPMImaging
 import Testing
 
 @Suite("PNG codec")
@@ -16,8 +17,8 @@ struct PNGCodecTests {
         (PixelFormat.gray, 1, 1), (.gray, 7, 5), (.gray, 33, 2), (.rgb, 1, 1), (.rgb, 5, 7), (.rgb, 31, 17), (.rgba, 3, 9),
     ])
     func roundTrip(format: PixelFormat, width: Int, height: Int) throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("image.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("image.png")
         let image = Self.pattern(width: width, height: height, format: format)
         try image.writePNG(to: url)
         let decoded = try PNGCodec.read(from: url, format: format == .rgba ? .rgba : .automatic)
@@ -26,8 +27,8 @@ struct PNGCodecTests {
 
     @Test("gray files decode to RGB with equal channels")
     func grayToRGB() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("gray.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("gray.png")
         let image = Self.pattern(width: 4, height: 3, format: .gray)
         try image.writePNG(to: url)
         let rgb = try PNGCodec.read(from: url, format: .rgb)
@@ -37,8 +38,8 @@ struct PNGCodecTests {
 
     @Test("alpha is composited onto the background when stripped")
     func alphaStripped() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("rgba.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("rgba.png")
         // One opaque red pixel and one fully transparent pixel.
         try RasterImage(width: 2, height: 1, format: .rgba, pixels: [255, 0, 0, 255, 0, 255, 0, 0]).writePNG(to: url)
         let rgb = try PNGCodec.read(from: url)
@@ -48,9 +49,9 @@ struct PNGCodecTests {
 
     @Test("a truncated file is an invalidPNG error naming the file", arguments: [8, 20, 40, 60])
     func truncated(keep: Int) throws {
-        let folder = try TemporaryFolder()
+        let folder = try temporaryFolder()
         let good = try PNGCodec.encode(Self.pattern(width: 16, height: 16, format: .rgb))
-        let url = folder.file("cut-\(keep).png")
+        let url = folder.appendingPathComponent("cut-\(keep).png")
         try Data(good.prefix(keep)).write(to: url)
         let error = try #require(throws: ImagingError.self) { try PNGCodec.read(from: url) }
         guard case let .invalidPNG(named, _) = error else { Issue.record("expected invalidPNG, got \(error)"); return }
@@ -60,14 +61,14 @@ struct PNGCodecTests {
 
     @Test("a file that is not a PNG, and a corrupted checksum, are rejected")
     func corrupt() throws {
-        let folder = try TemporaryFolder()
-        let text = folder.file("notes.png")
+        let folder = try temporaryFolder()
+        let text = folder.appendingPathComponent("notes.png")
         try Data("hello, world".utf8).write(to: text)
         #expect(throws: ImagingError.self) { try PNGCodec.read(from: text) }
 
         var bytes = try PNGCodec.encode(Self.pattern(width: 8, height: 8, format: .gray))
         bytes[bytes.count - 20] ^= 0xFF  // inside the IDAT chunk or its CRC
-        let flipped = folder.file("flipped.png")
+        let flipped = folder.appendingPathComponent("flipped.png")
         try Data(bytes).write(to: flipped)
         let error = try #require(throws: ImagingError.self) { try PNGCodec.read(from: flipped) }
         #expect(error.description.contains("flipped.png"))
@@ -75,29 +76,29 @@ struct PNGCodecTests {
 
     @Test("a missing file is cannotOpen")
     func missing() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("absent.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("absent.png")
         #expect(throws: ImagingError.cannotOpen(url, reason: "no such file")) { try PNGCodec.read(from: url) }
     }
 
     @Test("writes are atomic: only the destination remains, and it replaces the old file")
     func atomicWrite() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("out.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("out.png")
         try Self.pattern(width: 3, height: 3, format: .rgb).writePNG(to: url)
         let second = Self.pattern(width: 5, height: 2, format: .gray)
         try second.writePNG(to: url)
-        #expect(try folder.contents() == ["out.png"])
+        #expect(try folderContents(folder) == ["out.png"])
         #expect(try PNGCodec.read(from: url) == second)
     }
 
     @Test("a write into a missing folder fails naming the file and leaves nothing")
     func writeFailure() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("no/such/dir/out.png")
-        let error = try #require(throws: ImagingError.self) { try AtomicFile.write([1, 2, 3], to: url) }
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("no/such/dir/out.png")
+        let error = try #require(throws: ImagingError.self) { try Self.pattern(width: 2, height: 2, format: .gray).writePNG(to: url) }
         #expect(error.description.contains("no/such/dir/out.png"))
-        #expect(try folder.contents().isEmpty)
+        #expect(try folderContents(folder).isEmpty)
     }
 }
 
@@ -126,8 +127,8 @@ struct HostilePNGTests {
 
     @Test("a small file whose header claims 1,000,000 × 1,000,000 pixels is refused before decoding")
     func hugeDimensions() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("huge.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("huge.png")
         try Data(Self.claiming(width: 1_000_000, height: 1_000_000)).write(to: url)
         #expect(throws: ImagingError.imageTooLarge(url, width: 1_000_000, height: 1_000_000, maximumPixels: 16_384 * 16_384)) {
             try PNGCodec.read(from: url)
@@ -138,8 +139,8 @@ struct HostilePNGTests {
 
     @Test("the CRC patch is right: a header claiming the true size still decodes")
     func patchedHeaderDecodes() throws {
-        let folder = try TemporaryFolder()
-        let url = folder.file("same.png")
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("same.png")
         try Data(Self.claiming(width: 8, height: 8)).write(to: url)
         #expect(try PNGCodec.read(from: url).width == 8)
     }

@@ -1,6 +1,6 @@
 // Plot smoke tests with properties that can fail: where points land, ticks, labels, arrows.
 import Foundation
-import Imaging
+import DDPMImaging
 import Testing
 
 @Suite("Plotting")

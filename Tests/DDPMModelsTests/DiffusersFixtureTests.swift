@@ -1,8 +1,9 @@
+import DDPMTestSupport
 import Foundation
 import Testing
-import Models
-import NeuralNetworks
-import Tensors
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// The golden fixtures made by scripts/reference/make_diffusers_unet_fixture.py.
 private func fixture(_ name: String) -> URL {
@@ -23,13 +24,6 @@ private func deviation(_ a: [Double], _ b: [Double]) -> (maxError: Double, scale
         scale = max(scale, abs(y))
     }
     return (error, scale)
-}
-
-private func temporaryFolder(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("models-tests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 /// A copy of a fixture's config.json and weights in a fresh temporary folder.

@@ -1,8 +1,8 @@
 // Inputs found by fuzzing (Fuzz/Regressions/diffusers-config/, scripts/fuzz.sh): each must be
 // refused with an error, never trap.
 import Foundation
-import Models
-import NeuralNetworks
+import DDPMModels
+import DDPMNeuralNetworks
 import Testing
 
 @Suite("Fuzzing findings: diffusers config.json")

@@ -1,8 +1,8 @@
 // Hostile diffusers configs and weights: every value is checked before a network is built, and huge ones are refused by size.
 import Foundation
-import Models
-import NeuralNetworks
-import Tensors
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
 
 /// The tiny fixture's config (scripts/reference/make_diffusers_unet_fixture.py) with `changes` applied.

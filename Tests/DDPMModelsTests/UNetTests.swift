@@ -1,7 +1,7 @@
 import Testing
-import Models
-import NeuralNetworks
-import Tensors
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
 
 /// Parameter count of a U-Net derived by hand from the architecture (independent of the code
 /// that builds it): conv k×k from i to o has o·i·k² + o; linear i→o has o·i + o; GroupNorm over c

@@ -1,9 +1,9 @@
 // The EMA's warm-up: decays min(β, (1 + n)/(10 + n)), the share of the initial weights it keeps,
 // and restoring it from a count of updates.
 import Foundation
-import NeuralNetworks
+import DDPMNeuralNetworks
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct EMAWarmupTests {
     final class One: Module {

@@ -1,7 +1,7 @@
 // Inputs found by fuzzing (Fuzz/Regressions/npy/, scripts/fuzz.sh): each must be refused with an
 // error, never trap.
 import Foundation
-import NeuralNetworks
+import DDPMNeuralNetworks
 import Testing
 
 @Suite("Fuzzing findings: NPY")

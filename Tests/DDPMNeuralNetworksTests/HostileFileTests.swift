@@ -1,7 +1,7 @@
 // Hostile and damaged tensor files: each class of bad input is refused with its own error, before anything large is allocated.
 import Foundation
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
 
 @Suite("hostile safetensors files")

@@ -1,7 +1,7 @@
 // Tensor file formats: safetensors and NPY round trips (bit-exact), each corrupt case's error, a numpy-written NPY.
 import Foundation
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
 
 /// A fresh temporary folder, removed on release.

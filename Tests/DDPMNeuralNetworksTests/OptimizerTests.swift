@@ -1,8 +1,8 @@
 // The one-pass Adam and moving-average updates against the tensor-op formulas they replace.
 import Foundation
-import NeuralNetworks
+import DDPMNeuralNetworks
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct OptimizerTests {
     /// Uniform values in [-1, 1), deterministic.

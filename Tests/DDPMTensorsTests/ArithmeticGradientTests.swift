@@ -1,5 +1,5 @@
 import Testing
-import Tensors
+import DDPMTensors
 
 /// Pairs of shapes that cover the broadcasting patterns: equal, trailing vector, outer product,
 /// rank mismatch, scalar, middle extent 1, and zero-sized.

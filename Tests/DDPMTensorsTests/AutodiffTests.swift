@@ -1,5 +1,5 @@
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite(.serialized) struct AutodiffTests {
     @Test func noGradientModeRecordsNothing() {

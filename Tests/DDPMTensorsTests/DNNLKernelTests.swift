@@ -1,6 +1,6 @@
 // Tests of the oneDNN convolution and matmul kernels against the plain reference kernels.
 import Testing
-import Tensors
+import DDPMTensors
 
 /// A tiny deterministic generator for test inputs (Knuth's MMIX LCG): values in [−1, 1) with 24
 /// random bits, so they are exact in Float32.
@@ -33,7 +33,7 @@ private extension Comparable {
 /// (its own rounding is covered by the extra 1%). The bound never fails spuriously, and it still
 /// catches one missing or extra tap whenever that tap is larger than 2γ·Σ|products|, i.e. for every
 /// reduction length below ~2900 with inputs of similar size — all cases here are below 1000.
-private func expectClose(
+private func expectWithinSummationBound(
     _ fast: [Float], _ reference: [Float], absolute: [Float], terms: Int, _ context: @autoclosure () -> String,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
@@ -180,7 +180,7 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
     func forwardMatchesReference(geometry g: Conv2DGeometry, bias: Bool) {
         for algorithm in algorithms {
             let c = ConvolutionCase(g, seed: 1, algorithm: algorithm)
-            expectClose(
+            expectWithinSummationBound(
                 c.forward(fast: true, bias: bias), c.forward(fast: false, bias: bias),
                 absolute: c.forward(fast: false, absolute: true, bias: bias),
                 terms: g.inChannels * g.kernelHeight * g.kernelWidth + 1, "\(algorithm) forward\(bias ? " with bias" : "") \(g)")
@@ -191,7 +191,7 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
     func backwardDataMatchesReference(geometry g: Conv2DGeometry) {
         for algorithm in algorithms {
             let c = ConvolutionCase(g, seed: 2, algorithm: algorithm)
-            expectClose(
+            expectWithinSummationBound(
                 c.backwardData(fast: true), c.backwardData(fast: false), absolute: c.backwardData(fast: false, absolute: true),
                 terms: g.outChannels * g.kernelHeight * g.kernelWidth, "\(algorithm) backward data \(g)")
         }
@@ -205,9 +205,9 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
             let (referenceDW, referenceDB) = c.backwardWeights(fast: false, bias: bias)
             let (absoluteDW, absoluteDB) = c.backwardWeights(fast: false, absolute: true, bias: bias)
             let terms = g.batch * g.outHeight * g.outWidth
-            expectClose(dw, referenceDW, absolute: absoluteDW, terms: terms, "\(algorithm) backward weights\(bias ? " with bias" : "") \(g)")
+            expectWithinSummationBound(dw, referenceDW, absolute: absoluteDW, terms: terms, "\(algorithm) backward weights\(bias ? " with bias" : "") \(g)")
             if bias {
-                expectClose(db, referenceDB, absolute: absoluteDB, terms: terms, "\(algorithm) backward bias \(g)")
+                expectWithinSummationBound(db, referenceDB, absolute: absoluteDB, terms: terms, "\(algorithm) backward bias \(g)")
             }
         }
     }
@@ -327,7 +327,7 @@ private let matMulCases: [MatMulCase] = {
         var random = TestLCG(seed: UInt64(problem.m * 10_007 + problem.n * 101 + problem.k))
         let a = random.floats(problem.batch * problem.m * problem.k)
         let b = random.floats(problem.batch * problem.k * problem.n)
-        expectClose(
+        expectWithinSummationBound(
             problem.run(fast: true, a: a, b: b), problem.run(fast: false, a: a, b: b),
             absolute: problem.run(fast: false, a: a.map(abs), b: b.map(abs)), terms: problem.k, "\(problem)")
     }

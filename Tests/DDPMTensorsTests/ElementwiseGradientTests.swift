@@ -1,5 +1,5 @@
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct ElementwiseGradientTests {
     static let shape = [2, 3, 5]

@@ -1,7 +1,8 @@
 // Tests of the fast Float32 kernels against the C library in Double and against the reference kernels.
+import DDPMTestSupport
 import Foundation
 import Testing
-import Tensors
+import DDPMTensors
 
 /// A tiny deterministic generator for test inputs (64-bit LCG, Knuth's MMIX constants).
 private struct TestLCG {
@@ -14,16 +15,6 @@ private struct TestLCG {
     }
     /// Uniform in [lo, hi).
     mutating func uniform(_ lo: Double, _ hi: Double) -> Float { Float(lo + (hi - lo) * next()) }
-}
-
-/// |got − want| in units of the last place of `want` rounded to Float (subnormal spacing below
-/// the normal range). Matching infinities and NaNs count as 0; any other disagreement in class is +inf.
-func ulpError(_ got: Float, _ want: Double) -> Double {
-    if want.isNaN || got.isNaN { return want.isNaN && got.isNaN ? 0 : .infinity }
-    let rounded = Float(want)
-    if rounded.isInfinite || got.isInfinite { return got == rounded ? 0 : .infinity }
-    let spacing = Double(max(rounded.magnitude.ulp, Float.leastNonzeroMagnitude))
-    return abs(Double(got) - want) / spacing
 }
 
 /// Inputs over [-100, 100] (dense), plus tiny, huge and special values.
@@ -323,14 +314,3 @@ struct GroupNormCase: CustomStringConvertible, Sendable {
     }
 }
 
-/// Expects |a − b| ≤ absolute + relative·|b| elementwise; reports the worst index and the case.
-func expectClose(_ a: [Float], _ b: [Float], relative: Float, absolute: Float, _ label: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(a.count == b.count, "\(label): counts \(a.count) vs \(b.count)", sourceLocation: sourceLocation)
-    var worst: Float = 0, worstIndex = -1
-    for i in a.indices {
-        let excess = abs(a[i] - b[i]) - (absolute + relative * abs(b[i]))
-        if excess > worst || (a[i].isNaN != b[i].isNaN) { worst = excess.isNaN ? .infinity : excess; worstIndex = i }
-    }
-    #expect(worstIndex < 0, "\(label): index \(worstIndex): fast \(worstIndex < 0 ? 0 : a[worstIndex]) vs reference \(worstIndex < 0 ? 0 : b[worstIndex]) (tolerance \(absolute) + \(relative)·|ref|)", sourceLocation: sourceLocation)
-}

@@ -1,5 +1,5 @@
 import Testing
-import Tensors
+import DDPMTensors
 
 /// The Float32 path (oneDNN, vectorised kernels) against the Float64 path (reference kernels),
 /// through the public ops and their gradients: checks the dispatch glue, not only the kernels.

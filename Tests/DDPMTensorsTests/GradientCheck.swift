@@ -1,6 +1,6 @@
 // Central-difference gradient checking in Float64, shared by the op tests.
 import Testing
-import Tensors
+import DDPMTensors
 
 /// Deterministic Float64 test inputs.
 func testTensor(_ shape: [Int], seed: UInt64, range: ClosedRange<Double> = -1...1) -> Tensor {

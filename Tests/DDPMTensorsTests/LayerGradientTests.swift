@@ -1,5 +1,5 @@
 import Testing
-import Tensors
+import DDPMTensors
 
 /// Convolution cases: (input NCHW, weight OIHW, stride, padding, bias).
 struct ConvCase: CustomStringConvertible, Sendable {

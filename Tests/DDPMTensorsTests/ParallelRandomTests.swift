@@ -1,6 +1,6 @@
 // Parallel Philox draws against one-by-one draws: the same numbers and the same generator state after.
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct ParallelRandomTests {
     /// Starting positions 0, 1 and 2 draws into a stream; counts even and odd, small and beyond one thread's chunk.

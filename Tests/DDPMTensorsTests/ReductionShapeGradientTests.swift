@@ -1,5 +1,5 @@
 import Testing
-import Tensors
+import DDPMTensors
 
 @Suite struct ReductionShapeGradientTests {
     static let axesCases: [[Int]] = [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2], [-1]]

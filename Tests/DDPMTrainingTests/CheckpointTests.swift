@@ -1,10 +1,11 @@
 // Checkpoint folders: one current checkpoint behind an atomically replaced link, leftovers cleaned
 // up, torn saves refused, runs without a checkpoint resumable, folders of format 0 still usable.
+import DDPMTestSupport
 import Foundation
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("Checkpoints")
 struct CheckpointTests {

@@ -1,10 +1,11 @@
 // run.json: every closed choice round-trips, unknown keys and values are errors naming the file and
 // the key, values are range-checked, and files of format 0 migrate.
-import Diffusion
+import DDPMTestSupport
+import DDPMDiffusion
 import Foundation
-import Models
+import DDPMModels
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("Training configuration")
 struct ConfigurationTests {

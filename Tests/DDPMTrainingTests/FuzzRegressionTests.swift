@@ -1,9 +1,10 @@
 // Inputs found by fuzzing (Fuzz/Regressions/scheduler-config/, scripts/fuzz.sh): each must be
 // refused with an error, never trap or exhaust memory.
-import Diffusion
+import DDPMTestSupport
+import DDPMDiffusion
 import Foundation
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("Fuzzing findings: scheduler_config.json")
 struct SchedulerConfigFuzzRegressionTests {

@@ -1,7 +1,7 @@
 // scheduler_config.json beside a diffusers model: T must be an integer in 1…100,000, else an error naming the file and key.
 import Foundation
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("scheduler_config.json")
 struct SchedulerConfigTests {

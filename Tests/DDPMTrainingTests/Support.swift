@@ -1,18 +1,11 @@
 // Small runs for the Training tests: settings, data and file helpers.
-import Datasets
-import Diffusion
+import DDPMTestSupport
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Models
-import Tensors
-import Training
-
-/// A fresh temporary folder for one test.
-func temporaryFolder(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("training-tests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+import DDPMModels
+import DDPMTensors
+import DDPMTraining
 
 /// The toy MLP on 64 swiss-roll points, batch 8, a high learning rate so steps change the weights.
 func toyConfiguration(steps: Int = 6, process: ProcessConfiguration? = nil) throws -> TrainingConfiguration {

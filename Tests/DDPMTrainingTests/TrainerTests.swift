@@ -1,11 +1,12 @@
 // The trainer: resume bit for bit without the binary, divergence checks that change nothing,
 // keyed randomness that does not depend on how a batch is split.
-import Datasets
+import DDPMTestSupport
+import DDPMDatasets
 import Foundation
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("Trainer")
 struct TrainerTests {

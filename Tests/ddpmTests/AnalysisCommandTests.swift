@@ -1,8 +1,9 @@
 // End-to-end tests of evaluate, progressive, interpolate, inpaint and rate-distortion on a tiny
 // model trained on two 8×8 black-and-white images (T = 1000, DDPM's linear schedule).
+import DDPMTestSupport
 import Foundation
-import Imaging
-import NeuralNetworks
+import DDPMImaging
+import DDPMNeuralNetworks
 import Testing
 
 /// Two images, a model trained on them and an untrained one, made once for the suite.
@@ -28,7 +29,7 @@ struct AnalysisFixture: Sendable {
 
     static func make() throws(CommandError) -> AnalysisFixture {
         do {
-            let folder = try temporaryDirectory("analysis")
+            let folder = try temporaryFolder("analysis")
             let data = folder.appendingPathComponent("data")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             let images = try (0..<2).map { i in

@@ -1,3 +1,4 @@
+import DDPMTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 // End-to-end tests of `ddpm train --diffusion binomial` and `ddpm sample` on binarised images.
+import DDPMTestSupport
 import Foundation
 import Testing
 
@@ -21,7 +22,7 @@ struct BinomialTrainTests {
     }
 
     @Test func trainsOnBinaryDataAndSamplesBinaryImages() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
         let result = try runDDPM(["train", "--output", run.path, "--steps", "60", "--sample-every", "60"] + Self.tiny)
         #expect(result.status == 0, "\(result.standardError)")
@@ -54,7 +55,7 @@ struct BinomialTrainTests {
     }
 
     @Test func resumeIsBitForBit() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let straight = dir.appendingPathComponent("straight"), split = dir.appendingPathComponent("split")
         #expect(try runDDPM(["train", "--output", straight.path, "--steps", "8"] + Self.tiny).status == 0)
         #expect(try runDDPM(["train", "--output", split.path, "--steps", "4"] + Self.tiny).status == 0)
@@ -74,7 +75,7 @@ struct BinomialTrainTests {
         (["--data", "swissroll", "--diffusion", "poisson"], "--diffusion"),
     ])
     func mismatchedDataAndFlagsWriteNothing(_ flags: [String], _ fragment: String) throws {
-        let out = try temporaryDirectory().appendingPathComponent("out")
+        let out = try temporaryFolder().appendingPathComponent("out")
         let result = try runDDPM(["train", "--output", out.path, "--model", "tiny", "--steps", "1"] + flags)
         #expect(result.status != 0)
         #expect(result.standardError.contains(fragment), "\(result.standardError)")

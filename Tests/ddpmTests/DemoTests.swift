@@ -1,7 +1,8 @@
-import Datasets
+import DDPMTestSupport
+import DDPMDatasets
 import Foundation
-import Imaging
-import Tensors
+import DDPMImaging
+import DDPMTensors
 import Testing
 
 @Suite struct DemoTests {
@@ -13,7 +14,7 @@ import Testing
     ///   independent data samples 0.003–0.007 (numpy, five draws each); the threshold is half the
     ///   noise score measured in the same test.
     @Test func demoLearnsTheSwissRoll() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let result = try runDDPM(["demo", "--output", folder.path, "--count", "500", "--threads", "1"])
         #expect(result.status == 0, "\(result.standardError)")
         for name in ["data-vs-samples.png", "processes.png", "loss.png", "samples.csv", "loss.csv"] {
@@ -39,7 +40,7 @@ import Testing
     }
 
     @Test func demoRejectsBadFlags() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let result = try runDDPM(["demo", "--output", folder.path, "--steps", "0"])
         #expect(result.status != 0)
         #expect(result.standardError.contains("--steps"))

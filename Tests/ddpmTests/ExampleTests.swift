@@ -1,19 +1,20 @@
 // The example program of the README ("Using the libraries") builds with the tests and runs.
+import DDPMTestSupport
 import Foundation
-import Imaging
+import DDPMImaging
 import Testing
 
 @Suite("example program")
 struct ExampleTests {
     @Test func trainOnImagesWritesACheckpointAndASampleGrid() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let images = folder.appendingPathComponent("images")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         for i in 0..<16 {  // 20×20 stripes of varying width: cropped and resized to 16×16 by the data spec
             let pixels = (0..<400).map { p in UInt8((p % 20) / (i % 4 + 1) % 2 == 0 ? 0 : 255) }
             try RasterImage(width: 20, height: 20, format: .gray, pixels: pixels).writePNG(to: images.appendingPathComponent("\(i).png"))
         }
-        let executable = ddpmExecutable.deletingLastPathComponent().appendingPathComponent("TrainOnImages")
+        let executable = builtExecutable("TrainOnImages")
         let output = folder.appendingPathComponent("run")
         let process = Process()
         process.executableURL = executable

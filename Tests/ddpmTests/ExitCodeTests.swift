@@ -1,8 +1,9 @@
 // Exit codes (0 finished, 1 failed, 64 usage, 128 + signal interrupted with a checkpoint saved) and
 // progress that reports denoising steps.
+import DDPMTestSupport
 import Foundation
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("exit codes and progress")
 struct ExitCodeTests {
@@ -10,7 +11,7 @@ struct ExitCodeTests {
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
     func interruptedTrainingExitsWithTheSignalsCodeAndResumes(_ signal: Int32, _ code: Int32) throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let run = folder.appendingPathComponent("run")
         let (process, out, _) = try SignalTests.start(["train", "--output", run.path, "--steps", "1000000"] + Self.tiny, in: folder)
         SignalTests.waitFor(run.appendingPathComponent("log.jsonl"), seconds: 30)
@@ -26,7 +27,7 @@ struct ExitCodeTests {
     }
 
     @Test func aBadFlagExits64AndAFailureExits1() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let flag = try runDDPM(["train", "--output", folder.appendingPathComponent("a").path, "--data", "swissroll", "--batch-size", "0"])
         #expect(flag.status == 64, "\(flag.standardError)")
         let missing = try runDDPM(["train", "--output", folder.appendingPathComponent("b").path, "--data", "mnist:" + folder.appendingPathComponent("absent").path])
@@ -37,7 +38,7 @@ struct ExitCodeTests {
 
     /// Progress counts samples × steps: the first report of a 2-batch run comes within the first batch.
     @Test func sampleProgressReportsBeforeTheFirstBatchEnds() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let run = folder.appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "1"] + Self.tiny).status == 0)
         let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "2", "--batch-size", "1", "--raw-weights",

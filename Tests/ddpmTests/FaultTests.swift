@@ -1,9 +1,10 @@
 // Faults while writing and giant requests: each gives a clear error (or training goes on where only
 // a log line or a message was lost), exits non-zero when it stops, and leaves the last good
 // checkpoint loadable.
+import DDPMTestSupport
 import Foundation
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("faults while writing")
 struct FaultTests {
@@ -12,7 +13,7 @@ struct FaultTests {
     /// Runs `ddpm arguments…` through bash with `prefix` (limits and redirections) in front.
     func runThroughShell(_ prefix: String, _ arguments: [String]) throws -> CommandResult {
         let quoted = ([ddpmExecutable.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        let folder = try temporaryDirectory("shell")
+        let folder = try temporaryFolder("shell")
         let script = folder.appendingPathComponent("run.sh")
         try Data("\(prefix)\nexec \(quoted)\n".utf8).write(to: script)
         let process = Process()
@@ -37,7 +38,7 @@ struct FaultTests {
     /// A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes writes past 400 KiB fail as on a full
     /// disk: the 570 KB optimiser file of the next checkpoint cannot be written.
     @Test func fullDiskDuringACheckpointKeepsTheLastOne() throws {
-        let run = try temporaryDirectory().appendingPathComponent("run")
+        let run = try temporaryFolder().appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "2"] + Self.toy).status == 0)
         let full = try runThroughShell("trap '' XFSZ; ulimit -f 400", ["train", "--output", run.path, "--resume", "--steps", "4", "--threads", "1"])
         #expect(full.status == 1, "\(full.standardError)")
@@ -51,7 +52,7 @@ struct FaultTests {
     }
 
     @Test func aLogThatCannotBeWrittenLosesLinesNotTheRun() throws {
-        let run = try temporaryDirectory().appendingPathComponent("run")
+        let run = try temporaryFolder().appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "2"] + Self.toy).status == 0)
         let log = run.appendingPathComponent("log.jsonl")
         try FileManager.default.removeItem(at: log)
@@ -64,14 +65,14 @@ struct FaultTests {
 
     @Test(arguments: ["exec 2>&-", "exec 2>/dev/full"])
     func closedOrFullStandardErrorDoesNotStopTraining(_ redirection: String) throws {
-        let run = try temporaryDirectory().appendingPathComponent("run")
+        let run = try temporaryFolder().appendingPathComponent("run")
         let result = try runThroughShell(redirection, ["train", "--output", run.path, "--steps", "3"] + Self.toy)
         #expect(result.status == 0, "\(result.standardOutput)")
         #expect(try step(run) == 3)
     }
 
     @Test func anOutputThatIsAFileIsRefused() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let file = folder.appendingPathComponent("file")
         try Data("x".utf8).write(to: file)
         let train = try runDDPM(["train", "--output", file.path, "--steps", "1"] + Self.toy)
@@ -86,7 +87,7 @@ struct FaultTests {
     /// The run folder removed while training: the next save is refused instead of recreating a
     /// folder without run.json.
     @Test func aRunFolderDeletedMidRunStopsWithAnError() throws {
-        let run = try temporaryDirectory().appendingPathComponent("run")
+        let run = try temporaryFolder().appendingPathComponent("run")
         let (process, _, err) = try SignalTests.start(
             ["train", "--output", run.path, "--steps", "100000", "--checkpoint-every", "50"] + Self.toy, in: run.deletingLastPathComponent())
         SignalTests.waitFor(run.appendingPathComponent("checkpoint"), seconds: 30)
@@ -107,14 +108,14 @@ struct FaultTests {
         (["demo", "--count", "1000000000000"], "--count"),
     ])
     func giantOrEmptyRequestsAreRefusedBeforeAnythingIsAllocated(_ arguments: [String], _ named: String) throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let result = try runDDPM(arguments, in: folder)
         #expect(result.status != 0 && result.standardError.contains(named), "\(result.standardError)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 
     @Test func samplesThatWouldNotFitInMemoryAreRefused() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let run = folder.appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "1"] + Self.toy).status == 0)
         let result = try runDDPM(["sample", "--checkpoint", run.path, "--count", "2000000000", "--output", folder.appendingPathComponent("s").path])

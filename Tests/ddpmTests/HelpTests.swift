@@ -1,6 +1,7 @@
 // `--help` of the tool and of every subcommand against committed snapshots (HelpSnapshots/), and
 // `--version`. After a deliberate change of a help text, regenerate the snapshots:
 //     for c in demo train …; do .build/release/ddpm $c --help > Tests/ddpmTests/HelpSnapshots/$c.txt; done
+import DDPMTestSupport
 import Foundation
 import Testing
 

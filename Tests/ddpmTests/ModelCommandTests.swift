@@ -1,6 +1,7 @@
+import DDPMTestSupport
 import Foundation
-import NeuralNetworks
-import Tensors
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
 
 /// The golden diffusers fixture of ModelsTests (scripts/reference/make_diffusers_unet_fixture.py).
@@ -17,7 +18,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
 
 @Suite struct ModelCommandTests {
     @Test func sampleReadsADiffusersFolder() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         func sample(_ name: String, seed: String) throws -> [UInt8] {
             let out = directory.appendingPathComponent(name)
@@ -47,7 +48,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
     }
 
     @Test func infoOnMissingFolderFails() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try runDDPM(["info", directory.path])
         #expect(result.status != 0)
@@ -58,7 +59,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
     /// fixture's timesteps), against the matching rows of output.npy.
     @Test(arguments: [(0, 0), (1, 999)])
     func denoiseReproducesFixture(_ index: Int, _ timestep: Int) throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("x.npy"), output = directory.appendingPathComponent("out.npy")
         try NPYFile.write(example(fixture.appendingPathComponent("input.npy"), index), to: input)
@@ -78,7 +79,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
     }
 
     @Test func denoiseWholeBatchAtOneTimestep() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.npy")
         let result = try runDDPM(["denoise", "--checkpoint", fixture.path, "--input", fixture.appendingPathComponent("input.npy").path,
@@ -97,7 +98,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
     }
 
     @Test func denoiseMissingInputFailsAndWritesNothing() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.npy")
         let missing = directory.appendingPathComponent("no-such-input.npy")
@@ -110,7 +111,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
     }
 
     @Test func denoiseWrongShapeFailsAndWritesNothing() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("x.npy"), output = directory.appendingPathComponent("out.npy")
         try NPYFile.write(NPYArray(shape: [1, 3, 16, 16], elements: .float32(Array(repeating: 0, count: 768))), to: input)
@@ -124,7 +125,7 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
     }
 
     @Test func denoiseBadCheckpointAndTimestepFail() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.npy")
         let input = fixture.appendingPathComponent("input.npy").path

@@ -1,12 +1,13 @@
 // End-to-end tests of SD15's learned reverse process: `ddpm train --loss vlb --variance learned` on
 // the swiss roll, and `ddpm demo --paper sd15`.
-import Datasets
-import Diffusion
+import DDPMTestSupport
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Imaging
-import Models
-import NeuralNetworks
-import Tensors
+import DDPMImaging
+import DDPMModels
+import DDPMNeuralNetworks
+import DDPMTensors
 import Testing
 
 @Suite("SD15: the bound with learned mean and variance")
@@ -28,7 +29,7 @@ struct SD15Tests {
     /// seed) scores about 785 bits/dim: with ε̂ = 0, μ = xₜ/√αₜ is far off where the cosine
     /// schedule's αₜ nears 0.001.
     @Test func trainingOnTheBoundWithLearnedVarianceLowersTheHeldOutBound() throws {
-        let run = try temporaryDirectory().appendingPathComponent("run")
+        let run = try temporaryFolder().appendingPathComponent("run")
         let result = try runDDPM([
             "train", "--data", "swissroll,count=2000", "--output", run.path, "--loss", "vlb", "--variance", "learned",
             "--timesteps", "40", "--schedule", "cosine", "--steps", "300", "--batch-size", "64", "--learning-rate", "1e-3",
@@ -48,7 +49,7 @@ struct SD15Tests {
     /// The sd15 demo writes its pictures, and its printed held-out bound after a short run is finite
     /// and more than 5 bits/dim below the untrained model's (about 35 bits/dim).
     @Test func demoSD15WritesPicturesAndLowersTheBound() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let result = try runDDPM(["demo", "--paper", "sd15", "--steps", "300", "--batch-size", "64", "--count", "300",
                                   "--output", folder.path, "--threads", "1"])
         #expect(result.status == 0, "\(result.standardError)")

@@ -1,8 +1,9 @@
 // Signals at random moments during training and sampling: none may crash the process (each is
 // received on the signal thread; no handler frame is ever pushed on a thread running JIT kernels).
+import DDPMTestSupport
 import Foundation
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("signals", .serialized)
 struct SignalTests {
@@ -49,7 +50,7 @@ struct SignalTests {
     }
 
     @Test func hundredsOfSignalsDuringTrainingAndSamplingCrashNothing() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let run = folder.appendingPathComponent("run")
         // A U-Net (time-embedding GEMMs on oneDNN's JIT) on two threads, far more steps than it will take.
         let (train, trainOut, trainErr) = try Self.start(
@@ -84,7 +85,7 @@ struct SignalTests {
 
     /// Without a training loop to stop, SIGINT ends the process as the default action does.
     @Test func interruptEndsOtherCommandsAsUsual() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let (bench, _, _) = try Self.start(["bench", "--model", "tiny", "--mode", "sample", "--batch-size", "8", "--iterations", "100000",
                                             "--threads", "1"], in: folder)
         usleep(500_000)

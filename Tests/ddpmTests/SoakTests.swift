@@ -2,9 +2,10 @@
 // many kills land inside one) and resumed each time ends byte-identical to an uninterrupted run,
 // and every checkpoint seen on disk between kills loads. `make soak` runs 20 kills
 // (DDPM_SOAK_KILLS=20); the tests run 5.
+import DDPMTestSupport
 import Foundation
 import Testing
-import Training
+import DDPMTraining
 
 @Suite("crash-resume soak", .serialized)
 struct SoakTests {
@@ -17,7 +18,7 @@ struct SoakTests {
     @Test func killedAndResumedRunEqualsAnUninterruptedOne() throws {
         let kills = Int(ProcessInfo.processInfo.environment["DDPM_SOAK_KILLS"] ?? "") ?? 5
         let run = Self.run(kills: kills)
-        let folder = try temporaryDirectory()
+        let folder = try temporaryFolder()
         let straight = folder.appendingPathComponent("straight"), killed = folder.appendingPathComponent("killed")
         let reference = try runDDPM(["train", "--output", straight.path] + run)
         #expect(reference.status == 0, "\(reference.standardError)")

@@ -1,4 +1,5 @@
 // End-to-end tests of `ddpm train` and `ddpm sample` on tiny settings.
+import DDPMTestSupport
 import Foundation
 import Testing
 
@@ -15,7 +16,7 @@ struct TrainSampleTests {
     }
 
     @Test func trainWritesCheckpointAndSampleReadsIt() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
         let result = try runDDPM(["train", "--output", run.path, "--steps", "4"] + Self.toy)
         #expect(result.status == 0, "\(result.standardError)")
@@ -48,7 +49,7 @@ struct TrainSampleTests {
     }
 
     @Test func resumeIsBitForBit() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let straight = dir.appendingPathComponent("straight"), split = dir.appendingPathComponent("split")
         let a = try runDDPM(["train", "--output", straight.path, "--steps", "20", "--checkpoint-every", "7"] + Self.toy)
         #expect(a.status == 0, "\(a.standardError)")
@@ -65,7 +66,7 @@ struct TrainSampleTests {
     }
 
     @Test func mismatchedCheckpointIsExplained() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let one = dir.appendingPathComponent("one"), two = dir.appendingPathComponent("two")
         #expect(try runDDPM(["train", "--output", one.path, "--steps", "2"] + Self.toy).status == 0)
         #expect(try runDDPM(["train", "--output", two.path, "--steps", "3"] + Self.toy).status == 0)
@@ -87,7 +88,7 @@ struct TrainSampleTests {
         (["--ema-decay", "2"], "--ema-decay"),
     ])
     func badFlagsWriteNothing(_ flags: [String], _ named: String) throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let out = dir.appendingPathComponent("out")
         let result = try runDDPM(["train", "--data", "swissroll", "--output", out.path] + flags)
         #expect(result.status != 0)
@@ -96,7 +97,7 @@ struct TrainSampleTests {
     }
 
     @Test func missingDataWritesNothing() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let out = dir.appendingPathComponent("out")
         let result = try runDDPM(["train", "--data", "png:" + dir.appendingPathComponent("absent").path, "--output", out.path])
         #expect(result.status != 0)
@@ -108,7 +109,7 @@ struct TrainSampleTests {
     }
 
     @Test func divergenceStopsAndKeepsLastCheckpoint() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let out = dir.appendingPathComponent("out")
         let first = try runDDPM(["train", "--output", out.path, "--steps", "2"] + Self.toy)
         #expect(first.status == 0, "\(first.standardError)")
@@ -130,7 +131,7 @@ struct TrainSampleTests {
     }
 
     @Test func sigtermSavesAndExitsCleanly() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let out = dir.appendingPathComponent("out")
         let process = Process()
         process.executableURL = ddpmExecutable
@@ -157,7 +158,7 @@ struct TrainSampleTests {
     }
 
     @Test func imagesTrainAndSample() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
         let result = try runDDPM(["train", "--data", "deadleaves,size=8,count=16", "--model", "fashion", "--output", run.path,
                                   "--steps", "1", "--batch-size", "2", "--timesteps", "10"])
@@ -176,7 +177,7 @@ struct TrainSampleTests {
     @Test func legacyRunFolderSamplesAndResumes() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../TrainingTests/Fixtures/legacy-run").standardizedFileURL
-        let dir = try temporaryDirectory()
+        let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
         try FileManager.default.copyItem(at: fixture, to: run)
         let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "4", "--steps", "5",
@@ -198,7 +199,7 @@ struct TrainSampleTests {
     /// IDDPM's importance-sampled timesteps from the command line: recorded in run.json, the loss
     /// history saved in the checkpoint.
     @Test func lossAwareTimestepsAreSavedWithTheCheckpoint() throws {
-        let run = try temporaryDirectory().appendingPathComponent("run")
+        let run = try temporaryFolder().appendingPathComponent("run")
         let result = try runDDPM(["train", "--output", run.path, "--steps", "6", "--timesteps", "4",
                                   "--timestep-sampling", "loss-aware"] + Self.toy)
         #expect(result.status == 0, "\(result.standardError)")

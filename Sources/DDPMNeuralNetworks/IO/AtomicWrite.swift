@@ -1,10 +1,10 @@
 // Atomic file replacement for tensor files (temp file, fsync, rename, fsync folder), and whole-file reads.
 import Foundation
-import Imaging
+import DDPMFileSupport
 
 /// File access for the tensor formats.
 enum TensorFileIO {
-    /// Writes `bytes` to `url` atomically (Imaging's `AtomicFile`: temporary file, fsync, rename,
+    /// Writes `bytes` to `url` atomically (`AtomicFile`: temporary file, fsync, rename,
     /// fsync of the folder), reporting failures as `TensorFileError.cannotWrite`.
     static func atomicWrite(_ bytes: [UInt8], to url: URL) throws {
         do {

@@ -1,6 +1,6 @@
 // Saving and loading a module's parameters by name in safetensors files.
 import Foundation
-import Tensors
+import DDPMTensors
 
 extension Module {
     /// Every parameter's current value (detached), by name.

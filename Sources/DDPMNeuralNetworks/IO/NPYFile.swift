@@ -1,6 +1,6 @@
 // NPY files (NumPy format versions 1.0 and 2.0; 3.0 read): magic, header dict, raw C-order data.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// An array read from or written to an NPY file: a shape and little-endian elements of one of
 /// the supported dtypes.

@@ -1,6 +1,6 @@
 // safetensors files (Hugging Face format): u64 header length, JSON header, raw little-endian tensor data.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// A safetensors file, read into memory and validated.
 ///

@@ -1,5 +1,5 @@
 // 2-D convolution layer over NCHW activations with OIHW weights and a bias.
-import Tensors
+import DDPMTensors
 
 /// A convolution with bias. Activations NCHW; weight [out, in, k, k]; bias [out].
 public final class Conv2D: Module {

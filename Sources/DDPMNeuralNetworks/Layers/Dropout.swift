@@ -1,5 +1,5 @@
 // Dropout layer: active only in training mode, drawing each example's mask from its own generator.
-import Tensors
+import DDPMTensors
 
 /// Inverted dropout with probability `probability`; identity in evaluation mode.
 public struct Dropout {

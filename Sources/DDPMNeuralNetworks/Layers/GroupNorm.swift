@@ -1,5 +1,5 @@
 // Group normalisation layer (NCHW) with per-channel scale ("weight") and shift ("bias").
-import Tensors
+import DDPMTensors
 
 /// GroupNorm over NCHW activations; DDPM uses 32 groups, diffusers' eps is 1e-6.
 public final class GroupNorm: Module {

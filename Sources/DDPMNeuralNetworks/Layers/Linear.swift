@@ -1,5 +1,5 @@
 // Linear (dense) layer: y = x Wᵀ + b with PyTorch's [out, in] weight layout.
-import Tensors
+import DDPMTensors
 
 /// A fully connected layer.
 ///

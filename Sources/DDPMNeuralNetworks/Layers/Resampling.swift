@@ -1,5 +1,5 @@
 // DDPM's downsampling (strided 3×3 conv) and upsampling (nearest ×2 then 3×3 conv), NCHW.
-import Tensors
+import DDPMTensors
 
 /// 3×3 convolution with stride 2. With `padding == 0` (diffusers `downsample_padding = 0`, the DDPM
 /// TF code) the input is padded by one on the bottom and right only, as TensorFlow's 'SAME';

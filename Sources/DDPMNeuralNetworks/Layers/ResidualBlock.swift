@@ -1,5 +1,5 @@
 // DDPM's residual block with timestep projection (diffusers ResnetBlock2D).
-import Tensors
+import DDPMTensors
 
 /// GN → SiLU → conv3×3 → + Linear(SiLU(temb)) → GN → SiLU → dropout → conv3×3, plus the input
 /// (through a 1×1 `conv_shortcut` when the channel count changes). Activations NCHW.

@@ -1,5 +1,5 @@
 // Self-attention over the spatial positions of NCHW activations (DDPM's attention block; diffusers Attention).
-import Tensors
+import DDPMTensors
 
 /// GroupNorm → q, k, v projections over the H·W positions → softmax(q kᵀ/√d) v → output
 /// projection → + input. One head of dimension C by default (DDPM); diffusers'

@@ -1,6 +1,6 @@
 // Sinusoidal timestep embedding (Transformer positional encoding, DDPM §4 / diffusers get_timestep_embedding).
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// How the sinusoidal embedding is laid out (diffusers `flip_sin_to_cos`, `freq_shift`).
 public struct SinusoidalEmbedding: Sendable, Equatable {

@@ -1,6 +1,6 @@
 // Adam (Kingma & Ba 2015) with DDPM's defaults, learning-rate warm-up and global-norm clipping.
 import Foundation
-import Tensors
+import DDPMTensors
 
 /// Adam over a module's parameters.
 ///

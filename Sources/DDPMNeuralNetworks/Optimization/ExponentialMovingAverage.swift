@@ -1,6 +1,6 @@
 // Exponential moving average of the weights (DDPM: decay 0.9999; sampling uses the average), with
 // an optional warm-up of the decay.
-import Tensors
+import DDPMTensors
 
 /// θ̄ ← dₙ·θ̄ + (1 − dₙ)·θ after every optimiser step, by parameter name.
 ///

@@ -66,8 +66,8 @@ extension Primitive {
         case let .matmul(a, b, tA, tB):
             // C = op(A)·op(B): d op(A) = g·op(B)ᵀ, d op(B) = op(A)ᵀ·g.
             return [
-                need(0) { tA ? Tensors.matmul(b!, g, transposeA: tB, transposeB: true) : Tensors.matmul(g, b!, transposeB: !tB) },
-                need(1) { tB ? Tensors.matmul(g, a!, transposeA: true, transposeB: tA) : Tensors.matmul(a!, g, transposeA: !tA) },
+                need(0) { tA ? DDPMTensors.matmul(b!, g, transposeA: tB, transposeB: true) : DDPMTensors.matmul(g, b!, transposeB: !tB) },
+                need(1) { tB ? DDPMTensors.matmul(g, a!, transposeA: true, transposeB: tA) : DDPMTensors.matmul(a!, g, transposeA: !tA) },
             ]
         case let .conv2d(x, w, hasBias, geometry):
             let dx = need(0) {

@@ -1,10 +1,10 @@
 // The options of the commands that use a trained model: --checkpoint and --raw-weights, --data
 // and --split; the EMA warning; paper timesteps from flags.
 import ArgumentParser
-import Datasets
-import Diffusion
+import DDPMDatasets
+import DDPMDiffusion
 import Foundation
-import Training
+import DDPMTraining
 
 /// `--checkpoint` and `--raw-weights`, shared by the commands that use a trained model.
 struct CheckpointOptions: ParsableArguments {

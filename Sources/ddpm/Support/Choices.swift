@@ -1,8 +1,8 @@
 // The closed choices of the flags: library enums made parseable (so --help and completion scripts
 // list their values), and the names of schedules and losses.
 import ArgumentParser
-import Diffusion
-import Training
+import DDPMDiffusion
+import DDPMTraining
 
 extension ProcessKind: ExpressibleByArgument {}
 extension ModelArchitecture: ExpressibleByArgument {}

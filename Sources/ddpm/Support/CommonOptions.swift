@@ -1,6 +1,6 @@
 // Options shared by the subcommands.
 import ArgumentParser
-import Tensors
+import DDPMTensors
 
 /// `--threads` (how many threads the Swift kernels and oneDNN use together) and `--convolution`
 /// (Winograd or direct convolutions).

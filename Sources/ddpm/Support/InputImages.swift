@@ -1,9 +1,9 @@
 // Images named on the command line: indices into a dataset split, or PNG files.
-import Datasets
+import DDPMDatasets
 import Foundation
-import Imaging
-import Tensors
-import Training
+import DDPMImaging
+import DDPMTensors
+import DDPMTraining
 
 extension TrainedModel {
     /// The images of `list` (comma-separated; each a 0-based index into `data` / `split`, or the

@@ -1,8 +1,8 @@
 // Pictures of tensors: image batches to PNG-ready images, labelled grids, point scatter plots.
-import Datasets
+import DDPMDatasets
 import Foundation
-import Imaging
-import Tensors
+import DDPMImaging
+import DDPMTensors
 
 enum Pictures {
     /// [−1, 1] → 0…255.

@@ -1,7 +1,10 @@
 // Progress reporting: a redrawn bar on a terminal, plain lines otherwise (logs, CI, pipes).
+import DDPMFileSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Reports progress of a long loop on standard error.
@@ -74,14 +77,7 @@ func writeStandardOutput(_ text: String) {
 }
 
 private func writeIgnoringErrors(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if written < 0 && errno == EINTR { continue }
-        guard written > 0 else { return }
-        offset += written
-    }
+    _ = Array(text.utf8).withUnsafeBytes { POSIX.writeAll(fd, $0) }
 }
 
 /// A line of text shared with the signal thread (what SIGUSR1 prints).

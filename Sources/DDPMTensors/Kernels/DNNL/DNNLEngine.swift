@@ -3,6 +3,8 @@ import CDNNL
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// oneDNN's CPU engine and its one in-order stream, created on first use and kept for the life of

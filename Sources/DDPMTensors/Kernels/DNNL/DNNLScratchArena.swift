@@ -2,6 +2,8 @@
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The buffer for data that lives only during one oneDNN call: activations and weights reordered
