@@ -2,6 +2,7 @@
 // `--version`. After a deliberate change of a help text, regenerate the snapshots:
 //     for c in demo train …; do .build/release/ddpm $c --help > Tests/ddpmTests/HelpSnapshots/$c.txt; done
 import DDPMTestSupport
+import DDPMTraining
 import Foundation
 import Testing
 
@@ -28,7 +29,12 @@ import Testing
 
     @Test func versionPrintsTheVersion() throws {
         let result = try runDDPM(["--version"])
-        #expect(result.status == 0 && result.standardOutput == "ddpm 0.2.0\n", "\(result.standardOutput)")
+        #expect(result.status == 0, "\(result.standardError)")
+        // "ddpm 0.2.0 (commit 0123456789ab)", "-modified" when the tree differed, "unknown" outside git
+        let pattern = /ddpm (\d+\.\d+\.\d+) \(commit ([0-9a-f]{12}(-modified)?|unknown)\)\n/
+        let match = try #require(result.standardOutput.wholeMatch(of: pattern), "\(result.standardOutput)")
+        #expect(String(match.1) == ToolkitVersion.version)
+        #expect(String(match.2).hasPrefix(ToolkitVersion.commit.prefix(12)))
     }
 
     @Test func unknownSubcommandFails() throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// The golden diffusers fixture of ModelsTests (scripts/reference/make_diffusers_unet_fixture.py).
 private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("ModelsTests/Fixtures/tiny-diffusers-unet")
+    .appendingPathComponent("DDPMModelsTests/Fixtures/tiny-diffusers-unet")
 
 /// Element `index` of an [N, C, H, W] float32 NPY array, as a [1, C, H, W] array.
 private func example(_ url: URL, _ index: Int) throws -> NPYArray {

@@ -1,5 +1,6 @@
 // End-to-end tests of `ddpm train` and `ddpm sample` on tiny settings.
 import DDPMTestSupport
+import DDPMTraining
 import Foundation
 import Testing
 
@@ -28,6 +29,10 @@ struct TrainSampleTests {
         let entries = try FileManager.default.contentsOfDirectory(atPath: run.path).sorted()
         #expect(entries == ["checkpoint", "checkpoint-00000004", "log.jsonl", "run.json"], "\(entries)")
         #expect(try losses(run).count == 4)
+        // run.json records the toolkit that started the run, as `ddpm --version` prints it.
+        let settings = try TrainingConfiguration.load(from: run.appendingPathComponent("run.json")).configuration
+        #expect(settings.createdWith == ToolkitVersion.description, "\(settings.createdWith ?? "nil")")
+        #expect(try runDDPM(["--version"]).standardOutput == "ddpm \(ToolkitVersion.description)\n")
 
         let out = dir.appendingPathComponent("samples")
         let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "7", "--batch-size", "4",
@@ -176,7 +181,7 @@ struct TrainSampleTests {
     /// resumes, saying that the steps after the checkpoint draw new random numbers.
     @Test func legacyRunFolderSamplesAndResumes() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../TrainingTests/Fixtures/legacy-run").standardizedFileURL
+            .appendingPathComponent("../DDPMTrainingTests/Fixtures/legacy-run").standardizedFileURL
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
         try FileManager.default.copyItem(at: fixture, to: run)

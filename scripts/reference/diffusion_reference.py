@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Float64 reference values for the Diffusion module's tests.
 
-Writes Tests/DiffusionTests/Fixtures/diffusion_reference.json. Run from the repository root:
+Writes Tests/DDPMDiffusionTests/Fixtures/diffusion_reference.json. Run from the repository root:
 
     python3 scripts/reference/diffusion_reference.py
 

@@ -3,8 +3,8 @@
 
 Writes, for each variant, a diffusers model folder plus the input and the expected output:
 
-    Tests/ModelsTests/Fixtures/tiny-diffusers-unet/        attention_head_dim null (one head, DDPM)
-    Tests/ModelsTests/Fixtures/tiny-diffusers-unet-heads/  attention_head_dim 8 (multi-head)
+    Tests/DDPMModelsTests/Fixtures/tiny-diffusers-unet/        attention_head_dim null (one head, DDPM)
+    Tests/DDPMModelsTests/Fixtures/tiny-diffusers-unet-heads/  attention_head_dim 8 (multi-head)
 
         config.json                          UNet2DModel config (save_pretrained)
         diffusion_pytorch_model.safetensors  float32 weights (save_pretrained, safe_serialization)

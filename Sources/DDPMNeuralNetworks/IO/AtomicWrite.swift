@@ -9,8 +9,8 @@ enum TensorFileIO {
     static func atomicWrite(_ bytes: [UInt8], to url: URL) throws {
         do {
             try AtomicFile.write(bytes, to: url)
-        } catch {
-            throw TensorFileError.cannotWrite(url, reason: "\(error)")
+        } catch let error as FileWriteError {
+            throw TensorFileError.cannotWrite(url, reason: error.reason)
         }
     }
 
