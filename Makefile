@@ -9,7 +9,7 @@ BIN := .build/release
 FUZZ_SECONDS ?= 60
 FUZZ_SKIP_KNOWN ?= 0
 
-.PHONY: deps deps-data build demo test soak fuzz install bench clean
+.PHONY: deps deps-data build demo test soak fuzz lint format docs install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,20 @@ soak: deps
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SKIP_KNOWN=$(FUZZ_SKIP_KNOWN) scripts/fuzz.sh
+
+# Style: swift format (configuration in .swift-format) and a doc comment on every public declaration.
+FORMATTED := Package.swift Sources Tests Examples Fuzz Benchmarks/TensorBenchmarks Plugins
+lint:
+	swift format lint --strict --recursive $(FORMATTED)
+	scripts/check-doc-comments.sh
+
+format:
+	swift format format --in-place --recursive $(FORMATTED)
+
+# The DocC catalogs of the libraries, warnings treated as errors, into .build/plugins/Swift-DocC/outputs/.
+LIBRARIES := DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMDatasets DDPMImaging DDPMTraining
+docs: deps
+	swift package --disable-sandbox generate-documentation $(addprefix --target ,$(LIBRARIES)) --warnings-as-errors
 
 # The binary, its man page (swift-argument-parser's generate-manual plugin) and shell completions
 # (bash, zsh, fish) under $(DESTDIR)$(PREFIX).

@@ -35,6 +35,8 @@ public enum DiffusionError: Error, Equatable, Sendable {
     case nonBinaryData(Double)
     /// A saved loss history that does not fit the timestep sampler.
     case invalidLossHistory(expectedSteps: Int, maximumLength: Int)
+    /// A diffusers scheduler setting this toolkit cannot follow exactly (the text says which and why).
+    case unsupportedSchedulerSetting(String)
 }
 
 extension DiffusionError: CustomStringConvertible {
@@ -74,6 +76,8 @@ extension DiffusionError: CustomStringConvertible {
             "Noise has shape \(got) but the data has shape \(expected); draw noise of the data's shape."
         case .invalidLossHistory(let steps, let length):
             "The saved loss history must hold \(steps) lists (one per timestep) of at most \(length) finite losses each."
+        case .unsupportedSchedulerSetting(let text):
+            text
         case .nonBinaryData(let value):
             "Binomial diffusion needs data whose every value is 0 or 1, found \(value). "
                 + "Binarise the data first (e.g. the data spec fashion-mnist,binarize)."
