@@ -4,7 +4,7 @@ import DDPMTensors
 
 /// One mini-batch.
 public struct Batch {
-    /// `[B, C, H, W]` images in [−1, 1] or `[B, D]` points, Float32.
+    /// `[B, C, H, W]` images in [−1, 1] ({0, 1} when binarised) or `[B, D]` points, Float32.
     public var data: Tensor
     /// Class labels of the examples, when the dataset has them.
     public var labels: [Int]?
@@ -24,13 +24,17 @@ public struct Batch {
 /// from the next one, and the examples at positions g₀..<g₁ are the same however the positions are
 /// grouped into calls (batch s of size B is positions sB..<(s + 1)B).
 public struct BatchSampler {
+    /// The examples the stream runs through.
     public let dataset: Dataset
+    /// The key of every permutation and flip (a training run passes its `dataOrder` stream's seed).
     public let seed: UInt64
     /// Whether images are flipped at random (each example with probability ½ per epoch; points never).
     public let randomFlips: Bool
     /// The permutation of the most recent epoch asked for.
     private var cached: (epoch: Int, order: [Int])?
 
+    /// The stream over `dataset` keyed by `seed`; `randomFlips` mirrors each image with probability ½
+    /// per epoch (DDPM used random flips for CIFAR-10). `dataset` must not be empty.
     public init(dataset: Dataset, seed: UInt64, randomFlips: Bool = false) {
         precondition(dataset.count > 0, "BatchSampler: dataset \(dataset.name) is empty")
         self.dataset = dataset

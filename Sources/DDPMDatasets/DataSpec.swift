@@ -3,9 +3,9 @@ import Foundation
 import DDPMImaging
 import DDPMTensors
 
-/// Which dataset to use, parsed from a command-line string.
+/// Which dataset to use, parsed from a command-line string (`ddpm train --data`, run.json's `data`).
 ///
-/// Syntax: `NAME[:PATH][,KEY=VALUE]...[,binarize]` (see `DataSpec.syntax`; paths may not contain commas).
+/// Syntax: `NAME[:PATH][,KEY=VALUE]...[,binarize]` (see ``syntax``; paths may not contain commas).
 ///
 /// | spec | data | defaults |
 /// |---|---|---|
@@ -27,12 +27,21 @@ import DDPMTensors
 public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
     /// A parsed dataset source with every option filled in.
     public enum Source: Equatable, Sendable {
+        /// `swissroll`: `count` points of SD15's swiss roll (``ToyData/swissRoll(count:noise:generator:)``)
+        /// with isotropic Gaussian noise of standard deviation `noise`.
         case swissRoll(count: Int, noise: Double)
+        /// `gaussians8`: `count` points of the ring of 8 Gaussians (``ToyData/gaussianRing(count:standardDeviation:generator:)``).
         case gaussians8(count: Int, standardDeviation: Double)
+        /// `fashion-mnist`: the four Fashion-MNIST IDX files in `directory`.
         case fashionMNIST(directory: URL)
+        /// `mnist`: any MNIST-format folder of four IDX files.
         case mnist(directory: URL)
+        /// `cifar10`: a `cifar-10-batches-bin` folder.
         case cifar10(directory: URL)
+        /// `png`: every `*.png` under `directory`, centre-cropped and resized to `size × size` with
+        /// `filter`, in `channels` channels (1 gray or 3 RGB).
         case pngFolder(directory: URL, size: Int, channels: Int, filter: ResizeFilter)
+        /// `deadleaves`: `count` generated dead-leaves images of `size × size` pixels (``DeadLeaves``).
         case deadLeaves(size: Int, count: Int)
     }
 
@@ -43,23 +52,28 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         image specs take ,binarize (pixels thresholded at half intensity, values {0, 1})
         """
 
+    /// What to load, with every option filled in.
     public var source: Source
     /// Whether images are thresholded to {0, 1} (the `,binarize` flag; image data only).
     public var binarize: Bool
     /// The string it was parsed from.
     public let text: String
 
+    /// The text the spec was parsed from.
     public var description: String { text }
 
-    /// Parses `text` (see the table above).
-    /// - Throws: `DatasetError.invalidSpec` naming the spec, what is wrong, and the syntax.
     /// The most examples a generated data set may have (swiss roll, 8 Gaussians, dead leaves).
     public static let maximumGeneratedCount = 100_000_000
     /// The most bytes of generated images (dead leaves).
     public static let maximumGeneratedBytes = 4 << 30
-    /// The largest image side a spec may ask for.
+    /// The largest image side a spec may ask for (`size=` of `png` and `deadleaves`).
     public static let maximumImageSize = 4096
 
+    /// Parses `text` (see the table above). Nothing is read: files are opened by
+    /// ``load(split:generator:)``.
+    /// - Throws: ``DatasetError/invalidSpec(_:reason:)`` naming the spec, what is wrong, and the
+    ///   syntax: an unknown name or option, an option that is not `KEY=VALUE`, a value out of range
+    ///   (see the caps above), a missing or unexpected `:PATH`, or `,binarize` on points.
     public init(parsing text: String) throws {
         self.text = text
         var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -148,7 +162,14 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Loads (or generates, drawing from `generator`) the dataset.
+    /// Loads (or generates, drawing from `generator`) the dataset, binarised when the spec says
+    /// `,binarize`.
+    /// - Parameters:
+    ///   - split: which files of MNIST and CIFAR-10 to read; ignored by PNG folders and generated data.
+    ///   - generator: the source of generated data (swiss roll, 8 Gaussians, dead leaves); unused
+    ///     for files.
+    /// - Throws: ``DatasetError`` naming the file (missing, unreadable, truncated, of another
+    ///   format, or declaring more than a reader's cap), or DDPMImaging's `ImagingError` naming a bad PNG.
     public func load(split: DataSplit, generator: inout PhiloxGenerator) throws -> Dataset {
         let dataset = try loadSource(split: split, generator: &generator)
         return binarize ? dataset.binarized() : dataset

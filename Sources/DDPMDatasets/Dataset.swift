@@ -23,6 +23,7 @@ public struct Dataset: Sendable {
     public let exampleShape: [Int]
     /// Number of examples.
     public let count: Int
+    /// The examples themselves: bytes for images, coordinates for points.
     public let examples: Examples
     /// Class labels (0…9 for MNIST and CIFAR-10), when the data has them.
     public let labels: [Int]?

@@ -16,10 +16,16 @@ import DDPMTensors
 /// - painting stops when every pixel is covered or after `maxDiscs` discs; pixels still uncovered
 ///   then take one more random grey level (rare with the defaults).
 public struct DeadLeaves: Sendable {
+    /// The image side in pixels (images are `size × size`, one channel).
     public var size: Int
+    /// The smallest disc radius, in pixels (> 0).
     public var minRadius: Double
+    /// The largest disc radius, in pixels; also the margin around the image over which centres are
+    /// drawn.
     public var maxRadius: Double
+    /// α in the radius density ∝ r^−α (3: the scale-invariant dead-leaves law; must not be 1).
     public var exponent: Double
+    /// The most discs painted per image before the uncovered pixels are filled with one grey level.
     public var maxDiscs: Int
 
     /// Defaults: radii from 1 pixel to half the image side, exponent 3, at most 4,096 discs.

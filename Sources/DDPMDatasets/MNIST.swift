@@ -3,7 +3,9 @@ import Foundation
 
 /// A train or test split.
 public enum DataSplit: String, Sendable, CaseIterable, Codable {
+    /// The training split (MNIST: 60,000 images; CIFAR-10: the five data batches, 50,000 images).
     case train
+    /// The test split (10,000 images for MNIST and CIFAR-10), for the held-out bound.
     case test
 }
 

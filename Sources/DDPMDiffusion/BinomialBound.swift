@@ -43,6 +43,7 @@ extension BinomialDiffusion {
     /// 3. T · L_{t−1} (`boundTerm`).
     ///
     /// - Parameters:
+    ///   - model: the network, called on 2xₜ − 1; returns logits of x₀ = 1 in xₜ's shape.
     ///   - start: x₀ ∈ {0, 1}, [B, …].
     ///   - timesteps: one 0-based index per example, drawn uniformly by the caller.
     ///   - uniformNoise: u ~ U[0, 1) of x₀'s shape.

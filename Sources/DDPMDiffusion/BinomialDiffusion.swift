@@ -58,8 +58,8 @@ public struct BinomialDiffusion: Sendable {
     let previousMixtureLogRatio: [Double]
 
     /// Probabilities below this count as this in logits (log 1e-20 ≈ −46), so that the t = 1
-    /// posterior, which is deterministic, has finite logits ±(log 2 + 46), and so that
-    /// log(ᾱ x̂₀ + 0) stays finite and smooth as x̂₀ → 0.
+    /// posterior, which is deterministic, has finite logits (its x₀ term is ±(log 2 + 46)), and so
+    /// that log(ᾱ x̂₀ + 0) stays finite and smooth as x̂₀ → 0.
     public static let probabilityFloor = 1e-20
 
     /// The process on SD15's schedule βₜ = (T − t + 1)⁻¹ by default (x_T ~ B(½) exactly, L_T = 0).
@@ -93,7 +93,8 @@ public struct BinomialDiffusion: Sendable {
         try schedule.validate(timesteps: timesteps, batchSize: x.shape[0])
     }
 
-    /// Throws unless every element of `x` is exactly 0 or 1.
+    /// Throws ``DiffusionError/nonBinaryData(_:)``, carrying the first bad value, unless every
+    /// element of `x` is exactly 0 or 1.
     public static func checkBinary(_ x: Tensor) throws {
         if let bad = x.doubles.first(where: { $0 != 0 && $0 != 1 }) { throw DiffusionError.nonBinaryData(bad) }
     }
@@ -103,6 +104,8 @@ public struct BinomialDiffusion: Sendable {
 
 extension BinomialDiffusion {
     /// q(xₜ = 1 | x₀) = ᾱₜ x₀ + ½(1 − ᾱₜ), elementwise (x₀ may be any probability in [0, 1]).
+    ///
+    /// - Throws: ``DiffusionError`` for timesteps outside 0..<T or not one per example.
     public func forwardProbability(start: Tensor, timesteps: [Int]) throws -> Tensor {
         try check(timesteps, batchOf: start)
         let alphaBar = coefficient(schedule.alphaBar, timesteps, like: start)
@@ -116,6 +119,9 @@ extension BinomialDiffusion {
     }
 
     /// A sample xₜ ~ q(xₜ | x₀): 1 where u < q(xₜ = 1|x₀), with the given u ~ U[0, 1) of x₀'s shape.
+    ///
+    /// - Throws: ``DiffusionError/noiseShape(expected:got:)`` when u's shape differs from x₀'s, or a
+    ///   timestep error.
     public func sampleForward(start: Tensor, timesteps: [Int], uniformNoise: Tensor) throws -> Tensor {
         guard uniformNoise.shape == start.shape else {
             throw DiffusionError.noiseShape(expected: start.shape, got: uniformNoise.shape)
@@ -125,7 +131,10 @@ extension BinomialDiffusion {
 
     /// The logit of q(xₜ₋₁ = 1 | xₜ, x₀) for binary xₜ and x₀: (2xₜ − 1) κₜ + (2x₀ − 1) ρₜ₋₁ (Bayes).
     ///
-    /// At t = 1 the posterior puts all mass on x₀; its logits are then ±(log 2 − log 1e-20).
+    /// At t = 1 the posterior puts all mass on x₀; its x₀ term is then ±(log 2 − log 1e-20) ≈ ±46.7
+    /// (ρ₀ through `probabilityFloor`), which outweighs the kernel's ±κ₁ for any β₁ above about 1e-20.
+    ///
+    /// - Throws: ``DiffusionError`` for timesteps outside 0..<T or not one per example.
     public func posteriorLogits(start: Tensor, current: Tensor, timesteps: [Int]) throws -> Tensor {
         try check(timesteps, batchOf: current)
         precondition(start.shape == current.shape, "posterior: x₀ shape \(start.shape) ≠ xₜ shape \(current.shape)")
@@ -143,6 +152,10 @@ extension BinomialDiffusion {
     }
 
     /// Calls `model` on 2xₜ − 1 and checks that it returned logits of x₀ = 1 in xₜ's shape.
+    ///
+    /// The model sees the 0-based `timesteps` as given.
+    /// - Throws: ``DiffusionError/modelOutputShape(expected:got:)`` for an output of another shape,
+    ///   or a timestep error.
     public func evaluate(_ model: DiffusionModel, current: Tensor, timesteps: [Int]) throws -> Tensor {
         try check(timesteps, batchOf: current)
         let output = model(modelInput(current), timesteps)

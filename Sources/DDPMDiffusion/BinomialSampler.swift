@@ -13,8 +13,12 @@ extension BinomialDiffusion {
     /// Runs without gradients.
     ///
     /// - Parameters:
+    ///   - model: the network, called on 2xₜ − 1; returns logits of x₀ = 1 in xₜ's shape.
     ///   - shape: [B, …] of the samples.
+    ///   - dtype: the samples' element type.
     ///   - generator: the source of every coin flip.
+    ///   - onStep: called at each step with xₜ and x̂₀ = σ(ℓ).
+    /// - Returns: x₀ ∈ {0, 1} of `shape`.
     public func sampleAncestral(
         model: DiffusionModel, shape: [Int], dtype: DType = .float32,
         generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil

@@ -10,6 +10,13 @@ private enum ChoiceKeys: String, CodingKey {
 }
 
 extension BetaSchedule: Codable {
+    /// Decodes a schedule from its run.json form: `{"kind": "linear", "start": …, "end": …}`,
+    /// `{"kind": "cosine", "offset": s}`, `{"kind": "reciprocal"}` or `{"kind": "custom", "betas": […]}`.
+    ///
+    /// Only the kind and the presence of its values are checked here; the values themselves are
+    /// validated by ``BetaSchedule/betas(stepCount:)``.
+    /// - Throws: `DecodingError.dataCorrupted` for an unknown kind (the message lists the known
+    ///   ones), or the decoder's error for a missing or mistyped value.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: ChoiceKeys.self)
         switch try c.decode(String.self, forKey: .kind) {
@@ -23,6 +30,8 @@ extension BetaSchedule: Codable {
         }
     }
 
+    /// Encodes the schedule in its run.json form (see ``init(from:)``); the cosine offset s is
+    /// written under the key `offset`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: ChoiceKeys.self)
         switch self {
@@ -43,6 +52,12 @@ extension BetaSchedule: Codable {
 }
 
 extension LossKind: Codable {
+    /// Decodes a loss from its run.json form: `{"kind": "simple"}`, `{"kind": "vlb"}` or
+    /// `{"kind": "hybrid", "lambda": λ}`.
+    ///
+    /// λ is checked by ``GaussianDiffusion/init(schedule:meanPrediction:varianceKind:lossKind:decoderKind:)``.
+    /// - Throws: `DecodingError.dataCorrupted` for an unknown kind, or the decoder's error for a
+    ///   missing or mistyped λ.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: ChoiceKeys.self)
         switch try c.decode(String.self, forKey: .kind) {
@@ -55,6 +70,8 @@ extension LossKind: Codable {
         }
     }
 
+    /// Encodes the loss in its run.json form (see ``init(from:)``): the ``name`` as `kind`, plus
+    /// `lambda` for `.hybrid`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: ChoiceKeys.self)
         try c.encode(name, forKey: .kind)

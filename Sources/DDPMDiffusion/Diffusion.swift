@@ -2,7 +2,8 @@
 // losses, the variational bound and samplers; and SD15's binomial diffusion of binary data.
 //
 // Equation numbers refer to Ho, Jain & Abbeel 2020 ("DDPM") unless marked IDDPM (Nichol & Dhariwal
-// 2021), DDIM (Song, Meng & Ermon 2020) or SD15 (Sohl-Dickstein et al. 2015); see docs/diffusion-math.md.
+// 2021), DDIM (Song, Meng & Ermon 2020) or SD15 (Sohl-Dickstein et al. 2015); see the DocC article
+// "The math, equation by equation" (DDPMDiffusion.docc/TheMathEquationByEquation.md).
 //
 // Files:
 //   DiffusionError.swift         typed errors for everything a user can get wrong
@@ -17,6 +18,8 @@
 //   Losses.swift                 L_simple, the bound terms, the hybrid loss, bits/dim
 //   VariationalBound.swift       the whole bound over all T steps, per term
 //   Samplers.swift               ancestral sampling (Algorithm 2) and DDIM
+//   ReverseChain.swift           the reverse chain from any t, known dimensions (inpainting), interpolation
+//   RateDistortion.swift         rate and distortion along the chain (DDPM §4.3, Algorithms 3–4)
 //   TimestepSampler.swift        uniform and loss-aware timestep sampling for training
 //   Coefficients.swift           per-timestep coefficient tensors from Float64 tables
 //   BernoulliMath.swift          log σ, Bernoulli KL and log-likelihood, Bernoulli sampling

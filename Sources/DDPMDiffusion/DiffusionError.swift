@@ -40,6 +40,8 @@ public enum DiffusionError: Error, Equatable, Sendable {
 }
 
 extension DiffusionError: CustomStringConvertible {
+    /// One or two sentences for the user: what was wrong, with the offending value (timesteps as
+    /// both the 0-based index and the paper's t), and what to pass instead.
     public var description: String {
         switch self {
         case .invalidStepCount(let count):

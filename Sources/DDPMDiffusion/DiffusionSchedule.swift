@@ -25,18 +25,32 @@ import Foundation
 /// are indexed 0..<count of the kept steps and `originalTimesteps[i]` is the index into the
 /// original schedule that the model must be called with.
 public struct DiffusionSchedule: Equatable, Sendable {
+    /// βₜ, the forward-process variances (eq. 2), each a finite number in (0, 1].
     public let betas: [Double]
+    /// αₜ = 1 − βₜ.
     public let alphas: [Double]
+    /// ᾱₜ = ∏_{s≤t} αₛ, the signal fraction of q(xₜ|x₀) (eq. 4).
     public let alphaBar: [Double]
+    /// ᾱₜ₋₁, with ᾱ₀ = 1 at index 0.
     public let alphaBarPrevious: [Double]
+    /// √ᾱₜ, the mean coefficient of q(xₜ|x₀) (eq. 4).
     public let sqrtAlphaBar: [Double]
+    /// √(1 − ᾱₜ), the standard deviation of q(xₜ|x₀) (eq. 4).
     public let sqrtOneMinusAlphaBar: [Double]
+    /// log(1 − ᾱₜ), the log variance of q(xₜ|x₀) (eq. 4).
     public let logOneMinusAlphaBar: [Double]
+    /// 1/√ᾱₜ, the coefficient of xₜ in x̂₀ = xₜ/√ᾱₜ − √(1/ᾱₜ − 1) ε (eq. 15).
     public let reciprocalSqrtAlphaBar: [Double]
+    /// √(1/ᾱₜ − 1), the coefficient of ε in x̂₀ = xₜ/√ᾱₜ − √(1/ᾱₜ − 1) ε (eq. 15).
     public let sqrtReciprocalAlphaBarMinusOne: [Double]
+    /// β̃ₜ = (1 − ᾱₜ₋₁)/(1 − ᾱₜ) · βₜ, the posterior variance (eq. 7); β̃₁ = 0.
     public let posteriorVariance: [Double]
+    /// log β̃ₜ with the t = 1 entry replaced by log β̃₂ (log β₁ when T = 1), so every entry is
+    /// finite; the fixed-small log variance σₜ² = β̃ₜ.
     public let posteriorLogVarianceClipped: [Double]
+    /// √ᾱₜ₋₁ βₜ/(1 − ᾱₜ), the coefficient of x₀ in μ̃ₜ (eq. 7); 1 at t = 1.
     public let posteriorMeanCoefficientStart: [Double]
+    /// √αₜ (1 − ᾱₜ₋₁)/(1 − ᾱₜ), the coefficient of xₜ in μ̃ₜ (eq. 7); 0 at t = 1.
     public let posteriorMeanCoefficientCurrent: [Double]
     /// For each index of this schedule, the index in the schedule it was respaced from (the
     /// timestep the model sees). The identity for a schedule that was not respaced.
@@ -93,6 +107,12 @@ public struct DiffusionSchedule: Equatable, Sendable {
     }
 
     /// Throws unless every index lies in 0..<T and there is one per example.
+    ///
+    /// - Parameters:
+    ///   - timesteps: 0-based indices (t = index + 1).
+    ///   - batchSize: the number of examples, or nil to check only the range.
+    /// - Throws: ``DiffusionError/timestepCountMismatch(timesteps:batch:)`` or
+    ///   ``DiffusionError/timestepOutOfRange(timestep:stepCount:)``.
     public func validate(timesteps: [Int], batchSize: Int? = nil) throws {
         if let batchSize, timesteps.count != batchSize {
             throw DiffusionError.timestepCountMismatch(timesteps: timesteps.count, batch: batchSize)

@@ -11,7 +11,9 @@ public typealias DiffusionModel = (_ current: Tensor, _ timesteps: [Int]) -> Ten
 
 /// A diagonal Gaussian N(mean, variance·I); `variance` and `logVariance` broadcast against `mean`.
 public struct DiagonalGaussian {
+    /// μ, [B, …].
     public var mean: Tensor
+    /// σ², [B, 1, …] (one value per example) or the shape of `mean`.
     public var variance: Tensor
     /// log of `variance`, except where a documented table substitutes a finite value (the
     /// posterior's t = 1 entry, see `DiffusionSchedule.posteriorLogVarianceClipped`).
@@ -24,6 +26,8 @@ public struct ReverseStep {
     public var mean: Tensor
     /// σₜ² per `VarianceKind`, = exp(`logVariance`).
     public var variance: Tensor
+    /// log σₜ²: [B, 1, …] for fixed variances, xₜ's shape for learned ones. At t = 1 the fixed
+    /// kinds use log β̃₂ (see ``VarianceKind``).
     public var logVariance: Tensor
     /// x̂₀, clipped to [−1, 1] if asked.
     public var predictedStart: Tensor
@@ -37,15 +41,22 @@ public struct ReverseStep {
 /// Every `timesteps` argument is 0-based (index i is the paper's t = i + 1; `DiffusionSchedule`).
 /// Tensors are [B, …] with the batch first (NCHW for images); coefficients broadcast as [B, 1, …].
 public struct GaussianDiffusion: Sendable {
+    /// β₁…β_T and every coefficient table, in Float64.
     public let schedule: DiffusionSchedule
+    /// What the network's mean output predicts: ε, x₀ or v.
     public var meanPrediction: MeanPrediction
+    /// How σₜ² is chosen: fixed small (β̃ₜ), fixed large (βₜ), learned range or learned.
     public var varianceKind: VarianceKind
+    /// The training objective: L_simple, the bound, or the hybrid of both.
     public var lossKind: LossKind
     /// How L₀ scores x₀: discretised for 8-bit images (eq. 13), continuous for real-valued data.
     public var decoderKind: DecoderKind
 
     /// Defaults are DDPM's CIFAR-10 setup: ε-prediction, σₜ² = βₜ, L_simple, the discretised
     /// decoder (eq. 13).
+    ///
+    /// - Throws: ``DiffusionError/invalidHybridWeight(_:)`` when `lossKind` is `.hybrid` with a
+    ///   negative or non-finite λ.
     public init(
         schedule: DiffusionSchedule, meanPrediction: MeanPrediction = .noise,
         varianceKind: VarianceKind = .fixedLarge, lossKind: LossKind = .simple,
@@ -62,6 +73,9 @@ public struct GaussianDiffusion: Sendable {
     }
 
     /// The same model over a subset of timesteps (IDDPM §4); the model keeps seeing original indices.
+    ///
+    /// - Throws: ``DiffusionError`` for a spacing that asks for no steps, more than T, or a bad
+    ///   explicit list.
     public func respaced(_ spacing: TimestepSpacing) throws -> GaussianDiffusion {
         try GaussianDiffusion(
             schedule: schedule.respaced(spacing), meanPrediction: meanPrediction,

@@ -30,7 +30,11 @@ extension GaussianDiffusion {
     /// [−1, 1]) or the continuous one, −log N(x₀; μ_θ(x₁, 1), σ₁²), a density that can make L₀
     /// negative.
     ///
-    /// - Parameter reverse: p_θ(xₜ₋₁|xₜ) at these timesteps (from `reverseStep`).
+    /// - Parameters:
+    ///   - start: x₀, [B, …].
+    ///   - current: xₜ, x₀'s shape.
+    ///   - timesteps: one 0-based index per example.
+    ///   - reverse: p_θ(xₜ₋₁|xₜ) at these timesteps (from `reverseStep`).
     public func boundTerm(start: Tensor, current: Tensor, timesteps: [Int], reverse: ReverseStep) throws -> Tensor {
         let q = try posterior(start: start, current: current, timesteps: timesteps)
         // 1. KL between the true posterior and p_θ, per element, nats.

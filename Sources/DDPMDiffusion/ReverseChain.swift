@@ -11,6 +11,11 @@ public struct KnownDimensions {
     /// 1 for known, 0 for unknown; broadcasts against `observation`.
     public var mask: Tensor
 
+    /// Known dimensions: `observation` x₀ᵒᵇˢ where `mask` is 1.
+    ///
+    /// - Parameters:
+    ///   - observation: x₀ᵒᵇˢ, [B, …] or [1, …] (broadcast over the batch).
+    ///   - mask: 1 for known, 0 for unknown; broadcasts against `observation`.
     public init(observation: Tensor, mask: Tensor) {
         self.observation = observation
         self.mask = mask
@@ -36,6 +41,19 @@ extension GaussianDiffusion {
     ///    distribution that fixes the known pixels.
     ///
     /// Runs without gradients.
+    ///
+    /// - Parameters:
+    ///   - model: the network.
+    ///   - current: xₜ, [B, …].
+    ///   - index: the schedule index of t (t = index + 1).
+    ///   - known: known dimensions to clamp (inpainting), or nil.
+    ///   - sharedNoise: one z per step for the whole batch.
+    ///   - clipStart: clip x̂₀ to [−1, 1] at every step (images).
+    ///   - generator: the source of every z and every draw of q for known dimensions.
+    ///   - onStep: called at each step with xₛ and x̂₀.
+    /// - Returns: x₀, `current`'s shape.
+    /// - Throws: ``DiffusionError/timestepOutOfRange(timestep:stepCount:)`` for an index outside
+    ///   0..<T, or a model-output shape error.
     public func reverseChain(
         model: DiffusionModel, from current: Tensor, index: Int, known: KnownDimensions? = nil,
         sharedNoise: Bool = false, clipStart: Bool = false, generator: inout PhiloxGenerator,
@@ -84,9 +102,15 @@ extension GaussianDiffusion {
     /// with noise shared across λ, so that the rows differ only through x̄ₜ.
     ///
     /// - Parameters:
-    ///   - first, second: x₀ and x′₀, each [1, …].
+    ///   - model: the network.
+    ///   - first: x₀, [1, …].
+    ///   - second: x′₀, of `first`'s shape.
     ///   - index: schedule index of t (t = index + 1).
+    ///   - lambdas: the mixing weights λ, usually in [0, 1].
+    ///   - clipStart: clip x̂₀ to [−1, 1] at every step (images).
+    ///   - generator: the source of ε and of the shared reverse noise.
     /// - Returns: [λ count, …], row i decoded from λ = `lambdas[i]`.
+    /// - Throws: ``DiffusionError/timestepOutOfRange(timestep:stepCount:)`` for an index outside 0..<T.
     public func interpolate(
         model: DiffusionModel, first: Tensor, second: Tensor, index: Int, lambdas: [Double],
         clipStart: Bool = false, generator: inout PhiloxGenerator

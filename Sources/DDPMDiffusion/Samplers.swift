@@ -28,8 +28,13 @@ extension GaussianDiffusion {
     /// On a respaced schedule this is IDDPM's strided sampling. Runs without gradients.
     ///
     /// - Parameters:
+    ///   - model: the network.
     ///   - shape: [B, …] of the samples; ignored if `initialNoise` is given.
+    ///   - dtype: the samples' element type; ignored if `initialNoise` is given.
+    ///   - initialNoise: x_T, or nil to draw it from `generator`.
     ///   - clipStart: clip x̂₀ to [−1, 1] at every step, as the official code does for images.
+    ///   - generator: the source of x_T (unless given) and of every z.
+    ///   - onStep: called at each step with xₜ and x̂₀.
     public func sampleAncestral(
         model: DiffusionModel, shape: [Int], dtype: DType = .float32, initialNoise: Tensor? = nil,
         clipStart: Bool = false, generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
@@ -49,6 +54,9 @@ extension GaussianDiffusion {
     ///    so the last update returns x̂₀.
     ///
     /// η = 0 (the default) is deterministic given x_T; η = 1 matches DDPM's fixed-small variance.
+    /// The variance kind of this diffusion is not used (only x̂₀ and ε̂ are).
+    ///
+    /// - Throws: ``DiffusionError/invalidEta(_:)`` for η outside [0, 1], or a model-output shape error.
     public func sampleDDIM(
         model: DiffusionModel, shape: [Int], dtype: DType = .float32, eta: Double = 0, initialNoise: Tensor? = nil,
         clipStart: Bool = false, generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil

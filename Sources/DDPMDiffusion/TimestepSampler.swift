@@ -14,11 +14,17 @@ public struct TimestepSampler: Sendable {
         case lossAware(historyLength: Int = 10, uniformProbability: Double = 0.001)
     }
 
+    /// T, the number of timesteps drawn from.
     public let stepCount: Int
+    /// Uniform or loss-aware.
     public let strategy: Strategy
     /// The last losses seen at each 0-based timestep (only for `.lossAware`).
     public private(set) var history: [[Double]]
 
+    /// A sampler over the 0-based timesteps 0..<`stepCount` with an empty loss history.
+    ///
+    /// - Throws: ``DiffusionError/invalidStepCount(_:)`` if `stepCount` < 1. A loss-aware history
+    ///   length below 1 or a uniform probability outside [0, 1] is a programmer error (precondition).
     public init(stepCount: Int, strategy: Strategy = .uniform) throws {
         guard stepCount >= 1 else { throw DiffusionError.invalidStepCount(stepCount) }
         if case .lossAware(let length, let p) = strategy {

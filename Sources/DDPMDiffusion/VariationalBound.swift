@@ -5,7 +5,8 @@ import DDPMTensors
 
 /// The terms of −log p_θ(x₀) ≤ L = L_T + Σ_{t>1} L_{t−1} + L₀, each per example, in bits/dim.
 public struct VariationalBound {
-    /// L_T = KL(q(x_T|x₀) ‖ N(0, I)), shape [B].
+    /// L_T = KL(q(x_T|x₀) ‖ p(x_T)), shape [B]: p(x_T) = N(0, I) for Gaussian diffusion, B(½) for
+    /// binomial diffusion. Constant in θ.
     public var prior: Tensor
     /// Shape [B, T]; column i is the term of t = i + 1: column 0 is L₀ (decoder), column i ≥ 1 is
     /// L_i = KL(q(x_i|x_{i+1},x₀) ‖ p_θ(x_i|x_{i+1})).
@@ -24,6 +25,9 @@ extension GaussianDiffusion {
     /// 3. Total = L_T + Σₜ L_{t−1}.
     ///
     /// `onStep` sees each step's index, xₜ and p_θ(xₜ₋₁|xₜ) (for rate–distortion and progress).
+    ///
+    /// - Throws: ``DiffusionError/modelOutputShape(expected:got:)`` when the model returns the
+    ///   wrong shape.
     public func variationalBound(
         model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator,
         onStep: ((_ index: Int, _ current: Tensor, _ reverse: ReverseStep) -> Void)?

@@ -8,7 +8,13 @@ extension RasterImage {
     /// images are converted to `format` (default: the first image's format). The colour has
     /// `format.channels` samples (a gray padding value is replicated if one sample is given).
     /// - Parameters:
+    ///   - images: the tiles, in reading order; at least one.
     ///   - columns: images per row; default ⌈√N⌉, so that N samples make a near-square sheet.
+    ///   - padding: pixels between cells and around the sheet (≥ 0).
+    ///   - paddingColor: the colour of the padding: `format.channels` samples, or one gray value.
+    ///   - format: the sheet's pixel format; nil: the first image's.
+    /// - Returns: an image of `columns × cell + (columns + 1) × padding` by
+    ///   `rows × cell + (rows + 1) × padding` pixels.
     public static func grid(
         _ images: [RasterImage], columns: Int? = nil, padding: Int = 2,
         paddingColor: [UInt8] = [255], format: PixelFormat? = nil
@@ -31,7 +37,9 @@ extension RasterImage {
         return out
     }
 
-    /// Images side by side (one row), e.g. "data | samples".
+    /// Images side by side (one row), e.g. "data | samples": ``grid(_:columns:padding:paddingColor:format:)``
+    /// with one column per image, `spacing` pixels of `background` between and around them, in
+    /// RGB when any image is not gray.
     public static func row(_ images: [RasterImage], spacing: Int = 8, background: [UInt8] = [255]) -> RasterImage {
         grid(images, columns: images.count, padding: spacing, paddingColor: background,
              format: images.contains { $0.format != .gray } ? .rgb : .gray)

@@ -16,6 +16,7 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable {
     /// Writing the temporary file, syncing it or renaming it into place failed.
     case cannotWrite(URL, reason: String)
 
+    /// The message printed for the error: the file, what was wrong, and what to try.
     public var description: String {
         switch self {
         case let .cannotOpen(url, reason):

@@ -76,7 +76,10 @@ public enum PNGCodec {
     }
 
     /// The PNG encoding of `image` (8-bit, sRGB, default compression).
-    /// - Parameter url: only used to name the destination in an error.
+    /// - Parameters:
+    ///   - image: the pixels to encode; at least 1×1.
+    ///   - url: only used to name the destination in an error.
+    /// - Throws: ``ImagingError/cannotEncode(_:message:)`` with libpng's message.
     public static func encode(_ image: RasterImage, for url: URL? = nil) throws -> [UInt8] {
         precondition(image.width > 0 && image.height > 0, "PNGCodec.encode: empty image \(image.width)×\(image.height)")
         var png = png_image()

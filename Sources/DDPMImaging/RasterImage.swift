@@ -15,11 +15,14 @@ public enum PixelFormat: Int, Sendable, CaseIterable {
 
 /// An 8-bit image in HWC layout: `pixels[(y * width + x) * channels + c]`, row 0 at the top.
 ///
-/// This is the interchange type of `Imaging` (PNG files, grids, plots). `Datasets` converts it
-/// to and from NCHW tensors.
+/// This is the interchange type of DDPMImaging (PNG files, grids, plots). DDPMDatasets converts it
+/// to and from NCHW tensors (`Dataset.image(at:)`, `rasterImages(_:scale:)`).
 public struct RasterImage: Equatable, Sendable {
+    /// Width in pixels.
     public let width: Int
+    /// Height in pixels (rows, top to bottom).
     public let height: Int
+    /// The channel layout: gray, RGB or RGBA.
     public let format: PixelFormat
     /// `height × width × channels` samples, interleaved.
     public var pixels: [UInt8]

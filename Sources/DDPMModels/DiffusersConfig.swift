@@ -3,8 +3,11 @@ import Foundation
 
 /// A config.json that does not describe a U-Net this package can build.
 public struct DiffusersConfigError: Error, CustomStringConvertible {
+    /// The config file's path (or the name given to ``UNetConfiguration/init(diffusersConfig:file:)``).
     public let file: String
+    /// What is wrong, naming the config key, e.g. `"norm_num_groups": 5 does not divide …`.
     public let message: String
+    /// `file: message`.
     public var description: String { "\(file): \(message)" }
 }
 
@@ -19,6 +22,12 @@ extension UNetConfiguration {
     /// rejected with a message naming the key. Integers must be written as integers, and the
     /// result must pass `problem` (positive counts, groups and heads that divide the channels, a
     /// sample size that halves evenly), so that a hostile config fails here, not in `UNet.init`.
+    ///
+    /// - Parameters:
+    ///   - data: the bytes of config.json.
+    ///   - file: the file's name or path, for error messages.
+    /// - Throws: ``DiffusersConfigError`` naming the key that is missing, mistyped, unsupported or
+    ///   out of range.
     public init(diffusersConfig data: Data, file: String = "config.json") throws {
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw DiffusersConfigError(file: file, message: "not a JSON object")
@@ -108,7 +117,9 @@ extension UNetConfiguration {
         self = configuration
     }
 
-    /// This configuration as a diffusers `UNet2DModel` config.json (every key written explicitly).
+    /// This configuration as a diffusers `UNet2DModel` config.json (every key written explicitly,
+    /// keys sorted; `attention_head_dim` is `null` for one head), which
+    /// ``init(diffusersConfig:file:)`` reads back to an equal configuration.
     public func diffusersConfig() -> Data {
         let object: [String: Any] = [
             "_class_name": "UNet2DModel",

@@ -22,6 +22,7 @@ public enum DiffusersFolderError: Error, CustomStringConvertible {
     /// Writing the folder failed.
     case cannotWrite(URL, reason: String)
 
+    /// One message naming the file (and for weights the tensor), what was expected, and what to do.
     public var description: String {
         switch self {
         case let .notAFolder(url):
@@ -62,10 +63,15 @@ public enum DiffusersFolderError: Error, CustomStringConvertible {
 
 /// A diffusers `UNet2DModel` folder (`save_pretrained` layout).
 public enum DiffusersFolder {
+    /// `config.json`: the `UNet2DModel` configuration.
     public static let configName = "config.json"
+    /// `diffusion_pytorch_model.safetensors`: the weights, under diffusers' parameter names.
     public static let weightsName = "diffusion_pytorch_model.safetensors"
 
-    /// Reads only the configuration of the folder at `url`.
+    /// Reads only the configuration of the folder at `url` (no weights are read).
+    ///
+    /// - Throws: ``DiffusersFolderError/notAFolder(_:)``, ``DiffusersFolderError/missingConfig(_:)``,
+    ///   or ``DiffusersFolderError/invalidConfig(_:message:)`` naming the key.
     public static func configuration(at url: URL) throws -> UNetConfiguration {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -92,6 +98,17 @@ public enum DiffusersFolder {
     /// parameter is read from the weights file; a missing, extra or misshapen tensor is an error,
     /// and so are NaN or infinite weights. A configuration whose parameters would not fit in the
     /// machine's physical memory is refused before anything is allocated.
+    ///
+    /// Attention tensors may use the older diffusers names (`query`, `key`, `value`, `proj_attn`)
+    /// as well as `to_q`, `to_k`, `to_v`, `to_out.0`; F16 and BF16 weights are widened to Float32.
+    ///
+    /// - Parameters:
+    ///   - url: the folder holding config.json and diffusion_pytorch_model.safetensors.
+    ///   - dtype: the parameters' element type (`.float64` widens the stored weights).
+    /// - Throws: ``DiffusersFolderError``: the folder or a file is missing, the config is invalid
+    ///   (``DiffusersFolderError/invalidConfig(_:message:)``), the parameters would not fit in memory
+    ///   (``DiffusersFolderError/tooLarge(_:parameters:bytes:available:)``), or the weights are corrupt,
+    ///   misshapen, missing, extra or not finite (``DiffusersFolderError/weights(_:_:)``).
     public static func load(_ url: URL, dtype: DType = .float32) throws -> UNet {
         let configuration = try configuration(at: url)
         try checkMemory(configuration, dtype: dtype, file: url.appendingPathComponent(configName))
@@ -117,6 +134,17 @@ public enum DiffusersFolder {
 
     /// Throws `.tooLarge` when the parameters of `configuration` in `dtype` need more than
     /// `availableMemory` bytes (by default the machine's physical memory).
+    ///
+    /// Only the parameters are counted (``UNetConfiguration/parameterCount`` × the dtype's size):
+    /// a check that the file is plausible, not that a forward pass fits.
+    ///
+    /// - Parameters:
+    ///   - configuration: the U-Net the folder describes.
+    ///   - dtype: the parameters' element type.
+    ///   - file: the config file, named in the error.
+    ///   - availableMemory: the limit in bytes.
+    /// - Throws: ``DiffusersFolderError/tooLarge(_:parameters:bytes:available:)``, or
+    ///   ``DiffusersFolderError/invalidConfig(_:message:)`` when the count overflows `Int`.
     public static func checkMemory(
         _ configuration: UNetConfiguration, dtype: DType, file: URL, availableMemory: UInt64 = ProcessInfo.processInfo.physicalMemory
     ) throws {
@@ -130,6 +158,9 @@ public enum DiffusersFolder {
 
     /// Writes `model` as a diffusers folder at `url` (created if needed): config.json and the
     /// weights in the parameters' current dtype. Each file is replaced atomically.
+    ///
+    /// - Throws: ``DiffusersFolderError/cannotWrite(_:reason:)`` or
+    ///   ``DiffusersFolderError/weights(_:_:)``.
     public static func save(_ model: UNet, to url: URL) throws {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

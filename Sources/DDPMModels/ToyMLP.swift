@@ -8,11 +8,21 @@ public struct ToyMLPConfiguration: Codable, Equatable, Sendable {
     public var dataDimension: Int
     /// Output dimension: dataDimension, or 2 × dataDimension for learned variance.
     public var outputDimension: Int
+    /// Width of every hidden layer (and of the timestep MLP).
     public var hiddenWidth: Int
+    /// Number of residual hidden layers h ← h + Linear(SiLU(h)).
     public var hiddenLayers: Int
     /// Dimension of the sinusoidal timestep embedding.
     public var embeddingDimension: Int
 
+    /// A toy-network architecture; the defaults suit 2-D data such as the swiss roll.
+    ///
+    /// - Parameters:
+    ///   - dataDimension: D of a data point.
+    ///   - outputDimension: the output's dimension; nil for D (2D for learned variance).
+    ///   - hiddenWidth: width of the hidden layers.
+    ///   - hiddenLayers: number of residual hidden layers.
+    ///   - embeddingDimension: dimension of the sinusoidal timestep embedding.
     public init(dataDimension: Int = 2, outputDimension: Int? = nil, hiddenWidth: Int = 128, hiddenLayers: Int = 3, embeddingDimension: Int = 32) {
         self.dataDimension = dataDimension
         self.outputDimension = outputDimension ?? dataDimension
@@ -26,6 +36,7 @@ public struct ToyMLPConfiguration: Codable, Equatable, Sendable {
 /// the output Linear(SiLU(h)) (initialised at zero scale, as DDPM's output layers).
 /// The timestep enters as DDPM's sinusoidal embedding followed by a Linear–SiLU–Linear map.
 public final class ToyMLP: Module {
+    /// The architecture this network was built with.
     public let configuration: ToyMLPConfiguration
     let embedding: SinusoidalEmbedding
     let timeIn: Linear
@@ -34,6 +45,9 @@ public final class ToyMLP: Module {
     let hidden: [Linear]
     let output: Linear
 
+    /// A freshly initialised network with the architecture `c`, its weights drawn from
+    /// `generator`; the output layer starts near zero (DDPM's `init_scale` 0), so the untrained
+    /// network predicts ε ≈ 0.
     public init(_ c: ToyMLPConfiguration, generator: inout PhiloxGenerator) {
         configuration = c
         embedding = SinusoidalEmbedding(dimension: c.embeddingDimension)
@@ -44,6 +58,8 @@ public final class ToyMLP: Module {
         output = Linear(c.hiddenWidth, c.outputDimension, initScale: 0, generator: &generator)
     }
 
+    /// The parameters under the names of checkpoints: `time_in`, `time_out`, `input`,
+    /// `hidden.{i}` and `output`, each with `.weight` and `.bias`.
     public var namedParameters: [(name: String, parameter: Parameter)] {
         prefixed("time_in", timeIn) + prefixed("time_out", timeOut) + prefixed("input", input)
             + prefixed("hidden", hidden) + prefixed("output", output)

@@ -75,6 +75,7 @@ final class TimeEmbeddingMLP: Module {
 /// SiLU → conv_out. The timestep enters through a sinusoidal embedding and an MLP, projected
 /// into every residual block. Activations are NCHW; parameter names and layouts are diffusers'.
 public final class UNet: Module {
+    /// The architecture this network was built with (written to config.json by ``save(diffusersFolder:)``).
     public let configuration: UNetConfiguration
     let embedding: SinusoidalEmbedding
     let convIn: Conv2D
@@ -85,7 +86,12 @@ public final class UNet: Module {
     let normOut: GroupNorm
     let convOut: Conv2D
 
-    /// A U-Net with DDPM's initialisation, drawn from `generator`.
+    /// A U-Net with DDPM's initialisation, drawn from `generator` (`conv_out`, like the
+    /// second convolution of every residual block, starts near zero with DDPM's `init_scale` 0, so
+    /// the untrained network predicts ε ≈ 0).
+    ///
+    /// `c` must pass ``UNetConfiguration/problem``; a configuration whose attention flags do not
+    /// match its levels is a programmer error (precondition).
     public init(_ c: UNetConfiguration, generator: inout PhiloxGenerator) {
         precondition(!c.blockOutChannels.isEmpty && c.downBlockAttention.count == c.blockOutChannels.count
                      && c.upBlockAttention.count == c.blockOutChannels.count,
@@ -148,6 +154,11 @@ public final class UNet: Module {
         convOut = Conv2D(base, c.outChannels, kernelSize: 3, padding: Padding2D(1), initScale: 0, generator: &generator)
     }
 
+    /// The parameters under diffusers' `UNet2DModel` names, in the order the network creates them:
+    /// `conv_in.*`, `time_embedding.linear_{1,2}.*`, `down_blocks.{i}.resnets.{j}.*`,
+    /// `down_blocks.{i}.attentions.{j}.*`, `down_blocks.{i}.downsamplers.0.conv.*`,
+    /// `mid_block.resnets.{0,1}.*`, `mid_block.attentions.0.*`, `up_blocks.{i}.*`,
+    /// `conv_norm_out.*`, `conv_out.*`; PyTorch layouts (conv [out, in, kh, kw], linear [out, in]).
     public var namedParameters: [(name: String, parameter: Parameter)] {
         prefixed("conv_in", convIn) + prefixed("time_embedding", timeMLP) + prefixed("down_blocks", downLevels)
             + prefixed("mid_block", middle) + prefixed("up_blocks", upLevels)

@@ -9,6 +9,7 @@
 public struct UNetConfiguration: Codable, Equatable, Sendable {
     /// Image height and width.
     public var sampleSize: Int
+    /// Channels of the input images (3 for RGB, 1 for grey).
     public var inChannels: Int
     /// 2 × inChannels for learned variance (IDDPM): mean part first, then the interpolation v.
     public var outChannels: Int
@@ -22,16 +23,28 @@ public struct UNetConfiguration: Codable, Equatable, Sendable {
     public var upBlockAttention: [Bool]
     /// Attention in the middle block (diffusers `add_attention`).
     public var midBlockAttention: Bool
+    /// Dropout probability inside every residual block, in [0, 1) (DDPM CIFAR-10: 0.1); only
+    /// applied in `.training` mode.
     public var dropout: Double
+    /// GroupNorm groups (diffusers `norm_num_groups`; DDPM: 32); must divide every level's channels.
     public var normGroups: Int
+    /// GroupNorm ε (diffusers `norm_eps`; DDPM: 1e-6).
     public var normEps: Double
     /// Channels per attention head; nil means one head over all channels (DDPM).
     public var attentionHeadDimension: Int?
+    /// Order of the sinusoidal timestep embedding: false for [sin, cos] (DDPM), true for [cos, sin]
+    /// (diffusers `flip_sin_to_cos`).
     public var flipSinToCos: Bool
+    /// The frequencies' denominator shift (diffusers `freq_shift`): ωᵢ = exp(−ln(10000) · i/(half − shift));
+    /// DDPM's embedding is shift 1.
     public var freqShift: Double
     /// 0: pad bottom/right by one before the stride-2 conv (TF 'SAME', DDPM); else symmetric.
     public var downsamplePadding: Int
 
+    /// Every field as in diffusers' config; the defaults are DDPM's (GroupNorm 32 groups with
+    /// ε 1e-6, one attention head, the [sin, cos] embedding with shift 1, TF 'SAME' downsampling).
+    ///
+    /// Nothing is checked here; ``problem`` says whether a U-Net can be built from the result.
     public init(
         sampleSize: Int, inChannels: Int, outChannels: Int, blockOutChannels: [Int], layersPerBlock: Int,
         downBlockAttention: [Bool], upBlockAttention: [Bool], midBlockAttention: Bool = true, dropout: Double,
@@ -56,6 +69,17 @@ public struct UNetConfiguration: Codable, Equatable, Sendable {
     }
 
     /// DDPM's parameterisation: base channels × multipliers, attention at the listed resolutions.
+    ///
+    /// - Parameters:
+    ///   - resolution: image height and width.
+    ///   - inChannels: input channels.
+    ///   - outChannels: output channels; nil for `inChannels` (2 × for learned variance).
+    ///   - channels: base channels ch.
+    ///   - multipliers: channel multiplier of each level (DDPM CIFAR-10: 1, 2, 2, 2).
+    ///   - residualBlocks: residual blocks per level on the way down.
+    ///   - attentionResolutions: the resolutions whose levels have self-attention (DDPM: 16).
+    ///   - dropout: dropout probability in the residual blocks.
+    ///   - groups: GroupNorm groups.
     public init(
         ddpmResolution resolution: Int, inChannels: Int, outChannels: Int? = nil, channels: Int,
         multipliers: [Int], residualBlocks: Int, attentionResolutions: Set<Int>, dropout: Double, groups: Int = 32

@@ -5,8 +5,15 @@
 /// - Value semantics: copies share storage until one is mutated (copy-on-write).
 /// - Images are **NCHW** (batch, channels, height, width) everywhere in this package; every
 ///   convolution, normalisation and resampling op says so in its documentation.
-/// - A tensor produced by an operation on tensors that require gradients carries a `GradNode`,
-///   its place in the define-by-run graph that `gradients(of:withRespectTo:)` walks backwards.
+/// - A tensor produced by an operation on tensors that require gradients carries a ``GradNode``,
+///   its place in the define-by-run graph that ``gradients(of:withRespectTo:)`` walks backwards.
+///
+/// ```swift
+/// let x = Tensor([1, 2, 3, 4] as [Float], shape: [2, 2])       // float32
+/// let w = Tensor(repeating: 0.5, shape: [2, 2]).requiringGradient()
+/// let loss = (matmul(x, w) - x).squared().mean()               // rank 0
+/// let dw = gradients(of: loss, withRespectTo: [w])[0]          // [2, 2]: ∂loss/∂w
+/// ```
 public struct Tensor {
     /// Extent of each dimension; `[]` is a scalar.
     public let shape: [Int]
@@ -44,7 +51,7 @@ public struct Tensor {
 // MARK: - Creation
 
 extension Tensor {
-    /// A tensor filled with `value`.
+    /// A tensor of `shape` with every element `value` (rounded to `dtype`).
     public init(repeating value: Double, shape: [Int], dtype: DType = .float32) {
         self.init(uninitializedShape: shape, dtype: dtype)
         let n = scalarCount
@@ -54,12 +61,15 @@ extension Tensor {
         }
     }
 
-    /// A tensor of zeros.
+    /// A tensor of `shape` filled with zeros.
     public init(zeros shape: [Int], dtype: DType = .float32) {
         self.init(repeating: 0, shape: shape, dtype: dtype)
     }
 
-    /// A tensor of the given scalars in row-major order.
+    /// A tensor of the given scalars in row-major order; the dtype is the scalars' (`Float` →
+    /// `.float32`, `Double` → `.float64`).
+    ///
+    /// `scalars.count` must equal the product of `shape` (a precondition).
     public init<T: TensorScalar>(_ scalars: [T], shape: [Int]) {
         precondition(
             scalars.count == shape.reduce(1, *),
@@ -71,7 +81,8 @@ extension Tensor {
         }
     }
 
-    /// A tensor of the given values converted to `dtype`.
+    /// A tensor of the given values in row-major order, converted to `dtype` (each rounded once
+    /// for `.float32`).
     public init(_ values: [Double], shape: [Int], dtype: DType) {
         switch dtype {
         case .float32: self.init(values.map { Float($0) }, shape: shape)
@@ -79,7 +90,7 @@ extension Tensor {
         }
     }
 
-    /// A rank-0 tensor.
+    /// A rank-0 tensor (shape `[]`) holding `value`.
     public init(scalar value: Double, dtype: DType = .float32) {
         self.init(repeating: value, shape: [], dtype: dtype)
     }
@@ -88,7 +99,8 @@ extension Tensor {
 // MARK: - Element access
 
 extension Tensor {
-    /// Calls `body` with the elements, which must be of type `T`.
+    /// Calls `body` with the elements, row-major, which must be of type `T` (a precondition:
+    /// `T.dtype == dtype`). The pointer is valid only inside `body`.
     @inlinable
     public func withUnsafeBufferPointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
@@ -98,7 +110,9 @@ extension Tensor {
         return try body(UnsafeBufferPointer(start: p, count: scalarCount))
     }
 
-    /// Calls `body` with mutable elements, copying the storage first if it is shared.
+    /// Calls `body` with mutable elements, copying the storage first if it is shared
+    /// (copy-on-write), so other tensors holding the old storage keep their values. Writes are not
+    /// recorded in the gradient graph.
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
@@ -113,12 +127,12 @@ extension Tensor {
         return try body(UnsafeMutableBufferPointer(start: p, count: scalarCount))
     }
 
-    /// The elements of a tensor of type `T`.
+    /// The elements, row-major, as `[T]`; `T` must match `dtype` (a precondition).
     public func scalars<T: TensorScalar>(as type: T.Type) -> [T] {
         withUnsafeBufferPointer(as: T.self) { Array($0) }
     }
 
-    /// The elements converted to `Float`.
+    /// The elements, row-major, converted to `Float`.
     public var floats: [Float] {
         switch dtype {
         case .float32: scalars(as: Float.self)
@@ -126,7 +140,7 @@ extension Tensor {
         }
     }
 
-    /// The elements converted to `Double`.
+    /// The elements, row-major, converted to `Double` (exact for both dtypes).
     public var doubles: [Double] {
         switch dtype {
         case .float32: scalars(as: Float.self).map { Double($0) }
@@ -134,13 +148,14 @@ extension Tensor {
         }
     }
 
-    /// The single element of a one-element tensor.
+    /// The single element of a one-element tensor (any rank), as `Double`; a loss value, say.
     public var item: Double {
         precondition(scalarCount == 1, "Tensor.item: shape \(shape) has \(scalarCount) elements, not 1")
         return doubles[0]
     }
 
-    /// This tensor's values converted to `dtype`, without gradient history.
+    /// This tensor's values converted to `dtype`, without gradient history (a detached copy when
+    /// the dtype is already `dtype`).
     public func converted(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return detached() }
         return Tensor(doubles, shape: shape, dtype: dtype)
@@ -158,6 +173,7 @@ extension Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The dtype, the shape and the first 16 elements, e.g. `Tensor(float32, shape: [2], [1.0, 2.0])`.
     public var description: String {
         let values = doubles.prefix(16).map { String($0) }.joined(separator: ", ")
         return "Tensor(\(dtype), shape: \(shape), [\(values)\(scalarCount > 16 ? ", …" : "")])"

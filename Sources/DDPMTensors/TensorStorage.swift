@@ -13,10 +13,13 @@ import Synchronization
 /// handed out again for the next request of the same size, so a training loop whose steps
 /// allocate the same sizes every time stops asking the system for memory after its first step.
 public final class TensorStorage: @unchecked Sendable {
+    /// The start of the buffer, 64-byte aligned; valid for `byteCount` bytes while the storage lives.
     public let pointer: UnsafeMutableRawPointer
+    /// The buffer's size in bytes (element count × ``DType/byteSize``).
     public let byteCount: Int
 
-    /// Uninitialised memory (possibly a recycled buffer holding old values).
+    /// A buffer of `byteCount` bytes of uninitialised memory (possibly a recycled buffer from
+    /// ``BufferPool`` holding old values).
     public init(byteCount: Int) {
         self.byteCount = byteCount
         pointer = BufferPool.shared.take(byteCount: byteCount)
@@ -28,13 +31,16 @@ public final class TensorStorage: @unchecked Sendable {
         TensorStorage.liveBytes.add(-byteCount)
     }
 
-    /// Bytes held by all live storages (tests use it to check that memory does not grow).
+    /// Bytes held by all live storages in the process (tests use it to check that memory does not
+    /// grow over training steps).
     public static let liveBytes = AtomicCounter()
 }
 
-/// Free buffers by exact size, up to `limitBytes` in all (beyond that, freed buffers go back to
-/// the system). Small buffers (< 4 KiB) are left to malloc, which recycles them well.
+/// Free tensor buffers kept by exact size for reuse, up to a limit in all (4 GiB by default;
+/// beyond it, freed buffers go back to the system). Small buffers (< 4 KiB) are left to malloc,
+/// which recycles them well.
 public final class BufferPool: Sendable {
+    /// The pool every ``TensorStorage`` takes its buffers from and returns them to.
     public static let shared = BufferPool()
 
     private struct State {
@@ -45,10 +51,11 @@ public final class BufferPool: Sendable {
 
     private let state = Mutex(State())
 
-    /// Bytes currently cached.
+    /// Bytes of free buffers currently cached (not held by any tensor).
     public var cachedBytes: Int { state.withLock { $0.cachedBytes } }
 
-    /// Sets the most bytes the pool keeps; releases cached buffers beyond it.
+    /// Sets the most bytes the pool keeps cached; releases cached buffers beyond it, largest
+    /// first.
     public func setLimit(bytes: Int) {
         let released: [UInt] = state.withLock { s in
             s.limitBytes = bytes
@@ -63,7 +70,7 @@ public final class BufferPool: Sendable {
         released.forEach { free(UnsafeMutableRawPointer(bitPattern: $0)) }
     }
 
-    /// Returns every cached buffer to the system.
+    /// Returns every cached buffer to the system, keeping the limit as it was.
     public func drain() {
         let limit = state.withLock { $0.limitBytes }
         setLimit(bytes: 0)
@@ -97,7 +104,7 @@ public final class BufferPool: Sendable {
     }
 }
 
-/// A counter that several threads may update.
+/// A counter that several threads may update (relaxed atomic), e.g. ``TensorStorage/liveBytes``.
 public final class AtomicCounter: Sendable {
     private let value = Atomic<Int>(0)
 

@@ -13,6 +13,7 @@ import Darwin
 
 /// Where training stands (state.json), with the weights enough to continue bit for bit.
 public struct CheckpointState: Codable, Equatable, Sendable {
+    /// The format of state.json (``Checkpoint/formatVersion``, 1); another value is refused.
     public var formatVersion: Int = Checkpoint.formatVersion
     /// Steps completed.
     public var step: Int
@@ -49,11 +50,17 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 public enum Checkpoint {
     /// The format of state.json and of the safetensors metadata.
     public static let formatVersion = 1
+    /// The symbolic link in the run folder that names the current checkpoint folder.
     public static let linkName = "checkpoint"
+    /// The raw weights, as last updated by Adam.
     public static let modelName = "model.safetensors"
+    /// The exponential moving average of the weights (what sampling uses by default).
     public static let emaName = "ema.safetensors"
+    /// Adam's first and second moments, `m.NAME` and `v.NAME` per parameter (none before the first step).
     public static let optimizerName = "optimizer.safetensors"
+    /// Where training stands (``CheckpointState``).
     public static let stateName = "state.json"
+    /// The run's log in the run folder: one ``LogEntry`` per line.
     public static let logName = "log.jsonl"
 
     /// Where a run folder's current checkpoint is.
@@ -63,6 +70,7 @@ public enum Checkpoint {
         /// A folder written before the link layout: the files directly in the run folder.
         case legacy(URL)
 
+        /// The folder that holds the checkpoint's files.
         public var folder: URL {
             switch self {
             case .current(let url), .legacy(let url): url
@@ -94,7 +102,10 @@ public enum Checkpoint {
     /// Saves the trainer's weights, EMA, optimiser and state as the run's new current checkpoint.
     ///
     /// Refuses (and writes nothing) when the run folder or its run.json has disappeared: a new
-    /// checkpoint there could not be resumed.
+    /// checkpoint there could not be resumed. Saving the step that is already current keeps the
+    /// current folder (its files are the same).
+    /// - Throws: ``TrainingError/invalidFile(path:message:)`` naming the run folder or the file
+    ///   that could not be written; the previous checkpoint is then still the current one.
     public static func save(_ trainer: Trainer, in run: URL) throws {
         guard FileManager.default.fileExists(atPath: run.appendingPathComponent(TrainingConfiguration.fileName).path) else {
             throw TrainingError.invalidFile(path: run.path, message: "the run folder (or its run.json) was removed while training; "
@@ -231,6 +242,8 @@ public enum Checkpoint {
     }
 
     /// Opens one safetensors file of the checkpoint and checks that its step matches state.json.
+    /// - Throws: ``TrainingError/tornCheckpoint(path:message:)`` when the file is missing or from
+    ///   another step, ``TrainingError/invalidFile(path:message:)`` when it is not valid safetensors.
     public static func open(_ name: String, in folder: URL, step: Int) throws -> SafeTensorsFile {
         let url = folder.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {

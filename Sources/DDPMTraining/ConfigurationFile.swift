@@ -9,6 +9,13 @@ extension TrainingConfiguration {
 
     /// The settings in `url`, validated, and the format they were migrated from (nil when the
     /// file is in the current format).
+    ///
+    /// A file without `formatVersion` is a format-0 file of `ddpm train` before typed settings and
+    /// is migrated (0 is returned); a file with it is decoded strictly as format 1: a missing,
+    /// mistyped or unknown key, or an unknown value, is an error naming the key path.
+    /// - Throws: ``TrainingError/invalidFile(path:message:)`` naming `url` and the key: unreadable,
+    ///   not a JSON object, written by a newer format, not decodable, or a value out of range
+    ///   (``validate()``).
     public static func load(from url: URL) throws -> (configuration: TrainingConfiguration, migratedFrom: Int?) {
         let path = url.path
         let data: Data
@@ -35,7 +42,8 @@ extension TrainingConfiguration {
         return (configuration, migratedFrom)
     }
 
-    /// Writes the settings to `url` atomically (sorted keys, indented).
+    /// Writes the settings to `url` atomically (sorted keys, indented): a crash leaves the old
+    /// file or the new one, never a mix.
     public func write(to url: URL) throws {
         try AtomicFile.write(Self.encoder.encode(self), to: url)
     }

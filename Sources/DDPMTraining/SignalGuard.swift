@@ -23,11 +23,13 @@ import Darwin
 /// standard output or error makes writes fail instead of killing a run before it saves.
 ///
 /// What the signals do:
-/// - SIGINT, SIGTERM, SIGHUP: while `stopsAreHandled`, set `stopRequested` (a training loop saves
-///   and exits at the end of its step); a second one, or any one while not handled, ends the
-///   process with the signal's default action (as if no handler existed).
-/// - SIGUSR1: calls `statusHandler` (e.g. prints progress), else ignored.
-/// - SIGUSR2: sets `checkpointRequested` (a training loop saves a checkpoint and continues).
+/// - SIGINT, SIGTERM, SIGHUP: while ``stopsAreHandled``, set ``stopSignal`` (a training loop saves
+///   and exits at the end of its step; `ddpm train` exits with 128 + the signal: 130, 143, 129); a
+///   second one, or any one while not handled, ends the process with the signal's default action
+///   (as if no handler existed).
+/// - SIGUSR1: calls ``statusHandler`` (e.g. prints progress), else ignored.
+/// - SIGUSR2: requests a checkpoint (``takeCheckpointRequest()``; a training loop saves one and
+///   continues).
 public enum SignalGuard {
     /// The signals received by the signal thread.
     public static let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2]

@@ -9,7 +9,9 @@ import DDPMTensors
 
 /// A network with the diffusion process it was trained for.
 public struct TrainedModel {
+    /// The network f_θ(xₜ, t) with the loaded weights (the EMA unless raw weights were asked for).
     public let network: any DenoisingModel
+    /// The diffusion process the network was trained for (schedule, T, prediction, variance).
     public let process: any DiffusionProcess
     /// One example's shape: [C, H, W] for images, [D] for points.
     public let exampleShape: [Int]
@@ -20,6 +22,7 @@ public struct TrainedModel {
     /// network (with DDPM's near-zero output initialisation, toward predicting no noise).
     public let emaInitialWeight: Double?
 
+    /// A trained model from its parts; ``load(_:weights:)`` builds one from a folder.
     public init(network: any DenoisingModel, process: any DiffusionProcess, exampleShape: [Int],
                 configuration: TrainingConfiguration? = nil, emaInitialWeight: Double? = nil) {
         self.network = network
@@ -29,6 +32,7 @@ public struct TrainedModel {
         self.emaInitialWeight = emaInitialWeight
     }
 
+    /// Whether examples are images ([C, H, W]) rather than points ([D]).
     public var isImages: Bool { exampleShape.count == 3 }
 
     /// The network in evaluation mode as the Diffusion module calls it.

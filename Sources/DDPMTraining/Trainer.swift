@@ -19,16 +19,23 @@ import DDPMTensors
 /// `gradients(start:examples:)` and `apply(_:)` are the two halves of a step, so that workers can
 /// each compute a part of the batch and combine the gradients before one update.
 public final class Trainer {
+    /// The run's settings, validated.
     public let configuration: TrainingConfiguration
+    /// The diffusion process made from `configuration.process`.
     public let process: any DiffusionProcess
+    /// The network being trained: f_θ(xₜ, t), initialised from the `initialization` stream.
     public let network: any DenoisingModel
+    /// Adam with the run's learning rate, warm-up, β₁, β₂ and ε.
     public let optimizer: Adam
+    /// The exponential moving average of the weights, updated after every Adam step.
     public let ema: ExponentialMovingAverage
+    /// The run's keyed random streams.
     public let randomness: TrainingRandomness
     /// Steps completed.
     public internal(set) var step = 0
     /// The loss of the last step taken.
     public internal(set) var lastLoss: Double?
+    /// The sampler of training timesteps: uniform, or loss-aware with its loss history.
     public internal(set) var timestepSampler: TimestepSampler
 
     /// A fresh run: the network initialised from the seed's `initialization` stream.
@@ -49,9 +56,11 @@ public final class Trainer {
     public struct StepReport: Sendable {
         /// The step just completed (1-based).
         public var step: Int
+        /// The batch loss L of the step (before the update).
         public var loss: Double
         /// ‖∇θ L‖ before clipping.
         public var gradientNorm: Double
+        /// The learning rate Adam used for the step (after warm-up).
         public var learningRate: Double
     }
 
@@ -63,6 +72,7 @@ public final class Trainer {
         public var loss: Double
         /// The examples' timesteps (0-based) and unweighted losses, for the loss-aware sampler.
         public var timesteps: [Int]
+        /// The examples' unweighted per-example losses Lᵢ, in the order of `timesteps`.
         public var losses: [Double]
     }
 

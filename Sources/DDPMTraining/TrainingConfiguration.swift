@@ -10,6 +10,7 @@ public enum TimestepSampling: Equatable, Sendable {
     /// Importance sampling by the loss history (IDDPM §3.3, eq. 18); see `TimestepSampler`.
     case lossAware(historyLength: Int = 10, uniformProbability: Double = 0.001)
 
+    /// The matching `TimestepSampler` strategy of DDPMDiffusion.
     public var strategy: TimestepSampler.Strategy {
         switch self {
         case .uniform: .uniform
@@ -20,13 +21,19 @@ public enum TimestepSampling: Equatable, Sendable {
 
 /// Adam's settings (Kingma & Ba 2015), with DDPM's defaults.
 public struct OptimizerConfiguration: Codable, Equatable, Sendable {
+    /// The peak learning rate (DDPM: 2 × 10⁻⁴ for CIFAR-10).
     public var learningRate: Double = 2e-4
     /// Steps of linear learning-rate warm-up (DDPM: 5000).
     public var warmupSteps: Int = 5000
+    /// β₁, the decay of the first moment (in [0, 1)).
     public var beta1: Double = 0.9
+    /// β₂, the decay of the second moment (in [0, 1)).
     public var beta2: Double = 0.999
+    /// ε in θ ← θ − lr·m̂/(√v̂ + ε) (> 0).
     public var epsilon: Double = 1e-8
 
+    /// Adam with `learningRate`, ramped up linearly over `warmupSteps` steps (0: no warm-up), and
+    /// β₁ 0.9, β₂ 0.999, ε 10⁻⁸.
     public init(learningRate: Double = 2e-4, warmupSteps: Int = 5000) {
         self.learningRate = learningRate
         self.warmupSteps = warmupSteps
@@ -40,6 +47,8 @@ public struct EMAConfiguration: Codable, Equatable, Sendable {
     /// Whether the decay warms up as min(decay, (1 + n)/(10 + n)) at update n.
     public var warmup: Bool = false
 
+    /// An EMA with `decay` (in [0, 1]) and, when `warmup` is true, the warm-up
+    /// min(decay, (1 + n)/(10 + n)).
     public init(decay: Double = 0.9999, warmup: Bool = false) {
         self.decay = decay
         self.warmup = warmup
@@ -56,35 +65,56 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The format this version writes.
     public static let currentFormatVersion = 1
 
+    /// The format of the file (``currentFormatVersion``); any other value is refused by ``validate()``.
     public var formatVersion: Int = Self.currentFormatVersion
-    /// The training data as a `DataSpec` text (e.g. `fashion-mnist`, `swissroll,count=300`).
+    /// The training data as a `DataSpec` text (e.g. `fashion-mnist`, `swissroll,count=300`),
+    /// reloaded from this text when the run is resumed.
     public var data: String
+    /// The named network (`ddpm train --model`) that `model` was made from.
     public var architecture: ModelArchitecture
-    /// The network's full configuration.
+    /// The network's full configuration (a `ModelSpec` of DDPMModels: every width, level,
+    /// attention resolution and dropout), so that a resumed run builds exactly the network it
+    /// started with.
     public var model: ModelSpec
+    /// The diffusion process: kind, schedule, T and the Gaussian choices.
     public var process: ProcessConfiguration
+    /// How training timesteps are drawn (DDPM: uniformly).
     public var timestepSampling: TimestepSampling = .uniform
+    /// Adam's settings.
     public var optimizer = OptimizerConfiguration()
+    /// The EMA's decay and warm-up.
     public var ema = EMAConfiguration()
-    /// Clip the gradients to this global norm; nil: no clipping (the norm is still checked).
+    /// Clip the gradients to this global norm (DDPM: 1); nil: no clipping (the norm is still
+    /// checked for being finite). In run.json an absent key means nil.
     public var gradientClipNorm: Double? = 1
+    /// Examples per step, B (DDPM: 128 for CIFAR-10); 1…``maximumBatchSize``.
     public var batchSize: Int = 128
     /// Total steps of the run.
     public var steps: Int
-    /// The key of all of the run's randomness (`TrainingRandomness`).
+    /// The key of all of the run's randomness (``TrainingRandomness``): the same seed and settings
+    /// give the same run, bit for bit.
     public var seed: UInt64 = 0
-    /// Random horizontal flips of images.
+    /// Random horizontal flips of images (DDPM used them for CIFAR-10): each example with
+    /// probability ½ per epoch, keyed by its place in the epoch; ignored for points.
     public var randomFlips: Bool = false
-    /// Save a checkpoint every N steps (and always at the end); nil: at the end only.
+    /// Save a checkpoint every N steps (and always at the end); nil: at the end only. Acted on by
+    /// the training loop of `ddpm train`; ``TrainingRun/step()`` itself never saves.
     public var checkpointEvery: Int?
-    /// Write a sample picture every N steps; nil: never.
+    /// Write a preview picture (samples-STEP.png) every N steps; nil: never. Acted on by the
+    /// training loop of `ddpm train` (``TrainingRun/writePreview(count:picture:)``).
     public var sampleEvery: Int?
     /// The toolkit that started the run (`ToolkitVersion.description`), set by `TrainingRun.start`;
     /// nil in runs started before it was recorded.
     public var createdWith: String?
 
     /// A run on `data` (examples of `exampleShape`) with the given network and process; `steps`
-    /// defaults to 800000 for images (DDPM's CIFAR-10 run) and 10000 for points.
+    /// defaults to 800000 for images (DDPM's CIFAR-10 run) and 10000 for points. Every other
+    /// setting takes its default (DDPM's); set them on the value before starting the run.
+    ///
+    /// The network is ``ModelArchitecture/specification(exampleShape:outputChannels:)`` for the
+    /// data's shape, with twice the data's channels when the process learns the variance.
+    /// - Throws: ``TrainingError/dataMismatch(_:)`` when the architecture does not fit the shape
+    ///   (the toy MLP for images, a U-Net for points or for an image side its levels do not divide).
     public init(data: String, exampleShape: [Int], architecture: ModelArchitecture, process: ProcessConfiguration,
                 steps: Int? = nil) throws {
         self.data = data
@@ -103,6 +133,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 extension TimestepSampling: Codable {
     private enum Keys: String, CodingKey { case kind, historyLength, uniformProbability }
 
+    /// Decodes `{"kind": "uniform"}` or `{"kind": "loss-aware", "historyLength": N, "uniformProbability": p}`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         switch try c.decode(String.self, forKey: .kind) {
@@ -116,6 +147,7 @@ extension TimestepSampling: Codable {
         }
     }
 
+    /// Encodes the form that ``init(from:)`` reads.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         switch self {

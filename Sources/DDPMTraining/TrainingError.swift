@@ -17,6 +17,7 @@ public enum TrainingError: Error, Equatable, Sendable {
 }
 
 extension TrainingError: CustomStringConvertible {
+    /// The message printed for the error: the file, key or value, and what to do.
     public var description: String {
         switch self {
         case .invalidSetting(let key, let message):

@@ -21,13 +21,17 @@ import DDPMTensors
 public struct TrainingRandomness: Sendable {
     /// The independent streams of a run.
     public enum Stream: UInt64, Sendable {
+        /// The streams, numbered 1…6 (the numbers are part of what a seed reproduces: never renumber them).
         case initialization = 1, dataOrder, timestep, noise, dropout, preview
     }
 
+    /// The run's seed (run.json's `seed`).
     public let seed: UInt64
     /// Each stream's seed, derived once (indexed by `Stream.rawValue`).
     private let streamSeeds: [UInt64]
 
+    /// The streams of a run seeded with `seed`; each stream's seed is the first draw of the generator
+    /// keyed (stream, 0) under `seed`.
     public init(seed: UInt64) {
         self.seed = seed
         streamSeeds = (0...Stream.preview.rawValue).map { stream in

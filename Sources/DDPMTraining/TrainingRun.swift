@@ -5,11 +5,20 @@ import Foundation
 import DDPMImaging
 import DDPMTensors
 
-/// A training run kept in a folder (see `Checkpoint` for the layout): start one, or resume one
+/// A training run kept in a folder (see ``Checkpoint`` for the layout): start one, or resume one
 /// from its last checkpoint, then take steps, save checkpoints and write previews.
+///
+/// ```swift
+/// let run = try TrainingRun.start(configuration, dataset: dataset, in: folder)  // or .resume(folder)
+/// while !run.isFinished { try run.step() }
+/// try run.saveCheckpoint()
+/// ```
 public final class TrainingRun {
+    /// The run folder (run.json, log.jsonl, checkpoints, preview pictures).
     public let folder: URL
+    /// The trainer: network, Adam, EMA, timestep sampler and the step count.
     public let trainer: Trainer
+    /// The training data of run.json's `data`.
     public let dataset: Dataset
     /// Things the user should know about how the run was resumed (migrations, restarts).
     public private(set) var notes: [String] = []
@@ -18,6 +27,7 @@ public final class TrainingRun {
     private var sampler: BatchSampler
     private let log: FileHandle
 
+    /// The run's settings, as stored in run.json.
     public var configuration: TrainingConfiguration { trainer.configuration }
     /// Whether the run has taken all its steps.
     public var isFinished: Bool { trainer.step >= configuration.steps }
@@ -36,7 +46,13 @@ public final class TrainingRun {
     }
 
     /// Starts a new run of `configuration` on `dataset` in `folder` (created if missing; refused
-    /// if it already holds a run). Everything is checked before anything is written.
+    /// if it already holds a run). Everything is checked before anything is written; then run.json
+    /// (with `createdWith` set to ``ToolkitVersion/description`` unless already set) and an empty
+    /// log.jsonl are written. No checkpoint exists until the first ``saveCheckpoint()``.
+    /// - Throws: ``TrainingError/invalidSetting(key:message:)`` for a setting out of range,
+    ///   ``TrainingError/dataMismatch(_:)`` when the data do not fit the network or the process,
+    ///   ``TrainingError/invalidFile(path:message:)`` when the folder already holds a run or cannot
+    ///   be written.
     public static func start(_ configuration: TrainingConfiguration, dataset: Dataset, in folder: URL) throws -> TrainingRun {
         var configuration = configuration
         configuration.createdWith = configuration.createdWith ?? ToolkitVersion.description
@@ -53,8 +69,17 @@ public final class TrainingRun {
     }
 
     /// Resumes the run in `folder` from its current checkpoint (or from step 0 when none was saved),
-    /// with `adjust` applied to the settings first (e.g. more steps). The settings' other values
-    /// must stay the same.
+    /// with `adjust` applied to the settings first (e.g. more steps).
+    ///
+    /// Change only what does not alter the steps already taken — `steps`, `checkpointEvery`,
+    /// `sampleEvery` — and the run continues bit for bit as if it had never stopped. Nothing else is
+    /// compared with the checkpoint beyond its tensors' names and shapes. Resuming reloads the data
+    /// from run.json's `data`, restores the trainer, removes leftovers of interrupted saves,
+    /// rewrites run.json (in the current format, with the adjusted settings) and drops log lines
+    /// after the checkpoint's step. ``notes`` says what the user should know (a migrated run.json,
+    /// a checkpoint older than keyed randomness, a restart from step 0).
+    /// - Throws: ``TrainingError`` naming the file or key: no run.json, settings that do not decode
+    ///   or validate, data that cannot be loaded or do not fit, a torn or damaged checkpoint.
     public static func resume(_ folder: URL, adjust: (inout TrainingConfiguration) -> Void = { _ in }) throws -> TrainingRun {
         let runJSON = folder.appendingPathComponent(TrainingConfiguration.fileName)
         guard FileManager.default.fileExists(atPath: runJSON.path) else {
@@ -115,7 +140,10 @@ public final class TrainingRun {
         }
     }
 
-    /// One step of Algorithm 1 on the next batch, logged to log.jsonl.
+    /// One step of Algorithm 1 on the next batch (batch number ``Trainer/step``), logged to
+    /// log.jsonl. A failure to write the log line does not stop training (see ``logFailure``).
+    /// - Throws: ``TrainingError/diverged(step:quantity:value:)`` when the loss or the gradient
+    ///   norm is not finite; nothing was updated.
     @discardableResult
     public func step() throws -> Trainer.StepReport {
         let started = Date()
@@ -130,7 +158,8 @@ public final class TrainingRun {
         return report
     }
 
-    /// Saves the current state as the run's checkpoint (see `Checkpoint.save`).
+    /// Saves the current state as the run's checkpoint, crash-consistently (see
+    /// ``Checkpoint/save(_:in:)``).
     public func saveCheckpoint() throws {
         try Checkpoint.save(trainer, in: folder)
     }
@@ -162,10 +191,15 @@ public final class TrainingRun {
 
 /// One line of log.jsonl.
 public struct LogEntry: Codable, Sendable {
+    /// The step just completed (1-based).
     public var step: Int
+    /// The batch loss of the step.
     public var loss: Double
+    /// The learning rate of the step (after warm-up).
     public var learningRate: Double
+    /// ‖∇θ L‖ before clipping.
     public var gradientNorm: Double
+    /// The wall-clock seconds the step took.
     public var seconds: Double
 
     static var encoder: JSONEncoder {

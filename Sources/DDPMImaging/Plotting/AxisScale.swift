@@ -3,8 +3,12 @@ import Foundation
 
 /// A linear or base-10 logarithmic axis over a closed data range.
 public struct AxisScale: Equatable, Sendable {
+    /// The data value at the start of the axis (left or bottom); positive on a logarithmic scale.
     public var lower: Double
+    /// The data value at the end of the axis (right or top); never equal to `lower` (see
+    /// ``init(lower:upper:logarithmic:)``).
     public var upper: Double
+    /// Whether values map through log₁₀ (ticks at powers of ten) rather than linearly.
     public var isLogarithmic: Bool
 
     /// A scale over [lower, upper]; a logarithmic scale needs lower > 0.

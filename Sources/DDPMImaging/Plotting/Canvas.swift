@@ -5,6 +5,7 @@ import Foundation
 ///
 /// Drawing outside the canvas (or outside `clip`, when set) is silently clipped.
 public struct Canvas: Sendable {
+    /// The RGB8 image drawn so far.
     public private(set) var image: RasterImage
     /// When set, drawing is limited to this rectangle (x, y, width, height).
     public var clip: (x: Int, y: Int, width: Int, height: Int)?
@@ -15,7 +16,9 @@ public struct Canvas: Sendable {
                             fill: [background.red, background.green, background.blue])
     }
 
+    /// The canvas width in pixels.
     public var width: Int { image.width }
+    /// The canvas height in pixels.
     public var height: Int { image.height }
 
     /// Sets one pixel.

@@ -42,16 +42,25 @@ public enum PlotLayer: Sendable {
 /// ranges make panels comparable ("data | samples"). `logY` draws the y axis in base 10 (values
 /// ≤ 0 are dropped), for loss curves.
 public struct Plot: Sendable {
+    /// The title above the axes, drawn at twice the font size; empty for none.
     public var title: String
+    /// The x-axis label, centred below the tick labels; empty for none.
     public var xLabel: String
+    /// The y-axis label, drawn above the axes at the top left; empty for none.
     public var yLabel: String
+    /// A fixed x range; nil: cover every layer plus a 5 % margin (``AxisScale/covering(_:logarithmic:)``).
     public var xRange: ClosedRange<Double>?
+    /// A fixed y range; nil: cover every layer plus a 5 % margin (a 10 % factor when `logY`).
     public var yRange: ClosedRange<Double>?
+    /// Whether the y axis is base-10 logarithmic (values ≤ 0 are dropped), e.g. for loss curves.
     public var logY: Bool
+    /// The layers in drawing order (later ones on top); added by ``scatter(x:y:color:radius:label:)``,
+    /// ``line(x:y:color:thickness:label:)`` and ``arrows(x:y:dx:dy:color:label:)``.
     public var layers: [PlotLayer] = []
     /// Light grid lines at the ticks.
     public var showGrid = true
 
+    /// An empty plot with the given title, axis labels and optional fixed ranges.
     public init(title: String = "", xLabel: String = "", yLabel: String = "",
                 xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil, logY: Bool = false) {
         self.title = title
@@ -92,6 +101,7 @@ public struct Plot: Sendable {
 
     /// The layout of a rendered plot: the rectangle (in pixels) that the axes cover.
     public struct Frame: Equatable, Sendable {
+        /// The axes rectangle: top-left corner (`x`, `y`) and size, in pixels of the rendered image.
         public var x: Int, y: Int, width: Int, height: Int
     }
 

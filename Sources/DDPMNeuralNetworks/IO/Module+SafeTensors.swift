@@ -3,12 +3,18 @@ import Foundation
 import DDPMTensors
 
 extension Module {
-    /// Every parameter's current value (detached), by name.
+    /// Every parameter's current value (detached), by name: what ``saveParameters(to:metadata:)``
+    /// writes.
     public var parameterTensors: [String: Tensor] {
         Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.name, $0.parameter.value.detached()) })
     }
 
-    /// Writes the parameters to a safetensors file (atomically), in their current dtype.
+    /// Writes the parameters to a safetensors file (atomically), in their current dtype, under
+    /// their ``namedParameters`` names (diffusers' and PyTorch's `state_dict` keys).
+    /// - Parameters:
+    ///   - url: the destination file (its folder must exist).
+    ///   - metadata: the `__metadata__` string map, e.g. `["format": "pt"]` for diffusers.
+    /// - Throws: `TensorFileError.cannotWrite` naming the file and the failing system call.
     public func saveParameters(to url: URL, metadata: [String: String] = [:]) throws {
         try SafeTensorsFile.write(parameterTensors, metadata: metadata, to: url)
     }
@@ -24,6 +30,8 @@ extension Module {
     ///   `.unexpectedTensors` when the file holds tensors the module has no place for (a sign
     ///   that the configuration does not match the weights), and `.nonFiniteValues` naming the
     ///   first tensor (in parameter order) with NaN or infinite values and how many it holds.
+    ///   Nothing is replaced unless every tensor passes, so a failed load leaves the module as it
+    ///   was.
     public func loadParameters(from file: SafeTensorsFile, allowNonFinite: Bool = false) throws {
         var used = Set<String>()
         var loaded: [(Parameter, Tensor)] = []
@@ -50,7 +58,11 @@ extension Module {
         for (parameter, tensor) in loaded { parameter.value = tensor }
     }
 
-    /// Loads parameters from the safetensors file at `url` (see `loadParameters(from:allowNonFinite:)`).
+    /// Loads parameters from the safetensors file at `url`: reads and validates the file
+    /// (``SafeTensorsFile/init(contentsOf:)``), then loads it as the overload that takes a
+    /// ``SafeTensorsFile`` does.
+    /// - Throws: `TensorFileError` naming the file: any error of reading or validating it, or of
+    ///   matching its tensors to the parameters.
     public func loadParameters(from url: URL, allowNonFinite: Bool = false) throws {
         try loadParameters(from: SafeTensorsFile(contentsOf: url), allowNonFinite: allowNonFinite)
     }

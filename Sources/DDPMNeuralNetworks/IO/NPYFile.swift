@@ -5,11 +5,15 @@ import DDPMTensors
 /// An array read from or written to an NPY file: a shape and little-endian elements of one of
 /// the supported dtypes.
 public struct NPYArray: Equatable, Sendable {
-    /// The elements, row-major (C order).
+    /// The elements, row-major (C order), in one of the four supported dtypes.
     public enum Elements: Equatable, Sendable {
+        /// Little-endian binary32, NumPy `'<f4'` (`float32`).
         case float32([Float])   // '<f4'
+        /// Little-endian binary64, NumPy `'<f8'` (`float64`).
         case float64([Double])  // '<f8'
+        /// Bytes, NumPy `'|u1'` (`uint8`): images in 0…255, as `ddpm sample` writes them.
         case uint8([UInt8])     // '|u1'
+        /// Little-endian 64-bit integers, NumPy `'<i8'` (`int64`): labels, say.
         case int64([Int64])     // '<i8'
 
         var count: Int {
@@ -21,7 +25,7 @@ public struct NPYArray: Equatable, Sendable {
             }
         }
 
-        /// The NumPy type string.
+        /// The NumPy type string written to the header's `descr`: `<f4`, `<f8`, `|u1` or `<i8`.
         public var descr: String {
             switch self {
             case .float32: "<f4"
@@ -32,7 +36,9 @@ public struct NPYArray: Equatable, Sendable {
         }
     }
 
+    /// The array's extents (`[]` for a scalar); the elements fill it exactly.
     public var shape: [Int]
+    /// The elements, row-major.
     public var elements: Elements
 
     /// An array; `elements` must fill `shape` (`[]` is a scalar with one element).
@@ -77,18 +83,26 @@ public enum NPYFile {
         try decode(TensorFileIO.readBytes(url), url: url)
     }
 
-    /// Writes `array` to `url` atomically (see `encode` for the version).
+    /// Writes `array` to `url` atomically: a temporary file in the same folder, `fsync`, then
+    /// `rename` over `url`, so a reader sees the old file or the whole new one.
+    /// - Parameters:
+    ///   - array: the array to write.
+    ///   - url: the destination file.
+    ///   - version: the format version, 1 or 2; by default as ``encode(_:version:)`` chooses.
+    /// - Throws: `TensorFileError.cannotWrite` naming the file and the failing system call.
     public static func write(_ array: NPYArray, to url: URL, version: UInt8? = nil) throws {
         try TensorFileIO.atomicWrite(encode(array, version: version), to: url)
     }
 
-    /// Writes a tensor's values (`<f4` or `<f8`) to `url` atomically.
+    /// Writes a tensor's shape and values (`<f4` or `<f8`, by its dtype) to `url` atomically.
+    /// - Throws: `TensorFileError.cannotWrite` naming the file and the failing system call.
     public static func write(_ tensor: Tensor, to url: URL) throws {
         try write(NPYArray(tensor), to: url)
     }
 
     /// The NPY encoding of `array`. `version` 1 or 2; by default 1.0 unless the header needs more
-    /// than 65,535 bytes (as numpy chooses).
+    /// than 65,535 bytes (as numpy chooses). The header is padded with spaces so that the data
+    /// starts at a multiple of 64 bytes.
     public static func encode(_ array: NPYArray, version: UInt8? = nil) -> [UInt8] {
         let shape = array.shape.count == 1 ? "(\(array.shape[0]),)" : "(\(array.shape.map(String.init).joined(separator: ", ")))"
         let dict = "{'descr': '\(array.elements.descr)', 'fortran_order': False, 'shape': \(shape), }"
@@ -118,6 +132,11 @@ public enum NPYFile {
     /// Parses NPY bytes; `url` names the source in errors. The header length and the shape ×
     /// element size (overflow-checked) are compared with the bytes at hand before anything is
     /// allocated.
+    ///
+    /// Accepts versions 1.0, 2.0 and 3.0, C order only, and the dtypes `<f4`, `<f8`, `|u1` (also
+    /// spelled `<u1`) and `<i8` (also `|i8`); big-endian and structured dtypes are refused. Bytes
+    /// after the data are ignored.
+    /// - Throws: `TensorFileError` naming the source, as ``read(_:)``.
     public static func decode(_ bytes: [UInt8], url: URL) throws -> NPYArray {
         guard bytes.count >= 6, Array(bytes[0..<6]) == magic else {
             if bytes.count < 6 && bytes == Array(magic.prefix(bytes.count)) {

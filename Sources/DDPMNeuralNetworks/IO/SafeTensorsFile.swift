@@ -11,7 +11,10 @@ import DDPMTensors
 /// Writes F32 and F64, tensors sorted by name and laid out in that order, the header padded with
 /// spaces to a multiple of 8 bytes (so the data section is 8-byte aligned), atomically.
 public struct SafeTensorsFile {
-    /// Element types of the format that this reader understands.
+    /// Element types of the format that this reader understands, by their names in the header.
+    ///
+    /// `F32` and `F64` are read and written as they are; `F16` (IEEE half) and `BF16` (bfloat16),
+    /// as diffusers uploads often store weights, are read and converted exactly to Float32.
     public enum DType: String, Sendable, CaseIterable {
         case F32, F64, F16, BF16
 
@@ -27,8 +30,12 @@ public struct SafeTensorsFile {
 
     /// One tensor's header entry; `range` is relative to the data section.
     public struct Entry: Equatable, Sendable {
+        /// The element type as stored.
         public var dtype: DType
+        /// The extents (`[]` for a scalar).
         public var shape: [Int]
+        /// The tensor's bytes, `data_offsets` [begin, end) relative to the start of the data
+        /// section; end − begin is exactly shape × dtype size (checked when the file is read).
         public var range: Range<Int>
     }
 
@@ -173,7 +180,11 @@ public struct SafeTensorsFile {
     }
 
     /// The tensor called `name`: F32 → `.float32`, F64 → `.float64`, F16 and BF16 → `.float32`.
-    /// - Parameter expectedShape: when given, a different shape throws `.shapeMismatch`.
+    /// - Parameters:
+    ///   - name: the tensor's name in the header.
+    ///   - expectedShape: when given, a different shape throws `.shapeMismatch`.
+    /// - Throws: `TensorFileError.missingTensor` (listing the names the file has) or
+    ///   `.shapeMismatch`; nothing else, since the entries were validated when the file was read.
     public func tensor(named name: String, expectedShape: [Int]? = nil) throws -> Tensor {
         guard let entry = entries[name] else { throw TensorFileError.missingTensor(url, tensor: name, available: names) }
         if let expectedShape, expectedShape != entry.shape {
@@ -196,7 +207,7 @@ public struct SafeTensorsFile {
         }
     }
 
-    /// Every tensor, by name.
+    /// Every tensor, by name (the dtype conversions of ``tensor(named:expectedShape:)``).
     public func allTensors() throws -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for name in names { out[name] = try tensor(named: name) }
@@ -221,6 +232,10 @@ public struct SafeTensorsFile {
 extension SafeTensorsFile {
     /// The safetensors encoding of `tensors` (F32 or F64 each, by the tensor's dtype), sorted by
     /// name, header padded with spaces to a multiple of 8 bytes.
+    ///
+    /// The same tensors and metadata always give the same bytes (names and metadata keys are
+    /// sorted), so checkpoints of equal weights are equal files. `__metadata__` is a reserved
+    /// name: do not use it for a tensor.
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) -> [UInt8] {
         let names = tensors.keys.sorted()
         var fields: [String] = []
@@ -253,7 +268,11 @@ extension SafeTensorsFile {
         return out
     }
 
-    /// Writes `tensors` (and `metadata`) to `url` atomically.
+    /// Writes `tensors` (and `metadata`) to `url` atomically: a temporary file in the same folder,
+    /// `fsync`, `rename` over `url`, `fsync` of the folder. A reader — or a run resumed after a
+    /// crash — sees the old file or the complete new one, never a partial write.
+    /// - Throws: `TensorFileError.cannotWrite` naming the file and the failing system call; the
+    ///   old file, if any, is left as it was.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
         try TensorFileIO.atomicWrite(encode(tensors, metadata: metadata), to: url)
     }

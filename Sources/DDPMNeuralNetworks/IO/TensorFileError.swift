@@ -53,6 +53,8 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
     /// The NPY data section is shorter than shape × element size.
     case truncatedData(URL, expectedBytes: Int, foundBytes: Int)
 
+    /// The message for the user: the file's path, what was found, what was expected and, where
+    /// one helps, what to do (e.g. "the checkpoint is from a different model configuration").
     public var description: String {
         switch self {
         case let .cannotRead(url, reason):

@@ -7,13 +7,29 @@ import DDPMTensors
 ///
 /// Parameter names follow diffusers: `group_norm`, `to_q`, `to_k`, `to_v`, `to_out.0`.
 public final class SpatialAttention: Module {
+    /// The group norm before the projections (`group_norm`).
     public let norm: GroupNorm
+    /// The query projection, C → C (`to_q`).
     public let query: Linear
+    /// The key projection, C → C (`to_k`).
     public let key: Linear
+    /// The value projection, C → C (`to_v`).
     public let value: Linear
+    /// The output projection, C → C, initialised near zero (`to_out.0`), so a new block is almost
+    /// the identity.
     public let output: Linear
+    /// The number of heads, C/d (1 in DDPM).
     public let heads: Int
 
+    /// An attention block over `channels` channels.
+    ///
+    /// - Parameters:
+    ///   - channels: C, the channels of the input (and of every projection).
+    ///   - groups: group-norm groups; must divide C.
+    ///   - eps: the group norm's eps.
+    ///   - headDimension: d, the channels per head (diffusers' `attention_head_dim`); nil for one
+    ///     head of C channels. Must divide C.
+    ///   - generator: the source of the initial weights.
     public init(channels: Int, groups: Int, eps: Double = 1e-6, headDimension: Int? = nil, generator: inout PhiloxGenerator) {
         let d = headDimension ?? channels
         precondition(channels % d == 0, "SpatialAttention: \(channels) channels do not split into heads of \(d)")
@@ -25,12 +41,14 @@ public final class SpatialAttention: Module {
         output = Linear(channels, channels, initScale: 0, generator: &generator)
     }
 
+    /// The parameters under diffusers' names: `group_norm`, `to_q`, `to_k`, `to_v`, `to_out.0`.
     public var namedParameters: [(name: String, parameter: Parameter)] {
         prefixed("group_norm", norm) + prefixed("to_q", query) + prefixed("to_k", key)
             + prefixed("to_v", value) + prefixed("to_out.0", output)
     }
 
-    /// x: [N, C, H, W] → [N, C, H, W].
+    /// x: [N, C, H, W] → [N, C, H, W]: x plus the projected attention output, each of the H·W
+    /// positions attending to all of them.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let positions = h * w

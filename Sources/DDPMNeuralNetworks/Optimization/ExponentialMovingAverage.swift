@@ -9,6 +9,7 @@ import DDPMTensors
 /// weights within the first few hundred updates instead of the 1/(1 − decay) a constant decay needs.
 /// `initialWeight` = ∏ dₙ is the weight the average still gives the weights it started from.
 public final class ExponentialMovingAverage {
+    /// The decay d in [0, 1] (DDPM: 0.9999); with ``warmup``, the most the decay reaches.
     public let decay: Double
     /// Whether the decay warms up as (1 + n)/(10 + n).
     public let warmup: Bool

@@ -38,15 +38,17 @@ public final class GradNode {
 
     private static let live = Atomic<Int>(0)
 
-    /// Number of graph nodes alive in the process (tests check that it returns to its start).
+    /// Number of graph nodes alive in the process (tests check that it returns to its start after
+    /// a training step, i.e. that no graph outlives its backward pass).
     public static var liveCount: Int { live.load(ordering: .relaxed) }
 }
 
-/// Whether operations record the gradient graph on this thread.
+/// Whether operations record the gradient graph in the current task (a task-local value;
+/// ``withoutGradients(_:)`` switches it off for a closure).
 public enum GradientMode {
     @TaskLocal static var isRecording = true
 
-    /// Whether operations currently record gradients.
+    /// Whether operations currently record gradients: true unless inside ``withoutGradients(_:)``.
     public static var isEnabled: Bool { isRecording }
 }
 

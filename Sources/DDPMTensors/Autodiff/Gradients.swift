@@ -1,18 +1,32 @@
 // Reverse-mode differentiation: walk the graph from the output back to the requested leaves.
 
-/// The gradients of a scalar `output` with respect to each tensor in `parameters`.
+/// The gradients ∂output/∂p of a one-element `output` (a loss) with respect to each tensor p in
+/// `parameters`, by reverse-mode differentiation of the recorded graph.
 ///
-/// `parameters` must be leaves made by `requiringGradient()`. A parameter that `output` does not
-/// depend on gets a gradient of zeros. Gradients of values used several times are summed.
+/// `parameters` must be leaves made by ``Tensor/requiringGradient()``. A parameter that `output`
+/// does not depend on gets a gradient of zeros. Gradients of values used several times are summed.
 /// The graph is consumed: each node's saved values are released once its derivative has been
 /// applied, and differentiating the same graph twice is a programmer error.
+///
+/// Each gradient has its parameter's shape and dtype. The backward pass runs with recording off,
+/// so the gradients carry no graph of their own (no higher-order derivatives).
+///
+/// ```swift
+/// let w = weight.requiringGradient()
+/// let loss = meanSquaredError(matmul(x, w), y)
+/// let dw = gradients(of: loss, withRespectTo: [w])[0]
+/// ```
 public func gradients(of output: Tensor, withRespectTo parameters: [Tensor]) -> [Tensor] {
     precondition(output.scalarCount == 1, "gradients(of:): output must have one element, got shape \(output.shape)")
     let seed = Tensor(repeating: 1, shape: output.shape, dtype: output.dtype)
     return gradients(of: output, seed: seed, withRespectTo: parameters)
 }
 
-/// Vector–Jacobian product: the gradients of `output` contracted with `seed` (same shape).
+/// Vector–Jacobian product: the gradients of Σ output ⊙ `seed` with respect to each tensor in
+/// `parameters`, for an `output` of any shape (`seed` has the same shape).
+///
+/// ``gradients(of:withRespectTo:)`` is this with a seed of ones on a one-element output. The
+/// same rules hold: leaves only, zeros for parameters not reached, the graph consumed.
 public func gradients(of output: Tensor, seed: Tensor, withRespectTo parameters: [Tensor]) -> [Tensor] {
     precondition(seed.shape == output.shape, "gradients(of:seed:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
     for p in parameters {

@@ -2,6 +2,10 @@
 
 /// The shape two operands broadcast to (numpy rules: align trailing dimensions; an extent of 1
 /// stretches), or nil when they are incompatible.
+///
+/// For example `[4, 1, 3]` and `[5, 1]` broadcast to `[4, 5, 3]`; `[2, 3]` and `[4]` do not.
+/// The arithmetic operators of ``Tensor`` broadcast this way, and their gradients sum back over
+/// the stretched dimensions.
 public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
     let rank = max(a.count, b.count)
     var out = [Int](repeating: 1, count: rank)

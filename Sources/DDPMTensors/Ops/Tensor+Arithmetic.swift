@@ -98,21 +98,23 @@ func binaryKernel<T: TensorScalar, F: BinaryScalarFunction>(
 // MARK: - Differentiable operators
 
 extension Tensor {
-    /// Elementwise sum with broadcasting.
+    /// Elementwise sum with numpy broadcasting (``broadcastShape(_:_:)``); both operands must have
+    /// the same dtype. The gradient of each operand is g summed back to its shape.
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         var out = lhs.binary(.add, rhs, "add")
         out.record(.add(lhsShape: lhs.shape, rhsShape: rhs.shape), inputs: [lhs, rhs])
         return out
     }
 
-    /// Elementwise difference with broadcasting.
+    /// Elementwise difference with numpy broadcasting; both operands must have the same dtype.
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
         var out = lhs.binary(.subtract, rhs, "subtract")
         out.record(.subtract(lhsShape: lhs.shape, rhsShape: rhs.shape), inputs: [lhs, rhs])
         return out
     }
 
-    /// Elementwise product with broadcasting.
+    /// Elementwise (Hadamard) product with numpy broadcasting; both operands must have the same
+    /// dtype. An operand is saved for the derivative only when the other one needs a gradient.
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
         var out = lhs.binary(.multiply, rhs, "multiply")
         out.record(
@@ -123,7 +125,8 @@ extension Tensor {
         return out
     }
 
-    /// Elementwise quotient with broadcasting.
+    /// Elementwise quotient with numpy broadcasting; both operands must have the same dtype.
+    /// Derivatives: ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b².
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
         var out = lhs.binary(.divide, rhs, "divide")
         out.record(
@@ -132,32 +135,41 @@ extension Tensor {
         return out
     }
 
-    /// self · factor.
+    /// self · factor, elementwise (`factor` rounded to the dtype).
     public func scaled(by factor: Double) -> Tensor {
         var out = scaledValues(factor)
         out.record(.scale(factor), inputs: [self])
         return out
     }
 
-    /// self + offset.
+    /// self + offset, elementwise (`offset` rounded to the dtype).
     public func shifted(by offset: Double) -> Tensor {
         var out = binary(.add, Tensor(scalar: offset, dtype: dtype), "shift")
         out.record(.shift, inputs: [self])
         return out
     }
 
+    /// −x, elementwise.
     public static prefix func - (x: Tensor) -> Tensor {
         var out = x.scaledValues(-1)
         out.record(.negate, inputs: [x])
         return out
     }
 
+    /// lhs · rhs elementwise (``scaled(by:)``).
     public static func * (lhs: Tensor, rhs: Double) -> Tensor { lhs.scaled(by: rhs) }
+    /// lhs · rhs elementwise (``scaled(by:)``).
     public static func * (lhs: Double, rhs: Tensor) -> Tensor { rhs.scaled(by: lhs) }
+    /// lhs / rhs elementwise, computed as lhs · (1/rhs) with 1/rhs rounded once.
     public static func / (lhs: Tensor, rhs: Double) -> Tensor { lhs.scaled(by: 1 / rhs) }
+    /// lhs + rhs elementwise (``shifted(by:)``).
     public static func + (lhs: Tensor, rhs: Double) -> Tensor { lhs.shifted(by: rhs) }
+    /// lhs + rhs elementwise (``shifted(by:)``).
     public static func + (lhs: Double, rhs: Tensor) -> Tensor { rhs.shifted(by: lhs) }
+    /// lhs − rhs elementwise (``shifted(by:)`` by −rhs).
     public static func - (lhs: Tensor, rhs: Double) -> Tensor { lhs.shifted(by: -rhs) }
+    /// lhs − rhs elementwise, computed as (−rhs) + lhs.
     public static func - (lhs: Double, rhs: Tensor) -> Tensor { (-rhs).shifted(by: lhs) }
+    /// lhs / rhs elementwise: a rank-0 tensor of lhs divided by rhs (broadcast).
     public static func / (lhs: Double, rhs: Tensor) -> Tensor { Tensor(scalar: lhs, dtype: rhs.dtype) / rhs }
 }

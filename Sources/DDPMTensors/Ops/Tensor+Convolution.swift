@@ -1,9 +1,13 @@
 // 2-D convolution over NCHW activations with OIHW weights, any kernel size, stride and padding.
 
-/// Zero padding on each side of the two spatial dimensions.
+/// Zero padding on each side of the two spatial dimensions of NCHW activations, in pixels.
 public struct Padding2D: Hashable, Sendable {
+    /// Rows of zeros added above (`top`) and below (`bottom`) the image, and columns added to its
+    /// `left` and `right`; each ≥ 0.
     public var top: Int, bottom: Int, left: Int, right: Int
 
+    /// Padding that may differ on each side, e.g. TensorFlow's 'SAME' for DDPM's strided 3×3
+    /// downsampling: `Padding2D(top: 0, bottom: 1, left: 0, right: 1)`.
     public init(top: Int, bottom: Int, left: Int, right: Int) {
         (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
     }
@@ -15,7 +19,14 @@ public struct Padding2D: Hashable, Sendable {
     public static let zero = Padding2D(0)
 }
 
-/// Cross-correlation as in every deep-learning library (no kernel flip).
+/// 2-D convolution of NCHW activations: cross-correlation as in every deep-learning library (no
+/// kernel flip),
+/// y[n,o,p,q] = bias[o] + Σ_{c,a,b} x[n, c, p·sH − top + a, q·sW − left + b] · w[o,c,a,b], with
+/// x zero outside the image.
+///
+/// Float32 runs on oneDNN (Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions with outputs of at
+/// least 7×7, else direct; see `DNNLConvolution`), Float64 on the plain reference loops. Input,
+/// weight and bias must share one dtype; shapes that cannot work are preconditions that name them.
 ///
 /// - Parameters:
 ///   - input: [N, C, H, W] (NCHW).

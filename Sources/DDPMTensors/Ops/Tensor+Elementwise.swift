@@ -138,7 +138,7 @@ extension Tensor {
 // MARK: - Differentiable elementwise functions
 
 extension Tensor {
-    /// eˣ elementwise.
+    /// eˣ elementwise (Float32: vectorised, ≤ 2 ulp; Float64: the C library's `exp`).
     public func exp() -> Tensor {
         var out = applying(.exp)
         let saved = out.detached()
@@ -146,14 +146,14 @@ extension Tensor {
         return out
     }
 
-    /// Natural logarithm elementwise.
+    /// Natural logarithm ln x elementwise (ln 0 = −∞, negative x gives NaN); derivative 1/x.
     public func log() -> Tensor {
         var out = applying(.log)
         out.record(.log(input: detached()), inputs: [self])
         return out
     }
 
-    /// √x elementwise.
+    /// √x elementwise; derivative 1/(2√x).
     public func sqrt() -> Tensor {
         var out = applying(.sqrt)
         let saved = out.detached()
@@ -161,14 +161,14 @@ extension Tensor {
         return out
     }
 
-    /// x² elementwise.
+    /// x² elementwise; derivative 2x.
     public func squared() -> Tensor {
         var out = applying(.square)
         out.record(.square(input: detached()), inputs: [self])
         return out
     }
 
-    /// tanh x elementwise.
+    /// tanh x elementwise; derivative 1 − tanh²x.
     public func tanh() -> Tensor {
         var out = applying(.tanh)
         let saved = out.detached()
@@ -176,7 +176,7 @@ extension Tensor {
         return out
     }
 
-    /// σ(x) = 1/(1 + e^(−x)) elementwise.
+    /// The logistic sigmoid σ(x) = 1/(1 + e^(−x)) elementwise; derivative σ(x)(1 − σ(x)).
     public func sigmoid() -> Tensor {
         var out = applying(.sigmoid)
         let saved = out.detached()
@@ -184,14 +184,18 @@ extension Tensor {
         return out
     }
 
-    /// SiLU (swish, DDPM's nonlinearity): x · σ(x).
+    /// SiLU (swish, DDPM's nonlinearity): x · σ(x) elementwise; derivative
+    /// σ(x)(1 + x(1 − σ(x))).
     public func silu() -> Tensor {
         var out = applying(.silu)
         out.record(.silu(input: detached()), inputs: [self])
         return out
     }
 
-    /// The error function erf x = (2/√π) ∫₀ˣ e^(−t²) dt (the exact normal CDF is ½(1 + erf(x/√2))).
+    /// The error function erf x = (2/√π) ∫₀ˣ e^(−t²) dt elementwise; derivative (2/√π) e^(−x²).
+    ///
+    /// The standard normal CDF is Φ(x) = ½(1 + erf(x/√2)), which the discretised decoder of DDPM
+    /// eq. 13 evaluates at the bin edges.
     public func erf() -> Tensor {
         var out = applying(.erf)
         out.record(.erf(input: detached()), inputs: [self])
@@ -205,7 +209,8 @@ extension Tensor {
         return out
     }
 
-    /// x limited to [min, max] (either bound optional); the derivative is 1 inside, 0 outside.
+    /// x limited to [min, max] (either bound optional; `min` ≤ `max` is a precondition); the
+    /// derivative is 1 inside the closed interval (bounds included) and 0 outside.
     public func clamped(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
         let lo = lower ?? -.infinity
         let hi = upper ?? .infinity
@@ -215,12 +220,12 @@ extension Tensor {
         return out
     }
 
-    /// 1 where x > value, else 0 (no gradient).
+    /// A mask: 1 where x > value, else 0, in the same dtype (not recorded: no gradient flows).
     public func greaterThan(_ value: Double) -> Tensor {
         mapValues { $0 > value ? 1 : 0 }
     }
 
-    /// 1 where x < value, else 0 (no gradient).
+    /// A mask: 1 where x < value, else 0, in the same dtype (not recorded: no gradient flows).
     public func lessThan(_ value: Double) -> Tensor {
         mapValues { $0 < value ? 1 : 0 }
     }

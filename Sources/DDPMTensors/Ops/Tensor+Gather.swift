@@ -3,6 +3,10 @@
 extension Tensor {
     /// `table[indices[b]]` for each batch element b, shaped [B, 1, …, 1] with `rank` dimensions so
     /// it broadcasts against a [B, …] batch (the `extract` of DDPM's code). `self` is a rank-1 table.
+    ///
+    /// A diffusion process stores each coefficient (√ᾱₜ, √(1 − ᾱₜ), …) as a table over t and
+    /// gathers one entry per example's timestep. The derivative scatters g back into the table,
+    /// summing entries whose index repeats. Indices out of range are a precondition.
     public func gathering(indices: [Int], broadcastingTo rank: Int) -> Tensor {
         precondition(self.rank == 1, "gathering: table must be rank 1, got shape \(shape)")
         precondition(rank >= 1, "gathering: target rank must be ≥ 1, got \(rank)")

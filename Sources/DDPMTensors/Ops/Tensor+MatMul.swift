@@ -5,6 +5,12 @@
 /// Shapes: a is [..., M, K] ([..., K, M] when `transposeA`), b is [..., K, N] ([..., N, K] when
 /// `transposeB`), with equal leading (batch) dimensions; or b is 2-D and shared by every batch
 /// element of a (then `transposeA` must be false). The result is [..., M, N].
+///
+/// Float32 runs on oneDNN (`dnnl_sgemm` for one matrix, a cached batched `dnnl_matmul`
+/// primitive for a batch); Float64 on the plain triple loop. Derivatives: for C = op(A)·op(B),
+/// ∂op(A) = g·op(B)ᵀ and ∂op(B) = op(A)ᵀ·g, themselves computed with `matmul`. Attention's
+/// q·kᵀ is `matmul(q, k, transposeB: true)`; a linear layer's x·Wᵀ is
+/// `matmul(x, weight, transposeB: true)`.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
     precondition(a.dtype == b.dtype, "matmul: dtypes differ, \(a.dtype) and \(b.dtype)")
     precondition(a.rank >= 2 && b.rank >= 2, "matmul: needs rank ≥ 2, got shapes \(a.shape) and \(b.shape)")

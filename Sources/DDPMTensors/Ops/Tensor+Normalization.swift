@@ -4,10 +4,19 @@
 ///
 /// The C channels are split into `groups` consecutive groups; each sample's group is normalised
 /// by its own mean and biased variance over its channels and all spatial positions, then scaled
-/// by `gamma[c]` and shifted by `beta[c]`. DDPM uses 32 groups; diffusers' eps is 1e-6.
+/// by `gamma[c]` and shifted by `beta[c]`:
+/// y = (x − μ)/√(σ² + eps) · gamma[c] + beta[c]. DDPM uses 32 groups; diffusers' eps is 1e-6.
+///
+/// The graph saves the input, gamma and the per-(sample, group) mean and 1/√(σ² + eps) for the
+/// derivative. Float32 runs the fused two-pass kernel `FastKernels.groupNormForward`, Float64 the
+/// reference loops.
 /// - Parameters:
 ///   - input: [N, C, ...] (NCHW; any number of trailing spatial dimensions, including none).
-///   - gamma, beta: [C].
+///   - groups: the number of groups; must divide C.
+///   - gamma: the per-channel scale, [C].
+///   - beta: the per-channel shift, [C].
+///   - eps: added to the variance before the square root.
+/// - Returns: the normalised activations, the shape of `input`.
 public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Double = 1e-6) -> Tensor {
     var (out, mean, rstd) = groupNormForward("groupNorm", input, groups, gamma, beta, eps, silu: false)
     out.record(
@@ -19,7 +28,8 @@ public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor,
 /// SiLU of group normalisation, `groupNorm(input, …).silu()` as one op (DDPM's U-Net applies
 /// SiLU after every group norm but the attention block's).
 ///
-/// Same shapes and layout as `groupNorm` (NCHW input, gamma and beta [C]). The fused kernel never
+/// Same shapes, layout and parameters as
+/// ``groupNorm(_:groups:gamma:beta:eps:)`` (NCHW input, gamma and beta [C]). The fused kernel never
 /// stores the normalised values: the forward pass applies SiLU before writing, and the derivative
 /// recomputes them from the input and the saved statistics, so the graph holds one activation less
 /// per call and makes one pass less over memory each way.
@@ -49,7 +59,11 @@ private func groupNormForward(
     return (out, mean, rstd)
 }
 
-/// exp(x − max) / Σ exp(x − max) along `axis`.
+/// Softmax along `axis` (negative axes count from the end): yᵢ = exp(xᵢ − max) / Σⱼ exp(xⱼ − max).
+///
+/// Subtracting the row's maximum keeps large logits finite. The derivative, from the saved
+/// output, is dx = y · (g − Σ g·y). Attention takes it over the last axis of the [N, heads, HW, HW]
+/// scores.
 public func softmax(_ input: Tensor, axis: Int) -> Tensor {
     let a = axis < 0 ? axis + input.rank : axis
     precondition(a >= 0 && a < input.rank, "softmax: axis \(axis) out of range for shape \(input.shape)")

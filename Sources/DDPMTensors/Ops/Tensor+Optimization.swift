@@ -2,13 +2,20 @@
 
 /// The constants of one Adam step: lr, β₁, β₂, ε and the bias corrections 1 − β₁ᵗ, 1 − β₂ᵗ.
 public struct AdamStepConstants: Sendable {
+    /// The step size lr of this step (after any warm-up).
     public var learningRate: Double
+    /// β₁, the decay of the first-moment (mean) estimate m.
     public var beta1: Double
+    /// β₂, the decay of the second-moment (uncentred variance) estimate v.
     public var beta2: Double
+    /// ε, added to √v̂ in the denominator.
     public var epsilon: Double
+    /// c₁ = 1 − β₁ᵗ for step t (1-based): m̂ = m/c₁.
     public var correction1: Double
+    /// c₂ = 1 − β₂ᵗ for step t (1-based): v̂ = v/c₂.
     public var correction2: Double
 
+    /// The constants as given; the caller computes the corrections for its step count.
     public init(learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, correction1: Double, correction2: Double) {
         (self.learningRate, self.beta1, self.beta2, self.epsilon) = (learningRate, beta1, beta2, epsilon)
         (self.correction1, self.correction2) = (correction1, correction2)
@@ -24,6 +31,13 @@ public struct AdamStepConstants: Sendable {
 /// writes m, v, θ once (the tensor-op form makes about ten passes and ten temporaries).
 /// Storage shared with other tensors is copied first (copy-on-write), so callers holding the old
 /// values keep them.
+///
+/// - Parameters:
+///   - value: θ, updated in place.
+///   - firstMoment: m, updated in place.
+///   - secondMoment: v, updated in place.
+///   - gradient: g; the same shape and dtype as the other three (a precondition).
+///   - k: the step's constants.
 public func adamStep(value: inout Tensor, firstMoment: inout Tensor, secondMoment: inout Tensor, gradient: Tensor, _ k: AdamStepConstants) {
     precondition(
         value.shape == gradient.shape && firstMoment.shape == gradient.shape && secondMoment.shape == gradient.shape,
@@ -57,7 +71,8 @@ public func adamStep(value: inout Tensor, firstMoment: inout Tensor, secondMomen
 }
 
 /// average ← decay·average + (1 − decay)·value in place, without recording (the same roundings
-/// as `average * decay + value * (1 − decay)`).
+/// as `average * decay + value * (1 − decay)`): one step of an exponential moving average of the
+/// weights. `average` and `value` must have the same shape and dtype.
 public func movingAverageStep(_ average: inout Tensor, toward value: Tensor, decay: Double) {
     precondition(average.shape == value.shape && average.dtype == value.dtype,
                  "movingAverageStep: average \(average.shape) \(average.dtype) vs value \(value.shape) \(value.dtype)")

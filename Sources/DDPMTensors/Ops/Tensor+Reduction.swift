@@ -80,8 +80,9 @@ extension Tensor {
         return result
     }
 
-    /// Sum over `axes` (negative axes count from the end); the reduced axes are kept with extent 1
-    /// when `keepingDimensions`, else removed.
+    /// Sum over `axes` (negative axes count from the end; no axis twice); the reduced axes are kept
+    /// with extent 1 when `keepingDimensions`, else removed. The derivative broadcasts g back to
+    /// the input's shape.
     public func sum(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         let axes = normalizedAxes(axes, "sum")
         let kept = keptShape(reducing: axes)
@@ -96,7 +97,8 @@ extension Tensor {
         sum(axes: Array(0..<rank))
     }
 
-    /// Mean over `axes`.
+    /// Mean over `axes`: the sum divided by the number of elements reduced (the reduced axes kept
+    /// with extent 1 when `keepingDimensions`, else removed).
     public func mean(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         let axes = normalizedAxes(axes, "mean")
         let count = axes.reduce(1) { $0 * shape[$1] }
@@ -109,7 +111,10 @@ extension Tensor {
     }
 }
 
-/// Mean squared error: mean over all elements of (a − b)².
+/// Mean squared error: mean over all elements of (a − b)², a rank-0 tensor.
+///
+/// With a = ε and b = ε_θ(xₜ, t) this is DDPM's L_simple (eq. 14) averaged over the batch and the
+/// pixels. `a` and `b` must have the same shape (no broadcasting).
 public func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "meanSquaredError: shapes \(a.shape) and \(b.shape) differ")
     return (a - b).squared().mean()

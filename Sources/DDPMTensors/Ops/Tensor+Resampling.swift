@@ -1,6 +1,10 @@
 // Nearest-neighbour ×2 upsampling of NCHW activations (DDPM's upsampling before its 3×3 conv).
 
-/// Each pixel repeated into a 2×2 block: [N, C, H, W] → [N, C, 2H, 2W] (NCHW).
+/// Nearest-neighbour ×2 upsampling: each pixel repeated into a 2×2 block,
+/// [N, C, H, W] → [N, C, 2H, 2W] (NCHW).
+///
+/// DDPM's upsampling layer runs this before its 3×3 convolution. The derivative sums each 2×2
+/// block of g.
 public func upsampleNearest2x(_ input: Tensor) -> Tensor {
     precondition(input.rank == 4, "upsampleNearest2x: input must be NCHW, got \(input.shape)")
     let (h, w) = (input.shape[2], input.shape[3])

@@ -1,7 +1,8 @@
 // Reshape, broadcast, permute, concatenate, split and slice.
 
 extension Tensor {
-    /// The same elements under another shape (no copy). One extent may be -1 (inferred).
+    /// The same elements, row-major, under another shape with the same element count (no copy:
+    /// the storage is shared). One extent may be -1, inferred from the others.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var target = newShape
         if let inferred = newShape.firstIndex(of: -1) {
@@ -17,7 +18,8 @@ extension Tensor {
         return out
     }
 
-    /// Expands extent-1 (or missing leading) dimensions to `target` (numpy rules); copies.
+    /// Expands extent-1 (or missing leading) dimensions to `target` (numpy rules; see
+    /// ``broadcastShape(_:_:)``); copies. The derivative sums g back over the stretched dimensions.
     public func broadcast(to target: [Int]) -> Tensor {
         precondition(broadcastShape(shape, target) == target, "broadcast: shape \(shape) cannot broadcast to \(target)")
         if target == shape { return self }
@@ -26,7 +28,9 @@ extension Tensor {
         return out
     }
 
-    /// Reorders dimensions: output dimension i is input dimension `axes[i]`. Copies.
+    /// Reorders dimensions: output dimension i is input dimension `axes[i]` (`axes` a permutation
+    /// of 0..<rank). Copies into row-major order; e.g. `[0, 2, 1]` turns [N, C, HW] into
+    /// [N, HW, C].
     public func permuted(_ axes: [Int]) -> Tensor {
         precondition(axes.count == rank && Set(axes) == Set(0..<rank), "permute: axes \(axes) are not a permutation of 0..<\(rank) for shape \(shape)")
         var out = permutedValues(axes)
@@ -34,7 +38,7 @@ extension Tensor {
         return out
     }
 
-    /// The last two dimensions swapped.
+    /// The last two dimensions swapped (rank ≥ 2); a copy, as ``permuted(_:)``.
     public func transposed() -> Tensor {
         precondition(rank >= 2, "transposed: needs rank ≥ 2, got shape \(shape)")
         var axes = Array(0..<rank)
@@ -77,7 +81,8 @@ extension Tensor {
         return out
     }
 
-    /// Joins tensors along `axis`; all other extents must agree.
+    /// Joins tensors along `axis` (negative counts from the end); all other extents and the dtypes
+    /// must agree. The U-Net joins skip connections to its up path along the channel axis, 1.
     public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         precondition(!tensors.isEmpty, "concatenate: no tensors")
         let first = tensors[0]
@@ -108,7 +113,8 @@ extension Tensor {
         return out
     }
 
-    /// The elements with index in `range` along `axis`. Copies.
+    /// The elements with index in `range` along `axis` (negative counts from the end). Copies;
+    /// the derivative writes g into zeros of the input's shape.
     public func sliced(axis: Int, range: Range<Int>) -> Tensor {
         let axis = axis < 0 ? axis + rank : axis
         precondition(axis >= 0 && axis < rank, "slice: axis \(axis) out of range for shape \(shape)")
@@ -126,7 +132,9 @@ extension Tensor {
         return out
     }
 
-    /// Splits along `axis` into pieces of the given extents (which must add up to the axis).
+    /// Splits along `axis` into pieces of the given extents (which must add up to the axis's
+    /// extent), each a ``sliced(axis:range:)``; e.g. a learned-variance network's output
+    /// [N, 2C, H, W] into the mean part and the variance part.
     public func split(sizes: [Int], axis: Int) -> [Tensor] {
         let a = axis < 0 ? axis + rank : axis
         precondition(a >= 0 && a < rank, "split: axis \(axis) out of range for shape \(shape)")

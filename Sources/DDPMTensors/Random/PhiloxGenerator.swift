@@ -10,8 +10,12 @@ import Foundation
 public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
     /// Everything needed to continue the stream exactly.
     public struct State: Codable, Equatable, Sendable {
+        /// The key of the stream.
         public var seed: UInt64
+        /// The index of the next block to compute (one more than the current block's).
         public var counter: UInt64
+        /// How many of the current block's two 64-bit words have been drawn: 0, 1 or 2 (2: the
+        /// block is used up, or none was computed yet).
         public var position: Int
 
         /// The state `position` draws (0, 1 or 2) into block `counter − 1` of `seed`'s stream
@@ -21,6 +25,7 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         }
     }
 
+    /// Where the stream stands; `PhiloxGenerator(state:)` continues from it.
     public private(set) var state: State
     private var block: (UInt64, UInt64) = (0, 0)
 
@@ -37,7 +42,8 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         }
     }
 
-    /// The next 64 random bits.
+    /// The next 64 random bits: alternately the low and the high word of the current 128-bit
+    /// block, computing block `counter` when the current one is used up.
     public mutating func next() -> UInt64 {
         if state.position >= 2 {
             block = Self.block(seed: state.seed, counter: state.counter)
@@ -106,7 +112,7 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
         }
     }
 
-    /// A uniform double in [0, 1) with 53 random bits.
+    /// A uniform double in [0, 1) with 53 random bits: the top 53 bits of ``next()`` times 2⁻⁵³.
     public mutating func nextUniform() -> Double {
         Self.uniform(next())
     }

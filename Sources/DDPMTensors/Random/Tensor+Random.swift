@@ -2,7 +2,11 @@
 import Foundation
 
 extension Tensor {
-    /// Standard normal samples by the Box–Muller transform in Float64 (two per pair of draws).
+    /// Standard normal samples N(0, I) by the Box–Muller transform in Float64 (two per pair of
+    /// uniform draws: r = √(−2 ln u₁), θ = 2πu₂, values r cos θ and r sin θ), rounded to `dtype`.
+    ///
+    /// Drawn one by one in order, so a shape of n elements uses 2⌈n/2⌉ draws of `generator`. The
+    /// noise ε of DDPM's Algorithm 1 and the x_T of Algorithm 2 come from here.
     public static func randomNormal(shape: [Int], dtype: DType = .float32, generator: inout PhiloxGenerator) -> Tensor {
         let count = shape.reduce(1, *)
         var values = [Double](repeating: 0, count: count)

@@ -17,7 +17,7 @@ import CDNNL
 /// high: 2.25× fewer multiplications than the direct sum in exchange for transforms of the
 /// tiles, 1.7× faster U-Net training steps and 1.5× faster sampling steps here.
 /// Its rounding differs from the direct sum's but stays within the same Float32 error bound in
-/// the tests (`Tests/TensorsTests/DNNLKernelTests.swift`); `.direct` switches it off.
+/// the tests (`Tests/DDPMTensorsTests/DNNLKernelTests.swift`); `.direct` switches it off.
 ///
 /// Each (geometry, pass, bias or not, thread count) gets one plan, created on first use and cached:
 /// kernel JIT compilation is paid once per shape. Blocked copies and scratchpads live in buffers that
@@ -25,8 +25,11 @@ import CDNNL
 public enum DNNLConvolution {
     /// A pass of the convolution, named for diagnostics such as `implementationName(of:geometry:)`.
     public enum Pass: Hashable, Sendable, CustomStringConvertible {
+        /// `forward`: y from x and w (and the bias); `backwardData`: dx = ∂L/∂x from dy and w;
+        /// `backwardWeights`: dw = ∂L/∂w (and the bias gradient) from x and dy.
         case forward, backwardData, backwardWeights
 
+        /// The pass's name in messages: `forward`, `backward-data` or `backward-weights`.
         public var description: String {
             switch self {
             case .forward: "forward"
@@ -71,6 +74,8 @@ public enum DNNLConvolution {
     ///   - weight: w, `geometry.weightShape` (OIHW).
     ///   - bias: `[outChannels]`, or nil for none.
     ///   - output: y, `geometry.outputShape` (NCHW); overwritten.
+    ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
+    ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
     public static func forward(
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm
@@ -89,6 +94,8 @@ public enum DNNLConvolution {
     ///   - outputGrad: dy, `geometry.outputShape` (NCHW).
     ///   - weight: w, `geometry.weightShape` (OIHW).
     ///   - inputGrad: dx, `geometry.inputShape` (NCHW); overwritten.
+    ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
+    ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
     public static func backwardData(
         outputGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         inputGrad: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm
@@ -110,6 +117,8 @@ public enum DNNLConvolution {
     ///   - outputGrad: dy, `geometry.outputShape` (NCHW).
     ///   - weightGrad: dw, `geometry.weightShape` (OIHW); overwritten (zero when the batch is empty).
     ///   - biasGrad: db, `[outChannels]`, or nil when there is no bias; overwritten.
+    ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
+    ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
     public static func backwardWeights(
         input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
         weightGrad: UnsafeMutablePointer<Float>, biasGrad: UnsafeMutablePointer<Float>?,
