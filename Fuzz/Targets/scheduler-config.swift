@@ -1,15 +1,15 @@
-// scheduler_config.json: `TrainedModel.diffusersTrainingSteps(_:)`, then the schedule that
-// `TrainedModel.load` makes of it.
+// scheduler_config.json: `SchedulerConfigFile.read(_:)` (every key, β built and validated), then
+// the timesteps of a 10-step sampler.
 import DDPMDiffusion
 import Foundation
 import DDPMTraining
 
-/// Reads the input as a diffusers folder's scheduler_config.json.
+/// Reads the input as a diffusers scheduler_config.json.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let folder = FuzzInput.file(data, size, named: "unet/scheduler_config.json").deletingLastPathComponent()
-    if let steps = try? TrainedModel.diffusersTrainingSteps(folder) {
-        _ = try? DiffusionSchedule(.ddpm, stepCount: steps)
+    let url = FuzzInput.file(data, size, named: "scheduler/scheduler_config.json")
+    if let file = try? SchedulerConfigFile.read(url) {
+        _ = try? file.scheduler.timesteps(count: min(10, file.scheduler.trainingSteps))
     }
     return 0
 }

@@ -174,9 +174,11 @@ public struct DiffusersScheduler: Equatable, Sendable {
         return (output, nil)
     }
 
-    /// Calls `model` on `x` at timestep `t` and checks the output's shape.
-    func evaluate(_ model: DiffusionModel, _ x: Tensor, timestep t: Int) throws -> Tensor {
-        let output = model(x, [Int](repeating: t, count: x.shape[0]))
+    /// Calls `model` on `x` (given to it in `dtype`) at timestep `t`, checks the output's shape and
+    /// returns it in Float64: the scheduler's arithmetic runs in Float64 whatever the network's
+    /// precision, so that a Float32 network adds only its own rounding.
+    func evaluate(_ model: DiffusionModel, _ x: Tensor, timestep t: Int, dtype: DType) throws -> Tensor {
+        let output = model(x.converted(to: dtype), [Int](repeating: t, count: x.shape[0])).converted(to: .float64)
         let channels = x.shape[1]
         guard output.shape[0] == x.shape[0], Array(output.shape.dropFirst(2)) == Array(x.shape.dropFirst(2)),
             output.shape[1] == channels || output.shape[1] == 2 * channels
@@ -200,13 +202,14 @@ public struct DiffusersScheduler: Equatable, Sendable {
         let stride = trainingSteps / steps
         let finalAlphaBar = setAlphaToOne ? 1 : alphaBar[0]
         return try withoutGradients {
-            var x = initialNoise
+            var x = initialNoise.converted(to: .float64)
             for (k, t) in timesteps.enumerated() {
                 // 1. Predictions.
-                let (mean, _) = try split(evaluate(model, x, timestep: t), channels: x.shape[1])
+                let (mean, _) = try split(evaluate(model, x, timestep: t, dtype: initialNoise.dtype), channels: x.shape[1])
                 let (rawStart, noise) = predictions(mean, current: x, timestep: t)
                 let start = limited(rawStart)
-                onStep?(SamplingStep(index: timesteps.count - 1 - k, timestep: t, current: x, predictedStart: start))
+                onStep?(SamplingStep(index: timesteps.count - 1 - k, timestep: t, current: x.converted(to: initialNoise.dtype),
+                                     predictedStart: start.converted(to: initialNoise.dtype)))
                 // 2–3. ᾱ_prev and σ.
                 let previous = t - stride
                 let a = alphaBar[t], aPrevious = previous >= 0 ? alphaBar[previous] : finalAlphaBar
@@ -214,10 +217,10 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 // 4. Update.
                 x = start * aPrevious.squareRoot() + noise * (1 - aPrevious - sigma * sigma).squareRoot()
                 if eta > 0 {
-                    x = x + Tensor.randomNormal(shape: x.shape, dtype: x.dtype, generator: &generator) * sigma
+                    x = x + Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator).converted(to: .float64) * sigma
                 }
             }
-            return x
+            return x.converted(to: initialNoise.dtype)
         }
     }
 
@@ -236,12 +239,13 @@ public struct DiffusersScheduler: Equatable, Sendable {
     ) throws -> Tensor {
         let timesteps = try self.timesteps(count: steps)
         return try withoutGradients {
-            var x = initialNoise
+            var x = initialNoise.converted(to: .float64)
             for (k, t) in timesteps.enumerated() {
                 // 1. x̂₀.
-                let (mean, varianceOutput) = try split(evaluate(model, x, timestep: t), channels: x.shape[1])
+                let (mean, varianceOutput) = try split(evaluate(model, x, timestep: t, dtype: initialNoise.dtype), channels: x.shape[1])
                 let start = limited(predictions(mean, current: x, timestep: t).start)
-                onStep?(SamplingStep(index: timesteps.count - 1 - k, timestep: t, current: x, predictedStart: start))
+                onStep?(SamplingStep(index: timesteps.count - 1 - k, timestep: t, current: x.converted(to: initialNoise.dtype),
+                                     predictedStart: start.converted(to: initialNoise.dtype)))
                 // 2. The posterior mean of the respaced step.
                 let previous = k + 1 < timesteps.count ? timesteps[k + 1] : -1
                 let a = alphaBar[t], aPrevious = previous >= 0 ? alphaBar[previous] : 1
@@ -251,20 +255,21 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 x = start * startCoefficient + x * currentCoefficient
                 // 3. Noise.
                 guard t > 0 else { continue }
-                let z = noise?(k) ?? Tensor.randomNormal(shape: x.shape, dtype: x.dtype, generator: &generator)
-                guard z.shape == x.shape else { throw DiffusionError.noiseShape(expected: x.shape, got: z.shape) }
+                let drawn = noise?(k) ?? Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator)
+                guard drawn.shape == x.shape else { throw DiffusionError.noiseShape(expected: x.shape, got: drawn.shape) }
+                let z = drawn.converted(to: .float64)
                 let small = max((1 - aPrevious) / (1 - a) * beta, 1e-20)
                 switch variance {
-                case .fixedSmall: x = x + z.converted(to: x.dtype) * small.squareRoot()
-                case .fixedSmallLog: x = x + z.converted(to: x.dtype) * Foundation.exp(0.5 * Foundation.log(small))
-                case .fixedLarge: x = x + z.converted(to: x.dtype) * beta.squareRoot()
+                case .fixedSmall: x = x + z * small.squareRoot()
+                case .fixedSmallLog: x = x + z * Foundation.exp(0.5 * Foundation.log(small))
+                case .fixedLarge: x = x + z * beta.squareRoot()
                 case .learnedRange:
                     let fraction = (varianceOutput! + 1.0) * 0.5
                     let logVariance = fraction * Foundation.log(beta) + (1.0 - fraction) * Foundation.log(small)
-                    x = x + z.converted(to: x.dtype) * (logVariance * 0.5).exp()
+                    x = x + z * (logVariance * 0.5).exp()
                 }
             }
-            return x
+            return x.converted(to: initialNoise.dtype)
         }
     }
 }
@@ -297,5 +302,27 @@ extension DiffusersScheduler {
             let x = count == 1 ? -6 : -6 + 12 * Double(i) / Double(count - 1)
             return 1 / (1 + Foundation.exp(-x)) * (end - start) + start
         }
+    }
+}
+
+extension DiffusersScheduler: CustomStringConvertible {
+    /// The process in one paragraph, as `ddpm info` prints it: T, β at both ends, what the network
+    /// predicts, the variance, the x̂₀ limit and the sampling timesteps.
+    public var description: String {
+        let prediction = switch prediction {
+        case .noise: "epsilon (ε)"
+        case .start: "sample (x₀)"
+        case .velocity: "v_prediction (v)"
+        }
+        let limit = switch startLimit {
+        case .none: "none"
+        case .clip(let range): "clipped to ±\(range)"
+        case .threshold(let ratio, let maximum): "dynamic thresholding (quantile \(ratio), at most \(maximum))"
+        }
+        return """
+            Gaussian diffusion, T = \(trainingSteps): β₁ = \(betas[0]), β_T = \(betas[trainingSteps - 1]), ᾱ_T = \(alphaBar[trainingSteps - 1])
+            prediction: \(prediction); ancestral variance: \(variance.rawValue); x̂₀: \(limit)
+            timesteps: \(spacing.rawValue) spacing, steps_offset \(stepsOffset); DDIM's final ᾱ: \(setAlphaToOne ? "1 (set_alpha_to_one)" : "ᾱ₀")
+            """
     }
 }

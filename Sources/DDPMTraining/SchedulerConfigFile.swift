@@ -70,10 +70,10 @@ public struct SchedulerConfigFile {
         }
         func number(_ key: String, in range: ClosedRange<Double>) throws -> Double {
             let v = value(key)
-            guard let n = v as? NSNumber, !DiffusersJSON.isBoolean(n), n.doubleValue.isFinite, range.contains(n.doubleValue) else {
+            guard let n = v as? NSNumber, !DiffusersJSON.isBoolean(n), Self.double(n).isFinite, range.contains(Self.double(n)) else {
                 throw fail(key, "\(DiffusersJSON.describe(v)) is not a number in \(range.lowerBound)…\(range.upperBound).")
             }
-            return n.doubleValue
+            return Self.double(n)
         }
         func boolean(_ key: String) throws -> Bool {
             let v = value(key)
@@ -104,7 +104,7 @@ public struct SchedulerConfigFile {
         var betas: [Double]
         if let trained = object["trained_betas"], !(trained is NSNull) {
             guard let list = trained as? [Any], list.count == T,
-                let values = Optional(list.compactMap { ($0 as? NSNumber).map(\.doubleValue) }), values.count == T
+                let values = Optional(list.compactMap { ($0 as? NSNumber).map(Self.double) }), values.count == T
             else { throw fail("trained_betas", "must be a list of \(T) numbers (num_train_timesteps).") }
             betas = values
         } else {
@@ -148,6 +148,12 @@ public struct SchedulerConfigFile {
         } catch let error as DiffusionError {
             throw TrainingError.invalidFile(path: path, message: "\(error)")
         }
+    }
+
+    /// The number exactly as written: Foundation's JSON parser on Linux keeps the digits but its
+    /// `doubleValue` can be off by an ulp (0.007992721315781437 → 0.00799272131578144).
+    static func double(_ n: NSNumber) -> Double {
+        Double(n.description) ?? n.doubleValue
     }
 
     /// The JSON of `scheduler` as a `className` config: β written as `trained_betas` unless

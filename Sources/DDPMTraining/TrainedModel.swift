@@ -21,15 +21,24 @@ public struct TrainedModel {
     /// raw weights and diffusers folders). Above 1 % the samples are pulled toward the untrained
     /// network (with DDPM's near-zero output initialisation, toward predicting no noise).
     public let emaInitialWeight: Double?
+    /// For a diffusers folder: the scheduler its scheduler_config.json describes, which sampling
+    /// follows step for step (nil for a run folder).
+    public let scheduler: DiffusersScheduler?
+    /// What the folder says that is not followed, or was assumed, one line each (unknown keys, a
+    /// missing scheduler_config.json, another pipeline class); shown as warnings by the tool.
+    public let warnings: [String]
 
     /// A trained model from its parts; ``load(_:weights:)`` builds one from a folder.
     public init(network: any DenoisingModel, process: any DiffusionProcess, exampleShape: [Int],
-                configuration: TrainingConfiguration? = nil, emaInitialWeight: Double? = nil) {
+                configuration: TrainingConfiguration? = nil, emaInitialWeight: Double? = nil,
+                scheduler: DiffusersScheduler? = nil, warnings: [String] = []) {
         self.network = network
         self.process = process
         self.exampleShape = exampleShape
         self.configuration = configuration
         self.emaInitialWeight = emaInitialWeight
+        self.scheduler = scheduler
+        self.warnings = warnings
     }
 
     /// Whether examples are images ([C, H, W]) rather than points ([D]).
@@ -49,17 +58,18 @@ public struct TrainedModel {
         case raw
     }
 
-    /// Loads `folder`: a diffusers folder when it holds config.json (linear β schedule, T from
-    /// scheduler_config.json or 1000, ε-prediction, fixed-large variance, learned range when the
-    /// network returns twice the input channels), else a run folder's current checkpoint.
+    /// Loads `folder`: a diffusers pipeline folder (model_index.json with unet/ and scheduler/), a
+    /// diffusers model folder (config.json; its scheduler_config.json beside it or in
+    /// ../scheduler/), or else a run folder's current checkpoint.
+    ///
+    /// A diffusers model samples as its scheduler config says (``scheduler``, read completely by
+    /// ``SchedulerConfigFile``); without one, diffusers' `DDPMScheduler` defaults apply (linear β
+    /// from 1e-4 to 0.02, T = 1000, ε, fixed-small variance, x̂₀ clipped to [−1, 1]) and
+    /// ``warnings`` says so.
+    /// - Throws: `TrainingError` or the model loader's error, naming the file and key.
     public static func load(_ folder: URL, weights: Weights = .ema) throws -> TrainedModel {
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(DiffusersFolder.configName).path) {
-            let unet = try DiffusersFolder.load(folder)
-            let c = unet.configuration
-            let diffusion = try GaussianDiffusion(
-                schedule: DiffusionSchedule(.ddpm, stepCount: try diffusersTrainingSteps(folder)),
-                varianceKind: c.outChannels == 2 * c.inChannels ? .learnedRange : .fixedLarge)
-            return TrainedModel(network: unet, process: diffusion, exampleShape: [c.inChannels, c.sampleSize, c.sampleSize])
+        if let diffusers = try DiffusersLayout(folder) {
+            return try loadDiffusers(diffusers)
         }
         guard FileManager.default.fileExists(atPath: folder.path) else {
             throw TrainingError.invalidFile(path: folder.path, message: "no such folder.")
@@ -83,30 +93,39 @@ public struct TrainedModel {
                             configuration: configuration, emaInitialWeight: initialWeight)
     }
 
+    /// A diffusers model from its folders.
+    static func loadDiffusers(_ layout: DiffusersLayout) throws -> TrainedModel {
+        let unet = try DiffusersFolder.load(layout.unet)
+        let c = unet.configuration
+        var warnings = layout.warnings
+        let scheduler: DiffusersScheduler
+        if let url = layout.schedulerConfig {
+            let file = try SchedulerConfigFile.read(url)
+            warnings += file.warnings
+            scheduler = file.scheduler
+        } else {
+            let learned = c.outChannels == 2 * c.inChannels
+            warnings.append("\(layout.unet.path): no scheduler_config.json beside config.json or in ../scheduler/; sampling with "
+                + "diffusers' DDPMScheduler defaults (linear β 1e-4…0.02, T = 1000, epsilon, \(learned ? "learned_range" : "fixed_small"), clip_sample).")
+            scheduler = try SchedulerConfigFile(learned ? ["variance_type": "learned_range"] : [:], path: "defaults").scheduler
+        }
+        let learned = scheduler.variance == .learnedRange
+        guard c.outChannels == (learned ? 2 : 1) * c.inChannels else {
+            throw TrainingError.invalidFile(
+                path: layout.schedulerConfig?.path ?? layout.unet.path,
+                message: "variance_type \(scheduler.variance.rawValue) needs a network with \(learned ? "twice the" : "as many") output channels "
+                    + "as input channels; config.json says in_channels \(c.inChannels), out_channels \(c.outChannels).")
+        }
+        let diffusion = try GaussianDiffusion(
+            schedule: DiffusionSchedule(betas: scheduler.betas), meanPrediction: scheduler.prediction,
+            varianceKind: scheduler.variance.varianceKind)
+        return TrainedModel(network: unet, process: diffusion, exampleShape: [c.inChannels, c.sampleSize, c.sampleSize],
+                            scheduler: scheduler, warnings: warnings)
+    }
+
     /// The largest T read from a scheduler_config.json (DDPM uses 1000; every coefficient table
     /// has T entries).
     public static let maximumTrainingSteps = 100_000
-
-    /// T of a diffusers model: `num_train_timesteps` of scheduler_config.json beside config.json or
-    /// in ../scheduler/, else 1000.
-    /// - Throws: `TrainingError.invalidFile` naming the file and the key when the value is not an
-    ///   integer in 1…`maximumTrainingSteps`.
-    public static func diffusersTrainingSteps(_ folder: URL) throws -> Int {
-        for candidate in [folder.appendingPathComponent("scheduler_config.json"),
-                          folder.deletingLastPathComponent().appendingPathComponent("scheduler/scheduler_config.json")] {
-            guard let data = try? Data(contentsOf: candidate) else { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw TrainingError.invalidFile(path: candidate.path, message: "not a JSON object.")
-            }
-            guard let value = object["num_train_timesteps"], !(value is NSNull) else { continue }
-            guard let steps = DiffusersJSON.integer(value), (1...maximumTrainingSteps).contains(steps) else {
-                throw TrainingError.invalidFile(path: candidate.path, message: "\"num_train_timesteps\": \(DiffusersJSON.describe(value)) "
-                                                + "is not an integer in 1…\(maximumTrainingSteps); set it to the T the model was trained with (DDPM: 1000).")
-            }
-            return steps
-        }
-        return 1000
-    }
 
     /// The model's data, `spec` or the run's training data, as `split`, checked against the
     /// model's example shape and data kind (binary or not).

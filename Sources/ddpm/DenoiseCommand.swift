@@ -49,8 +49,11 @@ struct DenoiseCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandFailure("--output \(outputURL.path): the folder \(outputFolder.path) does not exist.")
         }
-        let configuration = try CommandFailure.wrap { try DiffusersFolder.configuration(at: folder) }
-        let steps = try CommandFailure.wrap("") { try TrainedModel.diffusersTrainingSteps(folder) }
+        guard let layout = try CommandFailure.wrap("--checkpoint \(folder.path): ", { try DiffusersLayout(folder) }) else {
+            throw CommandFailure("--checkpoint \(folder.path): not a diffusers folder (no \(DiffusersLayout.indexName) or \(DiffusersFolder.configName)).")
+        }
+        let configuration = try CommandFailure.wrap { try DiffusersFolder.configuration(at: layout.unet) }
+        let steps = try CommandFailure.wrap("") { try layout.trainingSteps() }
         guard timestep < steps else {
             throw CommandFailure("--timestep \(timestep) is out of range: the model was trained with \(steps) steps, so 0…\(steps - 1).")
         }
@@ -75,7 +78,7 @@ struct DenoiseCommand: ParsableCommand {
             throw CommandFailure("--input \(inputURL.path): the array holds NaN or infinite values.")
         }
 
-        let model = try CommandFailure.wrap { try DiffusersFolder.load(folder) }
+        let model = try CommandFailure.wrap { try DiffusersFolder.load(layout.unet) }
         let batch = array.shape[0]
         let start = Date()
         let y = model(x, timesteps: Array(repeating: timestep, count: batch), mode: .evaluation)

@@ -1,31 +1,38 @@
-// `ddpm info`: describe a diffusers model folder (configuration and parameter count).
+// `ddpm info`: describe a diffusers model folder (configuration, parameter count, the process).
 import ArgumentParser
 import Foundation
 import DDPMModels
+import DDPMTraining
 
-/// Loads a diffusers `UNet2DModel` folder (checking the weights against the config) and prints
-/// its configuration as pretty JSON and its parameter count.
+/// Loads a diffusers folder (checking the weights against the config) and prints its U-Net
+/// configuration as pretty JSON, its parameter count and the diffusion process sampling will run.
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Print a diffusers model folder's U-Net configuration and parameter count.",
+        abstract: "Print a diffusers model's U-Net configuration, parameter count and diffusion process.",
         discussion: """
-            DIR holds config.json (a diffusers UNet2DModel config) and
-            diffusion_pytorch_model.safetensors. Every weight is loaded and checked
-            against the configuration. Prints the configuration (every key explicit, as
-            `diffusers` reads it) as JSON, then the number of parameters.
+            DIR is a diffusers pipeline folder (model_index.json, unet/, scheduler/) or a
+            model folder (config.json + diffusion_pytorch_model.safetensors, with
+            scheduler_config.json beside it or in ../scheduler/). Every weight is loaded
+            and checked against the configuration. Prints the configuration (every key
+            explicit, as `diffusers` reads it) as JSON, the number of parameters, and the
+            process that sampling runs, as the scheduler config says it.
             """)
 
-    @Argument(help: "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors).")
+    @Argument(help: "A diffusers pipeline or model folder.", completion: .directory)
     var directory: String
 
     func run() throws {
-        let url = URL(fileURLWithPath: directory)
-        let model = try CommandFailure.wrap { try DiffusersFolder.load(url) }
+        let trained = try CommandFailure.wrap { try TrainedModel.load(URL(fileURLWithPath: directory)) }
+        guard let model = trained.network as? UNet, let scheduler = trained.scheduler else {
+            throw CommandFailure("\(directory): a `ddpm train` run folder; ddpm info describes diffusers folders.")
+        }
+        for warning in trained.warnings { note("warning: \(warning)") }
         let config = String(decoding: model.configuration.diffusersConfig(), as: UTF8.self)
         var out = "config:\n\(config)\n"
         out += "tensors: \(model.namedParameters.count)\n"
         out += "parameters: \(groupedThousands(model.parameterCount))\n"
+        out += "process:\n\(scheduler)\n"
         writeStandardOutput(out)
     }
 }
