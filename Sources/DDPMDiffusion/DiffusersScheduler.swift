@@ -326,3 +326,24 @@ extension DiffusersScheduler: CustomStringConvertible {
             """
     }
 }
+
+extension DiffusersScheduler {
+    /// The diffusers scheduler that samples `process` as this toolkit does: its β, prediction and
+    /// variance, x̂₀ clipped to [−1, 1] when `clipStart` (images), `spacing` for fewer steps.
+    /// - Throws: `DiffusionError.unsupportedSchedulerSetting` for a learned variance, which
+    ///   diffusers has no scheduler for (its `learned` reads σ², this toolkit's reads log σ²).
+    public init(matching process: GaussianDiffusion, clipStart: Bool, spacing: Spacing = .leading) throws {
+        let variance: Variance
+        switch process.varianceKind {
+        case .fixedSmall: variance = .fixedSmall
+        case .fixedLarge: variance = .fixedLarge
+        case .learnedRange: variance = .learnedRange
+        case .learned:
+            throw DiffusionError.unsupportedSchedulerSetting(
+                "the learned variance (log σ² from the network) has no diffusers scheduler: its variance_type learned reads σ² itself.")
+        }
+        try self.init(
+            betas: process.schedule.betas, prediction: process.meanPrediction, variance: variance,
+            startLimit: clipStart ? .clip(range: 1) : .none, spacing: spacing)
+    }
+}
