@@ -23,9 +23,14 @@ struct InfoCommand: ParsableCommand {
     var directory: String
 
     func run() throws {
-        let trained = try CommandFailure.wrap { try TrainedModel.load(URL(fileURLWithPath: directory)) }
+        let url = URL(fileURLWithPath: directory)
+        guard try CommandFailure.wrap({ try DiffusersLayout(url) }) != nil else {
+            throw CommandFailure("\(url.path): not a diffusers folder (no \(DiffusersLayout.indexName) or \(DiffusersFolder.configName)); "
+                + "ddpm info describes diffusers pipeline and model folders.")
+        }
+        let trained = try CommandFailure.wrap { try TrainedModel.load(url) }
         guard let model = trained.network as? UNet, let scheduler = trained.scheduler else {
-            throw CommandFailure("\(directory): a `ddpm train` run folder; ddpm info describes diffusers folders.")
+            throw CommandFailure("\(url.path): not a diffusers model.")
         }
         for warning in trained.warnings { note("warning: \(warning)") }
         let config = String(decoding: model.configuration.diffusersConfig(), as: UTF8.self)

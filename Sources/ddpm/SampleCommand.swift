@@ -15,26 +15,60 @@ struct SampleCommand: ParsableCommand {
         abstract: "Draw samples from a trained model (DDPM Algorithm 2, or DDIM).",
         discussion: """
             --checkpoint is a `ddpm train` folder (EMA weights unless --raw-weights) or a
-            diffusers folder (config.json + diffusion_pytorch_model.safetensors; linear β
-            schedule, T from scheduler_config.json or 1000, ε-prediction, fixed-large
-            variance). Writes to --output (default CHECKPOINT/samples): images:
-            samples.png (grid) and samples.npy (uint8, N × H × W × C); points:
-            samples.csv, samples.npy (float32, N × D) and samples.png (scatter). A
-            checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black,
-            1 white; bytes 0 and 255 in samples.npy) with the ancestral sampler over all T
-            steps.
+            diffusers folder: a pipeline folder (model_index.json, unet/, scheduler/) or
+            a model folder (config.json + diffusion_pytorch_model.safetensors). A
+            diffusers model samples as its scheduler_config.json says, step for step as
+            diffusers' DDPMScheduler (--sampler ancestral) and DDIMScheduler (--sampler
+            ddim) do: its β schedule, prediction type, variance type, x̂₀ clipping or
+            thresholding, timestep spacing and steps_offset (`ddpm info` prints them).
+
+            --spacing picks the timesteps of a --steps run: even (the default for
+            `ddpm train` runs: evenly spaced, both ends kept, IDDPM's respacing; DDIM:
+            0, c, 2c, …) or diffusers' leading, trailing, linspace (the default for a
+            diffusers model is its config's timestep_spacing).
+
+            --initial-noise starts every chain from the given x_T (an NPY file of
+            float32 or float64, N × C × H × W, or N × D for points; N is the sample
+            count), so that a deterministic sampler (DDIM, --eta 0) gives the images
+            diffusers gives for the same weights and x_T; the later random draws are
+            those of --seed, as if x_T had been drawn, so a saved x_T reproduces a run.
+            --save-initial-noise writes the x_T drawn to x_T.npy.
+
+            Writes to --output (default CHECKPOINT/samples): images: samples.png (grid)
+            and samples.npy (uint8, N × H × W × C); points: samples.csv, samples.npy
+            (float32, N × D) and samples.png (scatter). A checkpoint of `ddpm train
+            --diffusion binomial` draws binary images (0 black, 1 white; bytes 0 and 255
+            in samples.npy) with the ancestral sampler over all T steps.
             """)
 
     @OptionGroup var options: ModelCommandOptions
 
-    @Option(help: "Number of samples.")
-    var count: Int = 64
+    @Option(help: "Number of samples (default: 64, or N of --initial-noise).")
+    var count: Int?
 
     @Option(name: .customLong("batch-size"), help: "Samples drawn at once.")
     var batchSize: Int = 64
 
-    @Option(help: "Sampling steps, respaced evenly (default: all T).")
+    @Option(help: "Sampling steps (default: all T).")
     var steps: Int?
+
+    /// `--spacing`.
+    enum Spacing: String, ExpressibleByArgument, CaseIterable {
+        /// IDDPM's even respacing (ancestral) and DDIM's 0, c, 2c, … (this toolkit's samplers).
+        case even
+        /// diffusers' timestep_spacing values.
+        case leading, trailing, linspace
+    }
+
+    @Option(help: "Timesteps of a --steps run: even, leading, trailing or linspace (default: even for a run folder, the scheduler config's for a diffusers model).")
+    var spacing: Spacing?
+
+    @Option(name: .customLong("initial-noise"), help: "x_T to start from: an NPY file, N × C × H × W (float32 or float64).",
+            completion: .file(extensions: ["npy"]))
+    var initialNoise: String?
+
+    @Flag(name: .customLong("save-initial-noise"), help: "Write the x_T drawn to x_T.npy in the output folder.")
+    var saveInitialNoise = false
 
     /// `--sampler`.
     enum Sampler: String, ExpressibleByArgument, CaseIterable {
@@ -50,14 +84,12 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
     var eta: Double = 0
 
-
-
-
     /// The most bytes of Float32 samples one run holds in memory.
     static let maximumSampleBytes = 8 << 30
 
     func validate() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
+        if let count { guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") } }
+        if initialNoise != nil && saveInitialNoise { throw ValidationError("--save-initial-noise writes the x_T drawn; it cannot be used with --initial-noise.") }
         guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
             throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize).")
         }
@@ -68,53 +100,46 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         let trained = try options.load()
-        let model = trained.network
         let exampleShape = trained.exampleShape
+        let given = try initialNoise.map { try Self.readInitialNoise($0, exampleShape: exampleShape, count: self.count) }
+        let count = given?.shape[0] ?? self.count ?? 64
         let bytes = count.multipliedReportingOverflow(by: exampleShape.reduce(4, *))
         guard !bytes.overflow, bytes.partialValue <= Self.maximumSampleBytes else {
             throw CommandFailure("--count \(count): the samples would take more than \(Self.maximumSampleBytes >> 30) GiB in memory; draw fewer per run.")
         }
-        let T = trained.process.stepCount
-        let stepCount = steps ?? T
-        guard stepCount <= T else { throw CommandFailure("--steps \(stepCount) is more than the model's T = \(T).") }
-        // Gaussian diffusion respaces for fewer steps and DDIM; other processes sample all T steps.
-        var gaussian = trained.process as? GaussianDiffusion
-        if stepCount < T || sampler == .ddim {
-            guard let diffusion = gaussian else {
-                throw CommandFailure("this model's process samples with the ancestral sampler over all T = \(T) steps; drop --steps and --sampler ddim.")
-            }
-            gaussian = try CommandFailure.wrap("") {
-                try diffusion.respaced(sampler == .ddim ? .ddim(count: stepCount) : .even(count: stepCount))
-            }
+        let chain = try Chain(trained: trained, sampler: sampler, steps: steps, spacing: spacing, eta: eta)
+        if !chain.startsFromGaussianNoise, initialNoise != nil || saveInitialNoise {
+            throw CommandFailure("--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
         }
+        let isImages = trained.isImages
         let outFolder = try options.outputFolder(default: "samples")
 
-        let isImages = exampleShape.count == 3
         var generator = PhiloxGenerator(seed: options.seed)
         var values: [Float] = []
+        var drawn: [Float] = []
         // Progress counts denoising steps (samples × steps), so the first report comes within a step.
-        let steps = gaussian?.stepCount ?? T
-        let progress = Progress("sample", total: count * steps, unit: "sample-steps")
+        let progress = Progress("sample", total: count * chain.stepCount, unit: "sample-steps")
         var done = 0
         while done < count {
             let n = min(batchSize, count - done)
-            let shape = [n] + exampleShape
-            let evaluate: DiffusionModel = { model($0, timesteps: $1, mode: .evaluation) }
-            let first = done * steps
-            let report: (Int) -> Void = { progress.update(first + n * $0) }
+            // x_T: drawn first from the run's generator (as the samplers draw it), then replaced by the
+            // given one, so that the chain's later draws are the same whether x_T was drawn or given.
+            var start: Tensor?
+            if chain.startsFromGaussianNoise {
+                start = Tensor.randomNormal(shape: [n] + exampleShape, dtype: .float32, generator: &generator)
+                if let given { start = given.sliced(axis: 0, range: done..<done + n) }
+            }
+            if saveInitialNoise, let start { drawn += start.floats }
+            let first = done * chain.stepCount
             let x = try CommandFailure.wrap("") {
-                if let diffusion = gaussian {
-                    if sampler == .ddim {
-                        return try diffusion.sampleDDIM(
-                            model: evaluate, shape: shape, eta: eta, clipStart: isImages, generator: &generator) { report(steps - $0.index) }
-                    }
-                    return try diffusion.sampleAncestral(
-                        model: evaluate, shape: shape, clipStart: isImages, generator: &generator) { report(steps - $0.index) }
-                }
-                return try trained.process.samplesForDisplay(model: evaluate, shape: shape, maxSteps: T, generator: &generator, progress: report)
+                try chain.sample(from: start, shape: [n] + exampleShape, generator: &generator) { progress.update(first + n * $0) }
             }
             values += x.converted(to: .float32).floats
             done += n
+        }
+        if saveInitialNoise {
+            let url = outFolder.appendingPathComponent("x_T.npy")
+            try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count] + exampleShape, elements: .float32(drawn)), to: url) }
         }
         let all = Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32)
         let png = outFolder.appendingPathComponent("samples.png")
@@ -135,5 +160,25 @@ struct SampleCommand: ParsableCommand {
             try AtomicFile.write(Data((header + "\n" + rows.joined(separator: "\n") + "\n").utf8), to: outFolder.appendingPathComponent("samples.csv"))
         }
         print("wrote \(count) samples to \(outFolder.path)")
+    }
+
+    /// The x_T of --initial-noise: N × example shape, float32 or float64, N = --count when given.
+    static func readInitialNoise(_ path: String, exampleShape: [Int], count: Int?) throws -> Tensor {
+        let array: NPYArray
+        do { array = try NPYFile.read(URL(fileURLWithPath: path)) } catch { throw CommandFailure("--initial-noise: \(error)") }
+        guard array.shape.count == exampleShape.count + 1, Array(array.shape.dropFirst()) == exampleShape, array.shape[0] >= 1 else {
+            throw CommandFailure("--initial-noise \(path): shape \(array.shape) does not fit the model; expected [N, "
+                + exampleShape.map(String.init).joined(separator: ", ") + "].")
+        }
+        if let count, count != array.shape[0] {
+            throw CommandFailure("--initial-noise \(path) holds \(array.shape[0]) samples but --count is \(count); drop --count or make them agree.")
+        }
+        switch array.elements {
+        case .float32, .float64: break
+        default: throw CommandFailure("--initial-noise \(path): the array must hold float32 or float64 values.")
+        }
+        let tensor = array.tensor().converted(to: .float32)
+        guard tensor.floats.allSatisfy(\.isFinite) else { throw CommandFailure("--initial-noise \(path): holds NaN or infinite values.") }
+        return tensor
     }
 }

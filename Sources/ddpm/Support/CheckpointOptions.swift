@@ -19,6 +19,7 @@ struct CheckpointOptions: ParsableArguments {
         let trained = try CommandFailure.wrap("--checkpoint \(checkpoint): ") {
             try TrainedModel.load(URL(fileURLWithPath: checkpoint), weights: rawWeights ? .raw : .ema)
         }
+        for warning in trained.warnings { note("warning: \(warning)") }
         if let share = trained.emaInitialWeight, share > 0.01 {
             note(String(format: "warning: the EMA weights still hold %.1f %% of the initial weights, so samples are pulled toward "
                 + "the untrained network; pass --raw-weights (or train longer, or with --ema-warmup).", 100 * share))
