@@ -8,7 +8,7 @@ folders=("$@")
     Sources/DDPMDatasets Sources/DDPMImaging Sources/DDPMTraining)
 missing=$(find "${folders[@]}" -name '*.swift' -print0 | sort -z | xargs -0 awk '
     FNR == 1 { previous = "" }
-    /^[ \t]*(@[A-Za-z_]+(\([^)]*\))? +)*(public|open) / {
+    /^[ \t]*(@[A-Za-z_]+(\([^)]*\))? +)*(nonisolated(\(unsafe\))? +)?(public|open) / {
         if (previous !~ /^[ \t]*(\/\/\/|\*\/|@)/) { sub(/^[ \t]+/, ""); print FILENAME ":" FNR ": " $0 }
     }
     $0 !~ /^[ \t]*$/ { previous = $0 }')

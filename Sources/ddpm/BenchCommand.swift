@@ -126,7 +126,8 @@ struct BenchCommand: ParsableCommand {
             model: model.rawValue, mode: mode.rawValue, batchSize: batchSize, threads: ComputeThreads.count, iterations: iterations,
             seconds: .init(min: sorted.first!, median: median, max: sorted.last!),
             imagesPerSecond: Double(batchSize) / median, peakRSSBytes: peakResidentBytes(),
-            gflops: flopsPerStep / median / 1e9, convolution: "\(DNNLConvolution.defaultAlgorithm)")
+            gflops: flopsPerStep / median / 1e9, convolution: "\(DNNLConvolution.defaultAlgorithm)",
+            precision: threads.precision.rawValue)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -137,7 +138,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "images/s: %.1f", result.imagesPerSecond))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
             print(String(format: "GFLOPS: %.1f (%.3g FLOPs per step, counted as direct convolutions)", result.gflops, flopsPerStep))
-            print("convolutions: \(DNNLConvolution.defaultAlgorithm)")
+            print("convolutions: \(DNNLConvolution.defaultPrecision == .bfloat16 ? "direct (BFloat16 has no Winograd)" : "\(DNNLConvolution.defaultAlgorithm)")")
+            print("precision: \(threads.precision.rawValue)")
         }
     }
 }
@@ -161,9 +163,11 @@ struct BenchResult: Codable {
     var gflops: Double
     /// The convolution algorithm asked for (winograd or direct; absent from PyTorch's JSON).
     var convolution: String?
+    /// The precision of the products: fp32 or bf16 (PyTorch's JSON: its mode's precision).
+    var precision: String?
 
     enum CodingKeys: String, CodingKey {
-        case model, mode, threads, iterations, seconds, gflops, convolution
+        case model, mode, threads, iterations, seconds, gflops, convolution, precision
         case batchSize = "batch_size"
         case imagesPerSecond = "images_per_second"
         case peakRSSBytes = "peak_rss_bytes"

@@ -33,17 +33,25 @@ private extension Comparable {
 /// (its own rounding is covered by the extra 1%). The bound never fails spuriously, and it still
 /// catches one missing or extra tap whenever that tap is larger than 2γ·Σ|products|, i.e. for every
 /// reduction length below ~2900 with inputs of similar size — all cases here are below 1000.
+///
+/// With `bfloat16`, the fast kernel rounds both factors of every product to BFloat16 first (unit
+/// roundoff u_b = 2⁻⁸, relative error of a product of rounded factors ≤ 2u_b + u_b²; the product
+/// itself is exact in Float32) and sums in Float32, so it is within
+/// (2u_b + u_b² + γ(1 + u_b)²)·Σ|products| of the exact sum, and within that plus the reference's
+/// own γ·Σ|products| of the reference. One missing tap larger than ~1 % of Σ|products| still fails.
 private func expectWithinSummationBound(
-    _ fast: [Float], _ reference: [Float], absolute: [Float], terms: Int, _ context: @autoclosure () -> String,
-    sourceLocation: SourceLocation = #_sourceLocation
+    _ fast: [Float], _ reference: [Float], absolute: [Float], terms: Int, bfloat16: Bool = false,
+    _ context: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
     #expect(fast.count == reference.count, "\(context()): \(fast.count) values, expected \(reference.count)", sourceLocation: sourceLocation)
     let u = Double(Float.ulpOfOne) / 2
     let gamma = Double(terms) * u / (1 - Double(terms) * u)
+    let ub = bfloat16 ? 1.0 / 256 : 0
+    let relative = 2 * ub + ub * ub + gamma * (1 + ub) * (1 + ub) + gamma
     var mismatches: [String] = []
     var count = 0
     for index in 0..<min(fast.count, reference.count) {
-        let tolerance = 2.02 * gamma * Double(absolute[index])
+        let tolerance = 1.01 * relative * Double(absolute[index])
         let error = abs(Double(fast[index]) - Double(reference[index]))
         if !(error <= tolerance) {
             count += 1
@@ -74,11 +82,14 @@ private func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 private struct ConvolutionCase {
     let g: Conv2DGeometry
     let algorithm: DNNLConvolution.Algorithm
+    let precision: DNNLConvolution.Precision
     let x, w, bias, dy: [Float]
 
-    init(_ g: Conv2DGeometry, seed: UInt64, integers: Bool = false, algorithm: DNNLConvolution.Algorithm) {
+    init(_ g: Conv2DGeometry, seed: UInt64, integers: Bool = false, algorithm: DNNLConvolution.Algorithm,
+         precision: DNNLConvolution.Precision = .float32) {
         self.g = g
         self.algorithm = algorithm
+        self.precision = precision
         var random = TestLCG(seed: seed)
         func values(_ n: Int) -> [Float] { integers ? random.integers(n) : random.floats(n) }
         x = values(count(g.inputShape))
@@ -95,7 +106,7 @@ private struct ConvolutionCase {
         bias.withUnsafeBufferPointer { bias in
             let b = useBias ? bias.baseAddress : nil
             if fast {
-                DNNLConvolution.forward(input: x, weight: w, bias: b, output: &y, geometry: g, algorithm: algorithm)
+                DNNLConvolution.forward(input: x, weight: w, bias: b, output: &y, geometry: g, algorithm: algorithm, precision: precision)
             } else {
                 ReferenceKernels.conv2DForward(input: x, weight: w, bias: b, output: &y, geometry: g)
             }
@@ -108,7 +119,7 @@ private struct ConvolutionCase {
         let w = absolute ? self.w.map(abs) : self.w
         var dx = [Float](repeating: .nan, count: count(g.inputShape))
         if fast {
-            DNNLConvolution.backwardData(outputGrad: dy, weight: w, inputGrad: &dx, geometry: g, algorithm: algorithm)
+            DNNLConvolution.backwardData(outputGrad: dy, weight: w, inputGrad: &dx, geometry: g, algorithm: algorithm, precision: precision)
         } else {
             ReferenceKernels.conv2DBackwardData(outputGrad: dy, weight: w, inputGrad: &dx, geometry: g)
         }
@@ -125,7 +136,7 @@ private struct ConvolutionCase {
             db.withUnsafeMutableBufferPointer { db in
                 DNNLConvolution.backwardWeights(
                     input: x, outputGrad: dy, weightGrad: &dw, biasGrad: useBias ? db.baseAddress : nil, geometry: g,
-                    algorithm: algorithm)
+                    algorithm: algorithm, precision: precision)
             }
         } else {
             ReferenceKernels.conv2DBackwardWeights(input: x, outputGrad: dy, weightGrad: &dw, geometry: g)
@@ -209,6 +220,38 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
             if bias {
                 expectWithinSummationBound(db, referenceDB, absolute: absoluteDB, terms: terms, "\(algorithm) backward bias \(g)")
             }
+        }
+    }
+
+    /// BFloat16 products (`--precision bf16`), all three passes, within the BFloat16 bound (see
+    /// `expectWithinSummationBound`) — and outside the Float32 one, so that the rounding happens.
+    @Test(.enabled(if: CPUFeatures.hasBFloat16, "the CPU has avx512_bf16"), arguments: geometries)
+    func bfloat16MatchesReferenceWithinItsBound(geometry g: Conv2DGeometry) {
+        let c = ConvolutionCase(g, seed: 4, algorithm: .direct, precision: .bfloat16)
+        let forwardTerms = g.inChannels * g.kernelHeight * g.kernelWidth + 1
+        expectWithinSummationBound(
+            c.forward(fast: true, bias: true), c.forward(fast: false, bias: true), absolute: c.forward(fast: false, absolute: true, bias: true),
+            terms: forwardTerms, bfloat16: true, "bf16 forward \(g)")
+        expectWithinSummationBound(
+            c.backwardData(fast: true), c.backwardData(fast: false), absolute: c.backwardData(fast: false, absolute: true),
+            terms: g.outChannels * g.kernelHeight * g.kernelWidth, bfloat16: true, "bf16 backward data \(g)")
+        let (dw, db) = c.backwardWeights(fast: true, bias: true)
+        let (referenceDW, referenceDB) = c.backwardWeights(fast: false, bias: true)
+        let (absoluteDW, absoluteDB) = c.backwardWeights(fast: false, absolute: true, bias: true)
+        let terms = g.batch * g.outHeight * g.outWidth
+        expectWithinSummationBound(dw, referenceDW, absolute: absoluteDW, terms: terms, bfloat16: true, "bf16 backward weights \(g)")
+        expectWithinSummationBound(db, referenceDB, absolute: absoluteDB, terms: terms, bfloat16: true, "bf16 backward bias \(g)")
+        // The products really are BFloat16: the forward result is not Float32-exact.
+        let float32 = ConvolutionCase(g, seed: 4, algorithm: .direct).forward(fast: true, bias: true)
+        #expect(float32 != c.forward(fast: true, bias: true), "bf16 forward equals the Float32 one at \(g)")
+    }
+
+    @Test(.enabled(if: CPUFeatures.hasBFloat16, "the CPU has avx512_bf16"))
+    func bfloat16UsesTheBFloat16Kernels() {
+        let g = geometries[5]
+        for pass in [DNNLConvolution.Pass.forward, .backwardData, .backwardWeights] {
+            let name = DNNLConvolution.implementationName(of: pass, geometry: g, precision: .bfloat16)
+            #expect(name.contains("bf16"), "\(pass): \(name)")
         }
     }
 

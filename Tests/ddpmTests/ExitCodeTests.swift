@@ -50,3 +50,14 @@ struct ExitCodeTests {
         #expect(lines.last?.hasPrefix("sample: 40/40") == true, "\(lines)")
     }
 }
+
+@Suite("BFloat16 precision")
+struct PrecisionTests {
+    @Test("--precision bf16 on a CPU without avx512_bf16 exits 1 naming the flag and what to use instead")
+    func refusedWithoutTheInstructions() throws {
+        let result = try runProgram(ddpmExecutable, ["bench", "--model", "toy", "--mode", "sample", "--batch-size", "4", "--precision", "bf16"], environment: ["DDPM_DISABLE_BF16": "1"])
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.contains("--precision bf16: this CPU has no avx512_bf16 instructions"), "\(result.standardError)")
+        #expect(result.standardError.contains("use --precision fp32"))
+    }
+}

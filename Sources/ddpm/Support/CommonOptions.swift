@@ -18,12 +18,26 @@ struct ComputeOptions: ParsableArguments {
         case winograd, direct
     }
 
+    @Option(help: ArgumentHelp(
+        "Precision of the convolutions' products: fp32, or bf16 (BFloat16 factors, Float32 sums and everything else Float32: weights, Adam, EMA, normalisation, the diffusion update; needs avx512_bf16).",
+        valueName: "fp32|bf16"))
+    var precision: Precision = .fp32
+
+    /// `--precision`.
+    enum Precision: String, ExpressibleByArgument, CaseIterable {
+        case fp32, bf16
+    }
+
     func validate() throws {
         if let threads { guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") } }
     }
 
     func apply() throws {
+        if precision == .bf16 && !CPUFeatures.hasBFloat16 {
+            throw CommandFailure("--precision bf16: this CPU has no avx512_bf16 instructions (BFloat16 dot products); use --precision fp32.")
+        }
         if let threads { ComputeThreads.set(threads) }
         DNNLConvolution.defaultAlgorithm = convolution == .winograd ? .winograd : .direct
+        DNNLConvolution.defaultPrecision = precision == .bf16 ? .bfloat16 : .float32
     }
 }

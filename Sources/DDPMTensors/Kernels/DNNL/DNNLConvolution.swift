@@ -48,6 +48,24 @@ public enum DNNLConvolution {
         case winograd
     }
 
+    /// The precision of the products.
+    public enum Precision: String, Hashable, Sendable, CaseIterable {
+        /// Float32 throughout.
+        case float32
+        /// x, w (forward), dy (backward) rounded to BFloat16 (8 significant bits) inside oneDNN, the
+        /// products summed in Float32, every output Float32 (`avx512_core_bf16` kernels). Direct
+        /// sums only (oneDNN has no BF16 Winograd); the caller's buffers stay Float32.
+        ///
+        /// Error bound per output element, for a sum of n products with u = 2⁻⁸ (BFloat16's unit
+        /// roundoff) and γₙ = n·2⁻²⁴/(1 − n·2⁻²⁴): |ŷ − y| ≤ (2u + u² + γₙ(1 + u)²)·Σ|x||w|: each
+        /// factor is rounded once (relative error ≤ u), the Float32 sum adds γₙ.
+        case bfloat16
+    }
+
+    /// The precision of calls that name none (`ddpm --precision`). Check
+    /// ``CPUFeatures/hasBFloat16`` before choosing `.bfloat16`.
+    nonisolated(unsafe) public static var defaultPrecision = Precision.float32
+
     /// The smallest output height and width that `.winograd` runs as Winograd. Measured here
     /// (U-Net shapes, all three passes): Winograd is 1.4–2.7× faster from 7×7 outputs up, but
     /// at 4×4 and 2×2, one mostly padded 4×4 tile per image, up to 7× slower than direct.
@@ -62,6 +80,7 @@ public enum DNNLConvolution {
         var hasBias: Bool
         var threads: Int
         var algorithm: Algorithm
+        var precision: Precision
     }
 
     private static let plans = DNNLPlanCache<Key>()
@@ -76,16 +95,18 @@ public enum DNNLConvolution {
     ///   - output: y, `geometry.outputShape` (NCHW); overwritten.
     ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
     ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
+    ///   - precision: Float32 or BFloat16 products; by default ``defaultPrecision``.
     public static func forward(
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        output: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm
+        output: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm,
+        precision: Precision = defaultPrecision
     ) {
         precondition(geometry.isValid, "DNNLConvolution.forward: invalid geometry \(geometry)")
         if geometry.batch == 0 { return }
         var buffers = [UnsafeMutableRawPointer(mutating: input), UnsafeMutableRawPointer(mutating: weight)]
         if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias)) }
         buffers.append(UnsafeMutableRawPointer(output))
-        run(.forward, geometry, hasBias: bias != nil, algorithm, buffers)
+        run(.forward, geometry, hasBias: bias != nil, algorithm, precision, buffers)
     }
 
     /// dx = ∂L/∂x from dy = ∂L/∂y: dx[n,i,h,w] = Σ dy[n,o,p,q] · w[o,i,a,b] over the taps (p,q,a,b) that read x[n,i,h,w].
@@ -96,9 +117,11 @@ public enum DNNLConvolution {
     ///   - inputGrad: dx, `geometry.inputShape` (NCHW); overwritten.
     ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
     ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
+    ///   - precision: Float32 or BFloat16 products; by default ``defaultPrecision``.
     public static func backwardData(
         outputGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        inputGrad: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm
+        inputGrad: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm,
+        precision: Precision = defaultPrecision
     ) {
         precondition(geometry.isValid, "DNNLConvolution.backwardData: invalid geometry \(geometry)")
         if geometry.batch == 0 { return }
@@ -106,7 +129,7 @@ public enum DNNLConvolution {
             UnsafeMutableRawPointer(mutating: outputGrad), UnsafeMutableRawPointer(mutating: weight),
             UnsafeMutableRawPointer(inputGrad),
         ]
-        run(.backwardData, geometry, hasBias: false, algorithm, buffers)
+        run(.backwardData, geometry, hasBias: false, algorithm, precision, buffers)
     }
 
     /// dw = ∂L/∂w and db = ∂L/∂bias from x and dy:
@@ -119,10 +142,11 @@ public enum DNNLConvolution {
     ///   - biasGrad: db, `[outChannels]`, or nil when there is no bias; overwritten.
     ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
     ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
+    ///   - precision: Float32 or BFloat16 products; by default ``defaultPrecision``.
     public static func backwardWeights(
         input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
         weightGrad: UnsafeMutablePointer<Float>, biasGrad: UnsafeMutablePointer<Float>?,
-        geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm
+        geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm, precision: Precision = defaultPrecision
     ) {
         precondition(geometry.isValid, "DNNLConvolution.backwardWeights: invalid geometry \(geometry)")
         if geometry.batch == 0 {
@@ -135,31 +159,33 @@ public enum DNNLConvolution {
             UnsafeMutableRawPointer(weightGrad),
         ]
         if let biasGrad { buffers.append(UnsafeMutableRawPointer(biasGrad)) }
-        run(.backwardWeights, geometry, hasBias: biasGrad != nil, algorithm, buffers)
+        run(.backwardWeights, geometry, hasBias: biasGrad != nil, algorithm, precision, buffers)
     }
 
     /// oneDNN's name for the implementation it runs for `pass` at `geometry` (with bias for the
     /// forward and backward-weights passes), e.g. `jit:avx512_core` or `jit_wino_4x3:avx512_core`;
     /// creates the plan if needed.
-    public static func implementationName(of pass: Pass, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm) -> String {
+    public static func implementationName(
+        of pass: Pass, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm, precision: Precision = defaultPrecision
+    ) -> String {
         precondition(geometry.isValid && geometry.batch > 0, "DNNLConvolution.implementationName: invalid geometry \(geometry)")
-        return DNNLEngine.shared.withLock { _ in plan(pass, geometry, hasBias: pass != .backwardData, algorithm).implementation }
+        return DNNLEngine.shared.withLock { _ in plan(pass, geometry, hasBias: pass != .backwardData, algorithm, precision).implementation }
     }
 
     // MARK: - Plans
 
     private static func run(
-        _ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ buffers: [UnsafeMutableRawPointer]
+        _ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision, _ buffers: [UnsafeMutableRawPointer]
     ) {
         DNNLEngine.shared.withLock { arena in
-            plan(pass, geometry, hasBias: hasBias, algorithm).execute(buffers, arena: arena)
+            plan(pass, geometry, hasBias: hasBias, algorithm, precision).execute(buffers, arena: arena)
         }
     }
 
     /// Must be called under `DNNLEngine.withLock`.
-    private static func plan(_ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm) -> DNNLPlan {
-        let key = Key(geometry: geometry, pass: pass, hasBias: hasBias, threads: DNNLEngine.threads, algorithm: algorithm)
-        return plans.plan(for: key) { makePlan(pass, geometry, hasBias: hasBias, algorithm) }
+    private static func plan(_ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision) -> DNNLPlan {
+        let key = Key(geometry: geometry, pass: pass, hasBias: hasBias, threads: DNNLEngine.threads, algorithm: algorithm, precision: precision)
+        return plans.plan(for: key) { makePlan(pass, geometry, hasBias: hasBias, algorithm, precision) }
     }
 
     /// The caller's layouts: contiguous NCHW activations, OIHW weights, a vector bias.
@@ -167,8 +193,8 @@ public enum DNNLConvolution {
         var input, weight, bias, output: dnnl_memory_desc_t
     }
 
-    private static func makePlan(_ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm) -> DNNLPlan {
-        let what = "convolution \(pass)\(hasBias ? " with bias" : "") at \(g)"
+    private static func makePlan(_ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision) -> DNNLPlan {
+        let what = "convolution \(pass)\(hasBias ? " with bias" : "")\(precision == .bfloat16 ? " in bf16" : "") at \(g)"
         let plain = PlainDescs(
             input: dnnlMemoryDesc(g.inputShape, dnnl_nchw, what),
             weight: dnnlMemoryDesc(g.weightShape, dnnl_oihw, what),
@@ -179,17 +205,26 @@ public enum DNNLConvolution {
 
         // Winograd first where asked for, the output is large enough and oneDNN has it for this
         // shape and pass, else direct (which must succeed).
-        if algorithm == .winograd, min(g.outHeight, g.outWidth) >= winogradMinimumSide,
-           let plan = makePlan(pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, plain: plain, attr: attr, what: what, required: false) {
+        if precision == .float32, algorithm == .winograd, min(g.outHeight, g.outWidth) >= winogradMinimumSide,
+           let plan = makePlan(pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, precision: precision, plain: plain, attr: attr, what: what, required: false) {
             return plan
         }
-        return makePlan(pass, g, hasBias: hasBias, algorithm: dnnl_convolution_direct, plain: plain, attr: attr, what: what, required: true)!
+        return makePlan(
+            pass, g, hasBias: hasBias, algorithm: dnnl_convolution_direct, precision: precision, plain: plain, attr: attr, what: what, required: true)!
     }
 
     private static func makePlan(
-        _ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, algorithm: dnnl_alg_kind_t, plain: PlainDescs,
+        _ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, algorithm: dnnl_alg_kind_t, precision: Precision, plain: PlainDescs,
         attr: dnnl_primitive_attr_t?, what: String, required: Bool
     ) -> DNNLPlan? {
+        // BFloat16: the factors of the products (x and w forward; dy and w for dx; x and dy for dw)
+        // in bf16; what is computed (y, dx, dw, the bias and its gradient) in f32.
+        let low = precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
+        let (source, weightType, destination): (dnnl_data_type_t, dnnl_data_type_t, dnnl_data_type_t) = switch pass {
+        case .forward: (low, low, dnnl_f32)
+        case .backwardData: (dnnl_f32, low, low)
+        case .backwardWeights: (low, dnnl_f32, low)
+        }
         let engine = DNNLEngine.shared.engine
         // Creates a primitive descriptor; nil (or a stop when `required`) when oneDNN has no implementation.
         func create(_ desc: UnsafeMutableRawPointer, _ attr: dnnl_primitive_attr_t?, hint: dnnl_primitive_desc_t?, _ call: String) -> dnnl_primitive_desc_t? {
@@ -203,7 +238,9 @@ public enum DNNLConvolution {
         }
         // 1. The forward descriptor: the primitive itself for the forward pass, the hint for the
         //    backward passes (kept alive with their plan, since oneDNN 2.x backward descriptors point to it).
-        var forwardDesc = convolutionDesc(g, what, hasBias: hasBias) { src, weights, bias, dst, strides, left, right in
+        // The forward descriptor of a backward pass is only its hint: every factor in the low precision.
+        let forwardTypes = pass == .forward ? (low, low, dnnl_f32) : (low, low, low)
+        var forwardDesc = convolutionDesc(g, what, hasBias: hasBias, types: forwardTypes) { src, weights, bias, dst, strides, left, right in
             var desc = dnnl_convolution_desc_t()
             let status = dnnl_convolution_forward_desc_init(
                 &desc, dnnl_forward_training, algorithm, src, weights, bias, dst, strides, left, right)
@@ -226,7 +263,7 @@ public enum DNNLConvolution {
             return plan
 
         case .backwardData:
-            var desc = convolutionDesc(g, what, hasBias: false) { diffSrc, weights, _, diffDst, strides, left, right in
+            var desc = convolutionDesc(g, what, hasBias: false, types: (source, weightType, destination)) { diffSrc, weights, _, diffDst, strides, left, right in
                 var desc = dnnl_convolution_desc_t()
                 let status = dnnl_convolution_backward_data_desc_init(
                     &desc, algorithm, diffSrc, weights, diffDst, strides, left, right)
@@ -243,7 +280,7 @@ public enum DNNLConvolution {
             return plan
 
         case .backwardWeights:
-            var desc = convolutionDesc(g, what, hasBias: hasBias) { src, diffWeights, diffBias, diffDst, strides, left, right in
+            var desc = convolutionDesc(g, what, hasBias: hasBias, types: (source, weightType, destination)) { src, diffWeights, diffBias, diffDst, strides, left, right in
                 var desc = dnnl_convolution_desc_t()
                 let status = dnnl_convolution_backward_weights_desc_init(
                     &desc, algorithm, src, diffWeights, diffBias, diffDst, strides, left, right)
@@ -269,15 +306,16 @@ public enum DNNLConvolution {
     /// spatial parameters (strides; top/left padding; bottom/right padding) from `g`.
     private static func convolutionDesc(
         _ g: Conv2DGeometry, _ what: String, hasBias: Bool,
+        types: (source: dnnl_data_type_t, weights: dnnl_data_type_t, destination: dnnl_data_type_t),
         _ initialise: (
             UnsafePointer<dnnl_memory_desc_t>, UnsafePointer<dnnl_memory_desc_t>, UnsafePointer<dnnl_memory_desc_t>?,
             UnsafePointer<dnnl_memory_desc_t>, UnsafePointer<dnnl_dim_t>, UnsafePointer<dnnl_dim_t>, UnsafePointer<dnnl_dim_t>
         ) -> (dnnl_convolution_desc_t, dnnl_status_t, String)
     ) -> dnnl_convolution_desc_t {
-        var src = dnnlMemoryDesc(g.inputShape, dnnl_format_tag_any, what)
-        var weights = dnnlMemoryDesc(g.weightShape, dnnl_format_tag_any, what)
+        var src = dnnlMemoryDesc(g.inputShape, dnnl_format_tag_any, what, type: types.source)
+        var weights = dnnlMemoryDesc(g.weightShape, dnnl_format_tag_any, what, type: types.weights)
         var bias = dnnlMemoryDesc([g.outChannels], dnnl_format_tag_any, what)
-        var dst = dnnlMemoryDesc(g.outputShape, dnnl_format_tag_any, what)
+        var dst = dnnlMemoryDesc(g.outputShape, dnnl_format_tag_any, what, type: types.destination)
         let strides: [dnnl_dim_t] = [dnnl_dim_t(g.strideHeight), dnnl_dim_t(g.strideWidth)]
         let left: [dnnl_dim_t] = [dnnl_dim_t(g.padTop), dnnl_dim_t(g.padLeft)]
         let right: [dnnl_dim_t] = [dnnl_dim_t(g.padBottom), dnnl_dim_t(g.padRight)]

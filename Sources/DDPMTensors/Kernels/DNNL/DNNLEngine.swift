@@ -87,11 +87,13 @@ func dnnlDims(_ values: [Int]) -> dnnl_dims_t {
 }
 
 /// An f32 memory descriptor of `dims` in the layout `tag` (`dnnl_format_tag_any` lets a primitive choose).
-func dnnlMemoryDesc(_ dims: [Int], _ tag: dnnl_format_tag_t, _ what: @autoclosure () -> String) -> dnnl_memory_desc_t {
+func dnnlMemoryDesc(
+    _ dims: [Int], _ tag: dnnl_format_tag_t, _ what: @autoclosure () -> String, type: dnnl_data_type_t = dnnl_f32
+) -> dnnl_memory_desc_t {
     var desc = dnnl_memory_desc_t()
     let values = dims.map { dnnl_dim_t($0) }
     DNNLEngine.check(
-        dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), values, dnnl_f32, tag),
+        dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), values, type, tag),
         "dnnl_memory_desc_init_by_tag(\(dims)) for \(what())")
     return desc
 }
