@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
         .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport"]),
-        .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks"]),
+        .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
         .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
         .target(

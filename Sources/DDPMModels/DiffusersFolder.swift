@@ -1,4 +1,5 @@
 // Loading and saving a U-Net as a diffusers folder: config.json + diffusion_pytorch_model.safetensors.
+import DDPMFileSupport
 import Foundation
 import DDPMNeuralNetworks
 import DDPMTensors
@@ -157,7 +158,8 @@ public enum DiffusersFolder {
     }
 
     /// Writes `model` as a diffusers folder at `url` (created if needed): config.json and the
-    /// weights in the parameters' current dtype. Each file is replaced atomically.
+    /// weights in the parameters' current dtype. Each file is replaced atomically and synced to
+    /// disk (temporary file, `fsync`, `rename`).
     ///
     /// - Throws: ``DiffusersFolderError/cannotWrite(_:reason:)`` or
     ///   ``DiffusersFolderError/weights(_:_:)``.
@@ -175,9 +177,9 @@ public enum DiffusersFolder {
         }
         let configURL = url.appendingPathComponent(configName)
         do {
-            try model.configuration.diffusersConfig().write(to: configURL, options: .atomic)
-        } catch {
-            throw DiffusersFolderError.cannotWrite(configURL, reason: error.localizedDescription)
+            try AtomicFile.write(model.configuration.diffusersConfig(), to: configURL)
+        } catch let error as FileWriteError {
+            throw DiffusersFolderError.cannotWrite(configURL, reason: error.reason)
         }
     }
 }

@@ -20,10 +20,11 @@ func toyConfiguration(steps: Int = 6, process: ProcessConfiguration? = nil) thro
 }
 
 /// A small U-Net with dropout 0.1 on 8×8 dead-leaves images (dropout makes keyed masks matter).
-func unetConfiguration(steps: Int = 4) throws -> TrainingConfiguration {
+/// `process` defaults to DDPM's with T = 50.
+func unetConfiguration(steps: Int = 4, process: ProcessConfiguration? = nil) throws -> TrainingConfiguration {
     var c = try TrainingConfiguration(
         data: "deadleaves,size=8,count=16", exampleShape: [1, 8, 8], architecture: .tiny,
-        process: ProcessConfiguration(kind: .gaussian, timesteps: 50), steps: steps)
+        process: process ?? ProcessConfiguration(kind: .gaussian, timesteps: 50), steps: steps)
     guard case .unet(var unet) = c.model else { fatalError("tiny is a U-Net") }
     unet.dropout = 0.1
     c.model = .unet(unet)

@@ -9,7 +9,7 @@ import Testing
 @Suite struct HelpTests {
     static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HelpSnapshots")
 
-    static let subcommands = ["demo", "train", "sample", "schedule", "info", "denoise", "bench", "evaluate", "progressive",
+    static let subcommands = ["demo", "train", "sample", "schedule", "info", "export", "denoise", "bench", "evaluate", "progressive",
                               "interpolate", "inpaint", "rate-distortion"]
 
     @Test(arguments: ["ddpm"] + subcommands)

@@ -60,29 +60,41 @@ Run (from the repository root; needs network access to PyPI once):
 Written with diffusers 0.42.1, torch 2.13.0+cpu, numpy 2.4.6, Python 3.11. The Swift tests never
 run this script; they read the committed files.
 
-Second use, for a pipeline folder this project exports (model_index.json, unet/, scheduler/):
+Second use, for a pipeline folder `ddpm export` writes (model_index.json, unet/, scheduler/):
 
     .../python scripts/reference/make_diffusers_scheduler_fixture.py \\
-        --check-export DIR --x-t x_T.npy --out x0.npy [--steps 10] [--timestep-spacing S] [--as-is]
+        --check-export DIR --x-t x_T.npy --out x0.npy [--write-x-t] [--steps 10] [--timestep-spacing S] [--as-is]
 
-loads DIR with DDPMPipeline.from_pretrained, prints the scheduler and UNet configs, samples with
-DDIM (eta 0, DDIMScheduler.from_config of the folder's scheduler config) from x_T, and writes the
-final sample to --out and a small JSON beside it (x0.json) saying what it loaded. x_T's dtype picks
-the path: float32 is diffusers as is; float64 is the float64 path above (--as-is: unet.double() only).
+loads DIR with DDPMPipeline.from_pretrained (recording what diffusers printed: log records, Python
+warnings, stdout/stderr), prints the pipeline's scheduler and UNet configs, and samples DDIM (eta 0,
+DDIMScheduler.from_config of the loaded scheduler's config, DDPMPipeline's loop) from x_T.
+--write-x-t first writes x_T: float64 [2, C, H, W] from numpy.random.default_rng(SEED + 6). A float64
+x_T runs the float64 path above (--as-is: unet.double() only) and the float32 path (diffusers as is,
+x_T rounded); a float32 x_T the float32 path alone. Writes, for OUT = x0.npy: x0.npy and
+x0_trajectory.npy (x_T's dtype; x after each step), x0_f32.npy and x0_f32_trajectory.npy (float32
+path of a float64 x_T), and x0.json: that DDPMPipeline.from_pretrained loaded the folder, what it
+printed, the scheduler class and config it read, the UNet config, the sampler's config and
+timesteps, each run's files and max |x_0|, versions. Paths inside the repository are recorded
+relative to its root. scripts/reference/make_exported_pipeline_fixture.sh uses it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
+import io
 import json
+import logging
 import math
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
+import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -570,59 +582,155 @@ def make_fixture() -> int:
 
 # --- --check-export --------------------------------------------------------------------------------
 
-def check_export(folder: str, x_t_file: str, out_file: str, steps: int, spacing: str | None, as_is: bool) -> int:
-    """Loads an exported DDPMPipeline folder and samples DDIM (eta 0) from a given x_T."""
+class Captured:
+    """What diffusers prints while loading: its log records (WARNING and above, the default level),
+    Python warnings, and everything written to stdout/stderr (tqdm's progress bars)."""
+
+    def __init__(self):
+        self.records, self.warnings = [], []
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+
+    def __enter__(self):
+        self.handler = logging.Handler(level=logging.WARNING)
+        self.handler.emit = lambda record: self.records.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+        self.logger = logging.getLogger("diffusers")
+        self.logger.addHandler(self.handler)
+        self.catcher = warnings.catch_warnings(record=True)
+        self.caught = self.catcher.__enter__()
+        warnings.simplefilter("always")
+        self.redirects = [contextlib.redirect_stdout(self.stdout), contextlib.redirect_stderr(self.stderr)]
+        for r in self.redirects:
+            r.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for r in reversed(self.redirects):
+            r.__exit__(*exc)
+        self.catcher.__exit__(*exc)
+        self.logger.removeHandler(self.handler)
+        self.warnings = [f"{w.category.__name__}: {w.message}" for w in self.caught]
+        return False
+
+    def report(self) -> dict:
+        def lines(text):
+            # A progress bar redraws with \r: each line's last state, without its timing ("[00:00<…]").
+            last = (line.split("\r")[-1] for line in text.splitlines())
+            return [re.sub(r"\s*\[\d+:\d+<[^\]]*\]$", "", line.rstrip()) for line in last if line.strip()]
+        return dict(log_records=self.records, python_warnings=self.warnings,
+                    stdout=lines(self.stdout.getvalue()), stderr=lines(self.stderr.getvalue()))
+
+
+def relative(path: str) -> str:
+    """A path relative to the repository root when it lies inside it (reproducible reports)."""
+    path = os.path.abspath(path)
+    return os.path.relpath(path, ROOT).replace(os.sep, "/") if path.startswith(ROOT + os.sep) else path
+
+
+def check_export(folder: str, x_t_file: str, out_file: str, steps: int, spacing: str | None, as_is: bool,
+                 write_x_t: bool) -> int:
+    """Loads an exported DDPMPipeline folder and samples DDIM (eta 0) from a given x_T, in float64
+    (or float64-diffusers with as_is) and float32 when x_T is float64, in float32 alone otherwise."""
     from diffusers import DDPMPipeline
 
-    pipe = DDPMPipeline.from_pretrained(folder, low_cpu_mem_usage=False)
+    with Captured() as captured:
+        pipe = DDPMPipeline.from_pretrained(folder, low_cpu_mem_usage=False)
+    messages = captured.report()
+    for line in messages["stdout"] + messages["stderr"] + messages["log_records"] + messages["python_warnings"]:
+        print("diffusers while loading:", line)
     unet, loaded_scheduler = pipe.unet.eval(), pipe.scheduler
-    print("scheduler:", type(loaded_scheduler).__name__)
+    print("pipeline:", type(pipe).__name__, "scheduler:", type(loaded_scheduler).__name__, "unet:", type(unet).__name__)
     print(loaded_scheduler.to_json_string())
-    print("unet:", type(unet).__name__)
     print(unet.to_json_string())
-
-    x = np.load(x_t_file)
     c, size = unet.config.in_channels, unet.config.sample_size
     size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+
+    if write_x_t:
+        shape = (BATCH, c, *size)
+        os.makedirs(os.path.dirname(os.path.abspath(x_t_file)), exist_ok=True)
+        np.save(x_t_file, np.random.default_rng(SEED + 6).standard_normal(shape))
+        print(f"wrote {x_t_file}: float64 {list(shape)} from numpy.random.default_rng(SEED + 6)")
+    x = np.load(x_t_file)
     if x.ndim != 4 or x.shape[1:] != (c, *size):
         raise SystemExit(f"{x_t_file}: shape {x.shape}, expected [N, {c}, {size[0]}, {size[1]}]")
     if x.dtype == np.float64:
-        path = "float64-diffusers" if as_is else "float64"
-        unet = unet.double()
-        if not as_is:
-            cfg = unet.config
-            unet.time_proj.forward = lambda ts: timestep_embedding64(
-                ts, cfg.block_out_channels[0], cfg.flip_sin_to_cos, cfg.freq_shift)
+        paths = ["float64-diffusers" if as_is else "float64", "float32"]
     elif x.dtype == np.float32:
-        path = "float32"
-        unet = unet.float()
+        paths = ["float32"]
     else:
         raise SystemExit(f"{x_t_file}: dtype {x.dtype}, expected float32 or float64")
 
     overrides = {} if spacing is None else dict(timestep_spacing=spacing)
-    sched = DDIMScheduler.from_config(loaded_scheduler.config, **overrides)
-    if path == "float64":
-        widen_scheduler(sched)
-    timesteps, traj, _ = sample(unet, sched, torch.from_numpy(np.ascontiguousarray(x)), steps=steps)
-    final = traj[-1].astype(x.dtype)
-    np.save(out_file, final)
+    base = os.path.splitext(out_file)[0]
+    runs, finals = {}, {}
+    for path in paths:
+        model = copy.deepcopy(unet)
+        if path == "float32":
+            model = model.float()
+            start = x.astype(np.float32)
+        else:
+            model = model.double()
+            start = x
+            if path == "float64":
+                cfg = model.config
+                model.time_proj.forward = lambda ts, cfg=cfg: timestep_embedding64(
+                    ts, cfg.block_out_channels[0], cfg.flip_sin_to_cos, cfg.freq_shift)
+        sched = DDIMScheduler.from_config(loaded_scheduler.config, **overrides)
+        if path == "float64":
+            widen_scheduler(sched)
+        timesteps, traj, _ = sample(model, sched, torch.from_numpy(np.ascontiguousarray(start)), steps=steps)
+        traj = traj.astype(start.dtype)
+        suffix = "_f32" if path == "float32" and len(paths) == 2 else ""
+        final_file, traj_file = f"{base}{suffix}.npy", f"{base}{suffix}_trajectory.npy"
+        np.save(final_file, traj[-1])
+        np.save(traj_file, traj)
+        finals[path] = traj[-1]
+        runs[path] = dict(final=relative(final_file), trajectory=relative(traj_file), dtype=str(traj.dtype),
+                          shape=list(traj[-1].shape), trajectory_shape=list(traj.shape),
+                          timesteps=timesteps.tolist(), final_max_abs=float(np.max(np.abs(traj[-1]))),
+                          sampler_config=json.loads(sched.to_json_string()))
+        print(f"{path}: wrote {final_file} and {traj_file}; timesteps {timesteps.tolist()}, "
+              f"max |x_0| {runs[path]['final_max_abs']:.6g}")
+    if len(paths) == 2:
+        runs["float32"]["final_rel_err_vs_" + paths[0]] = rel_err(finals["float32"], finals[paths[0]])
+
     report = dict(
-        loaded=True, folder=os.path.abspath(folder), pipeline=type(pipe).__name__,
+        script=SCRIPT,
+        command=" ".join(["scripts/reference/make_diffusers_scheduler_fixture.py", "--check-export", relative(folder),
+                          "--x-t", relative(x_t_file), "--out", relative(out_file)]
+                         + (["--steps", str(steps)] if steps != STEPS else [])
+                         + (["--timestep-spacing", spacing] if spacing else []) + (["--as-is"] if as_is else [])
+                         + (["--write-x-t"] if write_x_t else [])),
+        loaded=True, loader="DDPMPipeline.from_pretrained(folder, low_cpu_mem_usage=False)",
+        folder=relative(folder), pipeline=type(pipe).__name__,
+        messages_while_loading=messages,
         scheduler_class=type(loaded_scheduler).__name__,
         scheduler_config=json.loads(loaded_scheduler.to_json_string()),
+        unet_class=type(unet).__name__,
         unet_config=json.loads(unet.to_json_string()),
-        sampler=dict(scheduler="DDIMScheduler", eta=0.0, inference_steps=steps, overrides=overrides,
-                     timestep_spacing=sched.config.timestep_spacing, timesteps=timesteps.tolist(),
-                     config=json.loads(sched.to_json_string())),
-        path=path, x_T=os.path.abspath(x_t_file), out=os.path.abspath(out_file),
-        out_shape=list(final.shape), out_dtype=str(final.dtype), out_max_abs=float(np.max(np.abs(final))),
+        unet_parameters=sum(p.numel() for p in unet.parameters()),
+        x_T=relative(x_t_file), x_T_dtype=str(x.dtype), x_T_shape=list(x.shape),
+        x_T_seed="numpy.random.default_rng(SEED + 6).standard_normal" if write_x_t else None,
+        sampler=dict(scheduler="DDIMScheduler.from_config(pipeline.scheduler.config" + (", **overrides)" if overrides else ")"),
+                     eta=0.0, inference_steps=steps, overrides=overrides,
+                     loop="scheduler.set_timesteps(steps); for t in scheduler.timesteps: x = scheduler.step("
+                          "unet(x, t).sample, t, x, eta=0).prev_sample (DDPMPipeline's loop); trajectory[k] is x "
+                          "after step k, final = trajectory[-1]"),
+        paths={p: PATHS[p] for p in paths},
+        runs=runs,
         versions=versions())
-    json_file = os.path.splitext(out_file)[0] + ".json"
+    json_file = base + ".json"
     with open(json_file, "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
-    print(f"wrote {out_file} and {json_file}; timesteps {timesteps.tolist()}, max |x_0| {report['out_max_abs']:.6g}")
+    print(f"wrote {json_file}")
     return 0
+
+
+PATHS = {
+    "float64": "unet.double() with the time embedding computed in float64; DDIM tables rebuilt in float64; x_T as given",
+    "float64-diffusers": "diffusers as is with unet.double() (float32 schedule tables and time embedding); x_T as given",
+    "float32": "diffusers as is in float32; x_T rounded to float32",
+}
 
 
 def main() -> int:
@@ -634,6 +742,8 @@ def main() -> int:
     parser.add_argument("--timestep-spacing", choices=SPACINGS, help="with --check-export: override the spacing")
     parser.add_argument("--as-is", action="store_true",
                         help="with --check-export and a float64 x_T: diffusers as is (float32 tables, embedding)")
+    parser.add_argument("--write-x-t", action="store_true",
+                        help="with --check-export: first write --x-t, float64 [2, C, H, W] N(0, 1) from default_rng(SEED + 6)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
@@ -644,9 +754,10 @@ def main() -> int:
     if args.check_export:
         if not args.x_t or not args.out:
             parser.error("--check-export needs --x-t FILE and --out FILE")
-        return check_export(args.check_export, args.x_t, args.out, args.steps, args.timestep_spacing, args.as_is)
-    if args.x_t or args.out:
-        parser.error("--x-t and --out go with --check-export")
+        return check_export(args.check_export, args.x_t, args.out, args.steps, args.timestep_spacing, args.as_is,
+                            args.write_x_t)
+    if args.x_t or args.out or args.write_x_t:
+        parser.error("--x-t, --out and --write-x-t go with --check-export")
     return make_fixture()
 
 
