@@ -46,6 +46,26 @@ struct ExportCommandTests {
         #expect(try folderContents(dir) == ["pipeline", "raw", "run"])
     }
 
+    /// The exported folder means the same model: sampled with the same flags (diffusers' DDIM and
+    /// DDPM steps, leading spacing), it gives the run folder's samples byte for byte.
+    @Test(arguments: [["--sampler", "ddim", "--steps", "5"], ["--sampler", "ancestral", "--steps", "20"]])
+    func exportSamplesLikeTheRun(_ sampler: [String]) throws {
+        let dir = try temporaryFolder()
+        let run = dir.appendingPathComponent("run")
+        #expect(try runDDPM(["train", "--output", run.path] + Self.tiny).status == 0)
+        let export = dir.appendingPathComponent("export")
+        #expect(try runDDPM(["export", "--checkpoint", run.path, "--output", export.path]).status == 0)
+        var outputs: [Data] = []
+        for folder in [run, export] {
+            let out = dir.appendingPathComponent("samples-\(folder.lastPathComponent)")
+            let result = try runDDPM(["sample", "--checkpoint", folder.path, "--count", "3", "--spacing", "leading", "--seed", "9",
+                                      "--output", out.path, "--threads", "1"] + sampler)
+            #expect(result.status == 0, "\(result.standardError)")
+            outputs.append(try Data(contentsOf: out.appendingPathComponent("samples.npy")))
+        }
+        #expect(outputs[0] == outputs[1], "samples of the run and of its export differ")
+    }
+
     @Test func refusesABinomialRun() throws {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
