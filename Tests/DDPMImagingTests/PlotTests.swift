@@ -58,6 +58,21 @@ struct PlotTests {
         #expect(log.labels(for: log.ticks()) == ["1e-4", "1e-3", "0.01", "0.1", "1"])
     }
 
+    @Test("a log axis spanning about a decade labels 2× and 5× ticks; a narrower one labels its linear ticks")
+    func subDecadeLogTicks() {
+        let loss = AxisScale(lower: 0.13, upper: 1.2, logarithmic: true)  // the demo's loss plot: 0.15…1.09 with margins
+        let ticks = loss.ticks()
+        #expect(ticks.count >= 3, "\(ticks)")
+        #expect(zip(ticks, [0.2, 0.5, 1]).allSatisfy { abs($0 / $1 - 1) < 1e-12 }, "\(ticks)")
+        #expect(loss.labels(for: ticks) == ["0.2", "0.5", "1"])
+        let narrow = AxisScale(lower: 0.31, upper: 0.58, logarithmic: true)
+        let narrowTicks = narrow.ticks()
+        #expect(narrowTicks.count >= 3 && narrowTicks.allSatisfy { $0 >= 0.31 && $0 <= 0.58 }, "\(narrowTicks)")
+        #expect(Set(narrow.labels(for: narrowTicks)).count == narrowTicks.count, "\(narrow.labels(for: narrowTicks))")
+        let wide = AxisScale(lower: 0.05, upper: 30, logarithmic: true)
+        #expect(wide.ticks() == [0.1, 1, 10])
+    }
+
     @Test("a log-y line plot draws a decreasing curve from top-left to bottom-right")
     func logLine() {
         var plot = Plot(title: "loss", logY: true)

@@ -45,13 +45,21 @@ public struct AxisScale: Equatable, Sendable {
     }
 
     /// Tick positions inside the range: multiples of 1, 2 or 5 × 10^k giving about `target` ticks
-    /// (linear), or powers of ten (log; every power when there are few, else every k-th).
+    /// (linear); on a log axis powers of ten (every k-th when there are many), with 2× and 5× of
+    /// each decade added when fewer than three powers fall inside, and, when the range spans less
+    /// than such three ticks, the linear axis's ticks inside it (so that 0.13…1.2 reads 0.2, 0.5, 1).
     public func ticks(target: Int = 6) -> [Double] {
         if isLogarithmic {
             let first = Int(log10(lower).rounded(.up)), last = Int(log10(upper).rounded(.down))
-            guard first <= last else { return [lower, upper] }
-            let stride = max(1, (last - first + 1 + target - 1) / target)
-            return Swift.stride(from: first, through: last, by: stride).map { pow(10, Double($0)) }
+            if last - first + 1 >= 3 {
+                let stride = max(1, (last - first + 1 + target - 1) / target)
+                return Swift.stride(from: first, through: last, by: stride).map { pow(10, Double($0)) }
+            }
+            let inside = { (v: Double) in v >= self.lower * (1 - 1e-12) && v <= self.upper * (1 + 1e-12) }
+            let decades = Int(log10(lower).rounded(.down))...Int(log10(upper).rounded(.down))
+            let subDecade = decades.flatMap { k in [1.0, 2, 5].map { $0 * pow(10, Double(k)) } }.filter(inside)
+            if subDecade.count >= 3 { return subDecade }
+            return AxisScale(lower: lower, upper: upper).ticks(target: target).filter { $0 > 0 && inside($0) }
         }
         let step = Self.niceStep((upper - lower) / Double(max(1, target - 1)))
         let first = (lower / step).rounded(.up)
@@ -79,7 +87,10 @@ public struct AxisScale: Equatable, Sendable {
     public func labels(for ticks: [Double]) -> [String] {
         let largest = ticks.map { abs($0) }.max() ?? 0
         if isLogarithmic || largest >= 1e5 || (largest > 0 && largest < 1e-3) {
-            return ticks.map { Self.exponential($0) }
+            let labels = ticks.map { Self.exponential($0) }
+            // Ticks closer than one significant digit tells apart (a log axis inside a decade).
+            if Set(labels).count == labels.count { return labels }
+            return ticks.map { String(format: "%.3g", $0) }
         }
         let step = ticks.count > 1 ? abs(ticks[1] - ticks[0]) : max(largest, 1)
         let decimals = max(0, min(6, Int((-log10(step) + 1e-9).rounded(.up))))
