@@ -43,7 +43,7 @@ Three numeric paths per case:
                      float32 and casts back). Final sample only, as an error in the manifest.
 
 Storage: the trajectories of the float64 path are stored rounded to float32 (relative rounding
-≤ 2⁻²⁴ ≈ 6e-8 of max |x|, 170 times below the Swift tests' 1e-5) so that all 42 cases stay
+≤ 2⁻²⁴ ≈ 6e-8 of max |x|, 170 times below the Swift tests' 1e-5) so that all 43 cases stay
 below 1.5 MB; the manifest keeps the float64 max |x| per step and mean |x_final| at full precision.
 Cases whose float64 trajectories are bit-identical share one file (manifest "file").
 
