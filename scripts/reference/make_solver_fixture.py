@@ -16,6 +16,12 @@ Writes Tests/DDPMDiffusionTests/Fixtures/solvers/:
                                σ_VP = √(1−ᾱ)) at every training timestep 0…999 (float64 path)
     cases/<case>.npy           float32 [10, 4, 3, 8, 8]  x after every step k, the float64 path
                                rounded to float32 (see "Storage" below)
+    tiny-unet/<scheduler>.npy  float32 [2, 3, 8, 8]  for `ddpm sample`'s end-to-end test: the final
+                               sample of DPMSolverMultistepScheduler / UniPCMultistepScheduler
+                               .from_config(the DDPM config "thresholding" (ratio 0.9, max 1.5) of
+                               make_diffusers_scheduler_fixture.py), 10 steps, on the committed tiny
+                               UNet (Tests/DDPMModelsTests/Fixtures/tiny-diffusers-unet), from that
+                               fixture's x_T_f32.npy; diffusers as is (float32)
 
 The setup is diffusers' `SchedulerCommonTest` (tests/schedulers/test_schedulers.py):
   model       the dummy model ε(x, t) = x · t / (t + 1), t the integer timestep cast to x's dtype
@@ -568,6 +574,35 @@ def plain_config(s) -> dict:
     return {k: v for k, v in s.config.items() if not k.startswith("_")}
 
 
+TINY_UNET = os.path.join("Tests", "DDPMModelsTests", "Fixtures", "tiny-diffusers-unet")
+SCHEDULER_FIXTURE = os.path.join("Tests", "DDPMTrainingTests", "Fixtures", "diffusers-schedulers")
+
+
+def tiny_unet_runs(out_dir) -> dict:
+    """DPM-Solver++ and UniPC from a DDPM scheduler config on the tiny UNet, as a pipeline would run them."""
+    from diffusers import UNet2DModel
+
+    unet = UNet2DModel.from_pretrained(os.path.join(ROOT, TINY_UNET), low_cpu_mem_usage=False).eval()
+    with open(os.path.join(ROOT, SCHEDULER_FIXTURE, "configs", "thresholding.json")) as f:
+        config = json.load(f)
+    x_T = torch.from_numpy(np.load(os.path.join(ROOT, SCHEDULER_FIXTURE, "x_T_f32.npy")))
+    section = dict(model=TINY_UNET.replace(os.sep, "/"), config=f"{SCHEDULER_FIXTURE}/configs/thresholding.json".replace(os.sep, "/"),
+                   x_T=f"{SCHEDULER_FIXTURE}/x_T_f32.npy".replace(os.sep, "/"), inference_steps=STEPS,
+                   path="diffusers as is, float32 (scheduler.from_config(DDPM config): timestep_spacing leading, "
+                        "clip_sample ignored by both; x̂₀ thresholded, so the final sample, x̂₀ at σ = 0, is within ±1)", runs=[])
+    for cls, name in ((DPMSolverMultistepScheduler, "dpm-solver++"), (UniPCMultistepScheduler, "unipc")):
+        sched = cls.from_config(config)
+        sched.set_timesteps(STEPS)
+        x = x_T.clone()
+        with torch.no_grad():
+            for t in sched.timesteps:
+                x = sched.step(unet(x, t).sample, t, x).prev_sample
+        section["runs"].append(dict(scheduler=cls.__name__, sampler=name, timesteps=sched.timesteps.tolist(),
+                                    file=save_npy(out_dir, f"tiny-unet/{name}.npy", x.numpy()),
+                                    max_abs=float(x.abs().max())))
+    return section
+
+
 def versions() -> dict:
     return dict(diffusers=diffusers.__version__, torch=torch.__version__, numpy=np.__version__,
                 python=platform.python_version())
@@ -720,6 +755,7 @@ def main() -> int:
                 e["float64_diffusers_final_rel_err_vs_float64"] for e in entries),
             max_float32_storage_rel_err=max(e["float32_storage_max_rel_err"] for e in entries)),
         anchors=anchors(),
+        tiny_unet=tiny_unet_runs(out_dir),
         refused_by_diffusers=refused(),
         cases=entries,
     )
