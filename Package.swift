@@ -69,7 +69,8 @@ let package = Package(
         // Shared by every test target: tolerances and ulp errors, temporary folders, the binary runner.
         .target(name: "DDPMTestSupport", path: "Tests/DDPMTestSupport"),
         .testTarget(name: "DDPMTensorsTests", dependencies: ["DDPMTestSupport", "DDPMTensors"]),
-        .testTarget(name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMTensors"], resources: [.copy("Fixtures")]),
+        // DDPMNeuralNetworks for NPYFile (the solver fixtures).
+        .testTarget(name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"]),
         .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),

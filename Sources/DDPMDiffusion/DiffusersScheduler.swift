@@ -145,19 +145,7 @@ public struct DiffusersScheduler: Equatable, Sendable {
             return start.clamped(min: -range, max: range)
         case .threshold(let ratio, let maximum):
             // Per sample: s = quantile(|x̂₀|, ratio) with linear interpolation, clamped to [1, maximum].
-            let batch = start.shape[0]
-            let perSample = start.shape.dropFirst().reduce(1, *)
-            var values = start.doubles
-            for b in 0..<batch {
-                let range = b * perSample..<(b + 1) * perSample
-                let sorted = values[range].map(abs).sorted()
-                let position = ratio * Double(perSample - 1)
-                let low = Int(position.rounded(.down)), high = min(low + 1, perSample - 1)
-                let quantile = sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
-                let scale = min(max(quantile, 1), maximum)
-                for i in range { values[i] = min(max(values[i], -scale), scale) / scale }
-            }
-            return Tensor(values, shape: start.shape, dtype: start.dtype)
+            return DynamicThresholding(uncheckedRatio: ratio, maximum: maximum).apply(start)
         }
     }
 

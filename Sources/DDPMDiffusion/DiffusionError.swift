@@ -37,6 +37,13 @@ public enum DiffusionError: Error, Equatable, Sendable {
     case invalidLossHistory(expectedSteps: Int, maximumLength: Int)
     /// A diffusers scheduler setting this toolkit cannot follow exactly (the text says which and why).
     case unsupportedSchedulerSetting(String)
+    /// A multistep solver (`solver`: "dpmsolver++", "sde-dpmsolver++", "dpmsolver", "unipc") asked
+    /// for an order it does not have; `maximum` is the highest order it supports.
+    case solverOrderUnsupported(solver: String, order: Int, maximum: Int)
+    /// A multistep solver asked for fewer than 1 or more than T sampling steps.
+    case solverStepCount(solver: String, requested: Int, available: Int)
+    /// A multistep-solver setting that cannot be followed (the text says which and why).
+    case unsupportedSolverSetting(String)
 }
 
 extension DiffusionError: CustomStringConvertible {
@@ -79,6 +86,14 @@ extension DiffusionError: CustomStringConvertible {
         case .invalidLossHistory(let steps, let length):
             "The saved loss history must hold \(steps) lists (one per timestep) of at most \(length) finite losses each."
         case .unsupportedSchedulerSetting(let text):
+            text
+        case .solverOrderUnsupported(let solver, let order, let maximum):
+            "\(solver) has no order \(order); use an order from 1 to \(maximum)"
+                + (solver.hasPrefix("sde") ? " (the SDE variant is at most second order)." : ".")
+        case .solverStepCount(let solver, let requested, let available):
+            "\(solver) was asked for \(requested) sampling steps but the model has T = \(available) timesteps; "
+                + "ask for 1 to \(available) steps (10–20 is the solvers' range)."
+        case .unsupportedSolverSetting(let text):
             text
         case .nonBinaryData(let value):
             "Binomial diffusion needs data whose every value is 0 or 1, found \(value). "

@@ -8,6 +8,7 @@ extension ProcessKind: ExpressibleByArgument {}
 extension ModelArchitecture: ExpressibleByArgument {}
 extension MeanPrediction: ExpressibleByArgument {}
 extension VarianceKind: ExpressibleByArgument {}
+extension StepPlacement: ExpressibleByArgument {}
 
 /// `--schedule`: a β schedule by name, with the papers' parameters.
 enum ScheduleName: String, ExpressibleByArgument, CaseIterable {

@@ -1,6 +1,6 @@
 // Which reverse chain `ddpm sample` runs: diffusers' scheduler semantics (a diffusers model, or a
-// run with --spacing leading/trailing/linspace), this toolkit's respaced samplers, or the
-// binomial process's own ancestral sampler.
+// run with --spacing leading/trailing/linspace), this toolkit's respaced samplers, the multistep
+// solvers (DPM-Solver++, its SDE variant, UniPC), or the binomial process's own ancestral sampler.
 import DDPMDiffusion
 import DDPMTensors
 import DDPMTraining
@@ -11,47 +11,168 @@ struct Chain {
         case diffusers(DiffusersScheduler)
         case gaussian(GaussianDiffusion)
         case process(any DiffusionProcess)
+        case dpmSolver(DPMSolver)
+        case uniPC(UniPC)
+    }
+
+    /// The flags that choose the chain.
+    struct Choice {
+        var sampler: SampleCommand.Sampler
+        var steps: Int?
+        var spacing: SampleCommand.Spacing?
+        var eta: Double
+        var order: Int?
+        var placement: StepPlacement?
     }
 
     private let kind: Kind
     private let model: DiffusionModel
-    private let sampler: SampleCommand.Sampler
-    private let eta: Double
+    private let choice: Choice
     private let clipStart: Bool
-    /// Denoising steps per sample.
+    /// Denoising steps per sample (network evaluations).
     let stepCount: Int
+    /// What `sampler.json` records: the sampler and every setting it runs with.
+    let record: SamplerRecord
 
-    init(trained: TrainedModel, sampler: SampleCommand.Sampler, steps: Int?, spacing: SampleCommand.Spacing?, eta: Double) throws {
+    /// The solvers' default number of steps.
+    static let solverSteps = 20
+
+    init(trained: TrainedModel, choice: Choice) throws {
         let T = trained.process.stepCount
-        let count = steps ?? T
+        let sampler = choice.sampler
+        let count = choice.steps ?? (sampler.isSolver ? min(Self.solverSteps, T) : T)
         guard count <= T else { throw CommandFailure("--steps \(count) is more than the model's T = \(T).") }
         self.model = trained.model
-        self.sampler = sampler
-        self.eta = eta
+        self.choice = choice
         clipStart = trained.isImages
         stepCount = count
-        let diffusersSpacing = spacing.flatMap { DiffusersScheduler.Spacing(rawValue: $0.rawValue) }
+        var record = SamplerRecord(sampler: sampler.rawValue, steps: count)
+        let diffusersSpacing = choice.spacing.flatMap { DiffusersScheduler.Spacing(rawValue: $0.rawValue) }
         guard let gaussian = trained.process as? GaussianDiffusion else {
-            guard count == T, sampler == .ancestral, spacing == nil else {
-                throw CommandFailure("this model's process samples with the ancestral sampler over all T = \(T) steps; drop --steps, --spacing and --sampler ddim.")
+            guard count == T, sampler == .ancestral, choice.spacing == nil else {
+                throw CommandFailure(
+                    "this model's process samples with the ancestral sampler over all T = \(T) steps; drop --steps, --spacing and --sampler \(sampler.rawValue).")
             }
             kind = .process(trained.process)
+            record.timesteps = Array((0..<T).reversed())
+            record.process = "binomial diffusion (its own ancestral sampler)"
+            self.record = record
             return
         }
-        if var scheduler = trained.scheduler, spacing != .even {
+        if sampler.isSolver {
+            guard choice.spacing != .even else {
+                throw CommandFailure("--spacing even is the respacing of the ancestral and DDIM samplers; --sampler \(sampler.rawValue) takes leading, trailing or linspace.")
+            }
+            let solverKind = try Self.solver(sampler, gaussian: gaussian, scheduler: trained.scheduler, isImages: trained.isImages,
+                                             choice: choice, spacing: diffusersSpacing, record: &record)
+            kind = solverKind
+        } else if var scheduler = trained.scheduler, choice.spacing != .even {
             // A diffusers model: its scheduler, with the spacing asked for.
             if let diffusersSpacing { scheduler.spacing = diffusersSpacing }
             kind = .diffusers(scheduler)
+            record.semantics = sampler == .ddim ? "diffusers DDIMScheduler" : "diffusers DDPMScheduler"
+            record.spacing = scheduler.spacing.rawValue
+            record.stepsOffset = scheduler.stepsOffset
+            record.timesteps = try CommandFailure.wrap("") { try scheduler.timesteps(count: count) }
+            record.startLimit = Self.describe(scheduler.startLimit)
         } else if let diffusersSpacing {
-            kind = .diffusers(try CommandFailure.wrap("--spacing \(diffusersSpacing.rawValue): ") {
+            let scheduler = try CommandFailure.wrap("--spacing \(diffusersSpacing.rawValue): ") {
                 try DiffusersScheduler(matching: gaussian, clipStart: trained.isImages, spacing: diffusersSpacing)
-            })
-        } else if count < T || sampler == .ddim {
-            kind = .gaussian(try CommandFailure.wrap("") {
-                try gaussian.respaced(sampler == .ddim ? .ddim(count: count) : .even(count: count))
-            })
+            }
+            kind = .diffusers(scheduler)
+            record.semantics = sampler == .ddim ? "diffusers DDIMScheduler" : "diffusers DDPMScheduler"
+            record.spacing = diffusersSpacing.rawValue
+            record.timesteps = try CommandFailure.wrap("") { try scheduler.timesteps(count: count) }
+            record.startLimit = Self.describe(scheduler.startLimit)
         } else {
-            kind = .gaussian(gaussian)
+            let diffusion = count < T || sampler == .ddim
+                ? try CommandFailure.wrap("") { try gaussian.respaced(sampler == .ddim ? .ddim(count: count) : .even(count: count)) }
+                : gaussian
+            kind = .gaussian(diffusion)
+            record.semantics = "this toolkit's respaced chain"
+            record.spacing = count < T || sampler == .ddim ? (sampler == .ddim ? "ddim (0, c, 2c, …)" : "even") : "all T"
+            record.timesteps = Array(diffusion.schedule.originalTimesteps.reversed())
+            record.startLimit = clipStart ? "clipped to ±1" : "none"
+        }
+        if sampler == .ddim { record.eta = choice.eta }
+        record.prediction = gaussian.meanPrediction.rawValue
+        self.record = record
+    }
+
+    /// The solver of `sampler` for the model: a diffusers model's ᾱ, prediction, thresholding,
+    /// spacing and offset (as `DPMSolverMultistepScheduler.from_config` of its scheduler config
+    /// would take them); a run folder's ᾱ and prediction, x̂₀ clipped to ±1 for images (dynamic
+    /// thresholding with maximum 1, as the other samplers clip), linspace steps.
+    private static func solver(
+        _ sampler: SampleCommand.Sampler, gaussian: GaussianDiffusion, scheduler: DiffusersScheduler?, isImages: Bool, choice: Choice,
+        spacing: DiffusersScheduler.Spacing?, record: inout SamplerRecord
+    ) throws -> Kind {
+        var alphaBar = gaussian.schedule.alphaBar
+        var modelTimesteps = gaussian.schedule.originalTimesteps
+        var prediction = gaussian.meanPrediction
+        var thresholding: DynamicThresholding? = isImages ? try DynamicThresholding(ratio: 0.995, maximum: 1) : nil
+        var grid = SolverGrid(placement: choice.placement ?? .uniform, spacing: spacing ?? .linspace)
+        if let scheduler {
+            alphaBar = scheduler.alphaBar
+            // diffusers' solvers clamp a zero-SNR schedule's last ᾱ = 0 to 2⁻²⁴ (σ would be infinite).
+            if alphaBar[alphaBar.count - 1] == 0 { alphaBar[alphaBar.count - 1] = 0x1p-24 }
+            modelTimesteps = Array(alphaBar.indices)
+            prediction = scheduler.prediction
+            thresholding = nil
+            if case .threshold(let ratio, let maximum) = scheduler.startLimit { thresholding = try DynamicThresholding(ratio: ratio, maximum: maximum) }
+            grid.spacing = spacing ?? scheduler.spacing
+            grid.stepsOffset = scheduler.stepsOffset
+            record.semantics = sampler == .unipc ? "diffusers UniPCMultistepScheduler" : "diffusers DPMSolverMultistepScheduler"
+        } else {
+            record.semantics = sampler == .unipc ? "UniPC as diffusers' UniPCMultistepScheduler" : "DPM-Solver++ as diffusers' DPMSolverMultistepScheduler"
+        }
+        let order = choice.order ?? 2
+        let steps: SolverSteps
+        let orders: [Int]
+        let kind: Kind
+        let count = choice.steps ?? min(solverSteps, alphaBar.count)
+        if sampler == .unipc {
+            let solver = try CommandFailure.wrap("--sampler unipc: ") {
+                try UniPC(alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, order: order, thresholding: thresholding, grid: grid)
+            }
+            steps = try CommandFailure.wrap("--sampler unipc: ") { try solver.steps(count) }
+            orders = solver.orders(count: steps.count)
+            kind = .uniPC(solver)
+            record.variant = solver.variant.rawValue
+            record.corrector = solver.corrector
+            record.lowerOrderFinal = solver.lowerOrderFinal
+        } else {
+            let algorithm: DPMSolver.Algorithm = sampler == .dpmSolverPlusPlus ? .dataPrediction : .stochasticDataPrediction
+            let solver = try CommandFailure.wrap("--sampler \(sampler.rawValue): ") {
+                try DPMSolver(alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, algorithm: algorithm, order: order,
+                              thresholding: thresholding, grid: grid)
+            }
+            steps = try CommandFailure.wrap("--sampler \(sampler.rawValue): ") { try solver.steps(count) }
+            orders = solver.orders(count: steps.count)
+            kind = .dpmSolver(solver)
+            record.algorithm = algorithm.rawValue
+            record.lowerOrderFinal = solver.lowerOrderFinal
+            record.solverType = "midpoint"
+        }
+        record.order = order
+        record.orders = orders
+        record.stepPlacement = grid.placement.rawValue
+        record.spacing = grid.placement == .uniform ? grid.spacing.rawValue : nil
+        record.stepsOffset = grid.placement == .uniform && grid.spacing == .leading ? grid.stepsOffset : nil
+        record.finalNoise = grid.finalNoise.rawValue
+        record.timesteps = steps.timesteps.map { modelTimesteps[$0] }
+        record.sigmas = steps.sigmas
+        record.startLimit = thresholding.map {
+            $0.maximum == 1 ? "clipped to ±1 (dynamic thresholding with maximum 1)" : "dynamic thresholding (quantile \($0.ratio), at most \($0.maximum))"
+        } ?? "none"
+        return kind
+    }
+
+    static func describe(_ limit: DiffusersScheduler.StartLimit) -> String {
+        switch limit {
+        case .none: "none"
+        case .clip(let range): "clipped to ±\(range)"
+        case .threshold(let ratio, let maximum): "dynamic thresholding (quantile \(ratio), at most \(maximum))"
         }
     }
 
@@ -69,23 +190,89 @@ struct Chain {
             return try process.samplesForDisplay(model: model, shape: shape, maxSteps: steps, generator: &generator, progress: report)
         }
         let start = start ?? Tensor.randomNormal(shape: shape, dtype: .float32, generator: &generator)
+        let sampler = choice.sampler
         switch kind {
         case .diffusers(let scheduler):
             if sampler == .ddim {
-                return try scheduler.sampleDDIM(model: model, initialNoise: start, steps: steps, eta: eta, generator: &generator) { report(steps - $0.index) }
+                return try scheduler.sampleDDIM(model: model, initialNoise: start, steps: steps, eta: choice.eta, generator: &generator) { report(steps - $0.index) }
             }
             return try scheduler.sampleAncestral(model: model, initialNoise: start, steps: steps, generator: &generator) { report(steps - $0.index) }
         case .gaussian(let diffusion):
             if sampler == .ddim {
                 return try diffusion.sampleDDIM(
-                    model: model, shape: start.shape, eta: eta, initialNoise: start, clipStart: clipStart, generator: &generator
+                    model: model, shape: start.shape, eta: choice.eta, initialNoise: start, clipStart: clipStart, generator: &generator
                 ) { report(steps - $0.index) }
             }
             return try diffusion.sampleAncestral(
                 model: model, shape: start.shape, initialNoise: start, clipStart: clipStart, generator: &generator
             ) { report(steps - $0.index) }
+        case .dpmSolver(let solver):
+            return try solver.sample(model: model, initialNoise: start, steps: steps, generator: &generator) { report(steps - $0.index) }
+        case .uniPC(let solver):
+            return try solver.sample(model: model, initialNoise: start, steps: steps) { report(steps - $0.index) }
         case .process(let process):
             return try process.samplesForDisplay(model: model, shape: shape, maxSteps: steps, generator: &generator, progress: report)
         }
+    }
+}
+
+/// `sampler.json`: the sampler and the settings it ran with, written beside the samples.
+struct SamplerRecord: Encodable {
+    /// --sampler.
+    var sampler: String
+    /// Network evaluations per sample.
+    var steps: Int
+    /// Whose step semantics the chain follows.
+    var semantics: String?
+    /// What the network predicts (epsilon… as this toolkit names it: noise, start, velocity).
+    var prediction: String?
+    /// The process, for a non-Gaussian one.
+    var process: String?
+    /// The solvers' algorithm_type (dpmsolver++, sde-dpmsolver++).
+    var algorithm: String?
+    /// DPM-Solver's second-order form.
+    var solverType: String?
+    /// UniPC's B(h).
+    var variant: String?
+    /// UniPC's corrector.
+    var corrector: Bool?
+    /// The highest solver order.
+    var order: Int?
+    /// The order of each step.
+    var orders: [Int]?
+    /// diffusers' lower_order_final.
+    var lowerOrderFinal: Bool?
+    /// uniform, log-snr or karras.
+    var stepPlacement: String?
+    /// The spacing of uniform steps.
+    var spacing: String?
+    /// diffusers' steps_offset.
+    var stepsOffset: Int?
+    /// zero or sigma-min.
+    var finalNoise: String?
+    /// The 0-based timestep of each network evaluation, noisiest first.
+    var timesteps: [Int]?
+    /// The solvers' σ = √((1 − ᾱ)/ᾱ) of every step and the final one.
+    var sigmas: [Double]?
+    /// What is done to x̂₀.
+    var startLimit: String?
+    /// DDIM's η.
+    var eta: Double?
+    /// --seed.
+    var seed: UInt64?
+    /// Samples drawn.
+    var count: Int?
+    /// --checkpoint and the weights used.
+    var checkpoint: String?
+    /// ema or raw.
+    var weights: String?
+    /// --initial-noise, when given.
+    var initialNoise: String?
+
+    enum CodingKeys: String, CodingKey {
+        case sampler, steps, semantics, prediction, process, algorithm, solverType = "solver_type", variant, corrector, order, orders
+        case lowerOrderFinal = "lower_order_final", stepPlacement = "step_placement", spacing, stepsOffset = "steps_offset"
+        case finalNoise = "final_noise", timesteps, sigmas, startLimit = "x0_limit", eta, seed, count, checkpoint, weights
+        case initialNoise = "initial_noise"
     }
 }
