@@ -3,12 +3,19 @@
 
     bench_torch.py --model fashion|cifar10|toy --mode train|sample --batch-size B
                    [--iterations N] [--warmup W] [--threads K] [--layout channels_last|contiguous]
-                   [--adam default|foreach|fused] [--seed S] [--json]
+                   [--precision fp32|bf16] [--adam default|foreach|fused] [--seed S] [--json]
 
 With --json it prints one JSON object with the keys of `ddpm bench --json`:
   {"model", "mode", "batch_size", "threads", "iterations",
    "seconds": {"min", "median", "max"}, "images_per_second", "peak_rss_bytes", "gflops"}
-plus "implementation": "pytorch", "layout", "adam", "flops_per_step" and "torch" (the version).
+plus "implementation": "pytorch", "layout", "precision", "adam", "flops_per_step" and "torch" (the version).
+
+--precision fp32 (default) is plain eager FP32. --precision bf16 is what a PyTorch user picks for
+BF16 on CPU: the same FP32 model and optimiser, with the network's forward pass under
+torch.autocast("cpu", dtype=torch.bfloat16) (convolutions, linear layers and matmuls in BF16 with
+FP32 accumulation, the ops autocast keeps in FP32 in FP32; backward follows the forward's dtypes;
+parameters, gradients and Adam stay FP32, no loss scaling, which BF16 does not need). The loss and
+the sampling update are computed in FP32 from ε_θ cast back to FP32.
 
 What one timed step is (DDPM Algorithms 1 and 2, linear β from 1e-4 to 0.02, T = 1000):
   train:  t ~ Uniform{0..T−1} (0-based), ε ~ N(0, I), x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε, ε_θ(x_t, t)
@@ -40,6 +47,7 @@ if any(k in os.environ for k in _STRIP) and "torch" not in sys.modules:
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import resource  # noqa: E402
@@ -131,6 +139,8 @@ def parse(argv=None):
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--layout", choices=["channels_last", "contiguous"], default="channels_last",
                    help="memory format of model and activations (channels_last is PyTorch's fastest on CPU)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="fp32: eager FP32; bf16: forward under torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--adam", choices=["default", "foreach", "fused"], default="default",
                    help="torch.optim.Adam implementation (default: PyTorch's choice, the for-loop on CPU)")
     p.add_argument("--seed", type=int, default=0)
@@ -168,6 +178,13 @@ def main(argv=None) -> int:
     eps_coef = (betas / (1 - abar).sqrt()).float()
     sigma = (betas * (1 - abar_prev) / (1 - abar)).sqrt().float()
 
+    if args.precision == "bf16":
+        def autocast():
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+    else:
+        def autocast():
+            return contextlib.nullcontext()
+
     def randn():
         return torch.randn((B,) + shape, generator=g).contiguous(memory_format=fmt)
 
@@ -183,7 +200,9 @@ def main(argv=None) -> int:
             t = torch.randint(0, T, (B,), generator=g)                                  # 1. t
             eps = randn()                                                               # 2. ε
             xt = sqrt_abar[t].view(view) * x0 + sqrt_one_minus_abar[t].view(view) * eps  # 3. q(x_t | x₀)
-            loss = F.mse_loss(model(xt, t), eps)                                        # 4. L_simple
+            with autocast():
+                out = model(xt, t)
+            loss = F.mse_loss(out.float(), eps)                                         # 4. L_simple
             opt.zero_grad(set_to_none=True)
             loss.backward()                                                             # 5. ∇
             opt.step()                                                                  # 6. Adam
@@ -198,7 +217,9 @@ def main(argv=None) -> int:
             t = torch.full((B,), t_int, dtype=torch.long)
             with torch.inference_mode():
                 x = state["x"]
-                eps = model(x, t)                                                       # 1. ε_θ(x_t, t)
+                with autocast():
+                    eps = model(x, t)                                                   # 1. ε_θ(x_t, t)
+                eps = eps.float()
                 mean = recip_sqrt_alpha[t_int] * (x - eps_coef[t_int] * eps)            # 2. μ_θ (eq. 11)
                 x = mean + sigma[t_int] * randn() if t_int > 0 else mean                # 3. + σ_t z
             state["x"] = x
@@ -223,6 +244,7 @@ def main(argv=None) -> int:
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "gflops": flops_step / median / 1e9,
         "implementation": "pytorch", "layout": args.layout if image else "contiguous",
+        "precision": args.precision,
         "adam": args.adam if args.mode == "train" else None,
         "flops_per_step": flops_step, "torch": torch.__version__,
         "cpu_utilization": statistics.median(busy),
@@ -231,7 +253,7 @@ def main(argv=None) -> int:
         print(json.dumps(result))
     else:
         s = result["seconds"]
-        print(f"pytorch {args.model} {args.mode} batch {B}, {args.threads} threads, {args.layout}: "
+        print(f"pytorch {args.model} {args.mode} batch {B}, {args.threads} threads, {args.layout}, {args.precision}: "
               f"{s['median']:.4f} s/step (min {s['min']:.4f}, max {s['max']:.4f}) over {args.iterations}, "
               f"{result['images_per_second']:.1f} images/s, {result['gflops']:.1f} GFLOPS "
               f"({flops_step / 1e9:.1f} GFLOP/step), peak RSS {result['peak_rss_bytes'] / 2**20:.0f} MiB, "
