@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DDPMDatasets", targets: ["DDPMDatasets"]),
         .library(name: "DDPMImaging", targets: ["DDPMImaging"]),
         .library(name: "DDPMTraining", targets: ["DDPMTraining"]),
+        .library(name: "DDPMDistributed", targets: ["DDPMDistributed"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
@@ -37,6 +38,9 @@ let package = Package(
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks"]),
         .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
+        // The processes of an MPI job: Open MPI loaded at run time (dlopen), so nothing needs MPI
+        // to build, and nothing outside an MPI job loads it (README, "Beyond one machine").
+        .target(name: "DDPMDistributed"),
         .target(
             name: "DDPMTraining",
             dependencies: ["DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMFileSupport"],
@@ -74,6 +78,7 @@ let package = Package(
         .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
+        .testTarget(name: "DDPMDistributedTests", dependencies: ["DDPMTestSupport", "DDPMDistributed"]),
         .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
