@@ -43,13 +43,15 @@ let package = Package(
         .target(name: "DDPMDistributed"),
         .target(
             name: "DDPMTraining",
-            dependencies: ["DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMFileSupport"],
+            dependencies: [
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMDistributed", "DDPMFileSupport",
+            ],
             plugins: ["BuildInfo"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
-                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMFileSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMDistributed",
+                "DDPMFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -79,11 +81,12 @@ let package = Package(
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
         .testTarget(name: "DDPMDistributedTests", dependencies: ["DDPMTestSupport", "DDPMDistributed"]),
-        .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
+        .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDistributed", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
         .testTarget(name: "ddpmTests", dependencies: [
             "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
+            "DDPMDistributed",
         ]),
     ]
 )
