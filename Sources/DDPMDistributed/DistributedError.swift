@@ -14,7 +14,7 @@ public enum DistributedError: Error, Equatable, CustomStringConvertible, Sendabl
     /// One or more ranks failed a step that every rank takes together (``Communicator/agree(_:)``):
     /// every rank throws this, with the failing ranks' own messages, so the job stops as one.
     case rankFailed(failures: [RankFailure], size: Int)
-    /// The ranks' replicas of the model no longer agree: the checksums of ``ranks`` differ from
+    /// The ranks' replicas of the model no longer agree: the checksums of `ranks` differ from
     /// rank 0's after `step` steps.
     case replicasDiverged(step: Int, ranks: [Int], size: Int, detail: String)
 

@@ -181,7 +181,7 @@ public final class DataParallelTrainer {
     }
 
     /// Checks that every rank's replica equals rank 0's (``checksum()`` gathered from all).
-    /// - Throws: ``DDPMDistributed/DistributedError/replicasDiverged(step:ranks:size:detail:)``
+    /// - Throws: `DistributedError.replicasDiverged`
     ///   on every rank, naming the ranks that differ, when any does.
     public func verifyReplicas() throws {
         let sums = try communicator.allGather(checksum())

@@ -10,7 +10,7 @@ extension TrainingRun {
     /// writes to it from then on; its settings are broadcast so that every rank builds the same
     /// trainer, and its weights, so that the replicas start identical. With one rank this is
     /// ``start(_:dataset:in:)``.
-    /// - Throws: ``DDPMDistributed/DistributedError/rankFailed(failures:size:)`` on every rank when
+    /// - Throws: `DistributedError.rankFailed` on every rank when
     ///   any rank fails (the folder already holds a run, the data do not fit, the batch is smaller
     ///   than the number of ranks), with each failing rank's message.
     public static func start(
@@ -30,7 +30,7 @@ extension TrainingRun {
     /// state; every other rank loads the data named in run.json itself (paths are resolved in its
     /// own working directory, so the data must be there on every machine). With one rank this is
     /// ``resume(_:adjust:)``.
-    /// - Throws: ``DDPMDistributed/DistributedError/rankFailed(failures:size:)`` on every rank when
+    /// - Throws: `DistributedError.rankFailed` on every rank when
     ///   any rank fails, with each failing rank's message.
     public static func resume(
         _ folder: URL, communicator: Communicator, bucketBytes: Int = 25 << 20, adjust: (inout TrainingConfiguration) -> Void = { _ in }

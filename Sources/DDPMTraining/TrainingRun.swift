@@ -25,7 +25,7 @@ public final class TrainingRun {
     public private(set) var notes: [String] = []
     /// The first failure to append to log.jsonl, if any (training goes on without the line).
     public private(set) var logFailure: String?
-    /// The ranks that train this run together (``Communicator/singleProcess`` unless started or
+    /// The ranks that train this run together (`Communicator.singleProcess` unless started or
     /// resumed with a communicator of several ranks); rank 0 alone writes the folder.
     public internal(set) var communicator: Communicator
     /// The data-parallel steps when the run is shared by more than one rank, else nil.
@@ -168,7 +168,7 @@ public final class TrainingRun {
     /// ``replicaCheckInterval`` steps, and after the last, the ranks check that their replicas
     /// agree.
     /// - Throws: ``TrainingError/diverged(step:quantity:value:)`` when the loss or the gradient
-    ///   norm is not finite (on every rank alike); ``DDPMDistributed/DistributedError`` when a
+    ///   norm is not finite (on every rank alike); `DistributedError` when a
     ///   collective fails or the replicas differ.
     @discardableResult
     public func step() throws -> Trainer.StepReport {
@@ -192,7 +192,7 @@ public final class TrainingRun {
     ///
     /// Shared by several ranks, every rank must call it: they first check that their replicas
     /// agree, then rank 0 writes, and a failure to write stops every rank alike
-    /// (``DDPMDistributed/DistributedError/rankFailed(failures:size:)``).
+    /// (`DistributedError.rankFailed`).
     public func saveCheckpoint() throws {
         guard let dataParallel else { return try Checkpoint.save(trainer, in: folder) }
         try dataParallel.verifyReplicas()
