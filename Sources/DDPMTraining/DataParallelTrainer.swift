@@ -34,11 +34,19 @@ public final class DataParallelTrainer {
     public let communicator: Communicator
     /// This rank's examples of every batch (indices in 0..<batch size).
     public let examples: Range<Int>
-    /// The smallest bucket of gradients sent at once (the last bucket may be smaller). 25 MiB by
+    /// The smallest bucket of gradients sent at once (the first is cut at 1 MiB so that it leaves
+    /// early, and the last may be smaller). 25 MiB by
     /// default, PyTorch DDP's default: small enough that the first buckets leave while the
     /// backward pass is still running, large enough that the per-message cost is negligible.
     public let bucketBytes: Int
     private let buckets: GradientBuckets
+
+    /// The number of gradient buckets (the first of at most 1 MiB, then ``bucketBytes`` each).
+    public var bucketCount: Int { buckets.buckets.count }
+    /// How many of the last step's buckets were sent while the backward pass was still running;
+    /// the rest left after it. All but the one holding the first layers (and the parameters used
+    /// all through the network, such as the time embedding's) leave early.
+    public var bucketsSentDuringBackward: Int { buckets.startedDuringBackward }
 
     /// The examples of a batch of `batchSize` that `rank` of `ranks` computes,
     /// contiguous and as equal as possible (the first `batchSize % ranks` ranks take one more).

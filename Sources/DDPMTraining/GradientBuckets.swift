@@ -7,8 +7,8 @@ import DDPMTensors
 /// ranks (`MPI_Iallreduce`) as soon as the backward pass has finished all of a bucket's gradients.
 ///
 /// Layout: the gradients lie in `network.namedParameters` order; bucket 0 holds the last
-/// parameters (the output layers, whose gradients the backward pass finishes first), bucket 1 the
-/// ones before, and so on, each at least `bucketBytes` long except the last. The buckets are
+/// parameters (the output layers, whose gradients the backward pass finishes first) up to 1 MiB,
+/// bucket 1 the ones before, and so on, each at least `bucketBytes` long except the last. The buckets are
 /// started strictly in this order on every rank (MPI needs the same collectives in the same order
 /// everywhere); a bucket whose gradients are all ready waits for the ones before it. The buckets
 /// depend on the parameter list alone, so every rank cuts the same ones.
@@ -28,8 +28,16 @@ final class GradientBuckets {
     private var nextToStart = 0
     private var pending: [Communicator.PendingReduction] = []
     private var failure: (any Error)?
+    /// How many buckets of the last step were started while gradients were still coming in
+    /// (before `finish()`): the overlap of communication with the backward pass.
+    private(set) var startedDuringBackward = 0
 
-    /// Buckets of at least `bucketBytes` for parameters of `shapes` (in `namedParameters` order).
+    /// The first bucket's size limit: 1 MiB, as PyTorch DDP's first bucket, so that the first
+    /// message leaves as soon as the output layers' gradients are done.
+    static let firstBucketBytes = 1 << 20
+
+    /// Buckets of at least `bucketBytes` (the first cut at 1 MiB) for parameters of `shapes` (in
+    /// `namedParameters` order).
     init(shapes: [[Int]], bucketBytes: Int, communicator: Communicator) {
         precondition(bucketBytes > 0, "GradientBuckets: bucketBytes must be positive, got \(bucketBytes)")
         self.communicator = communicator
@@ -46,7 +54,8 @@ final class GradientBuckets {
         var upper = shapes.count, bytes = 0
         for index in stride(from: shapes.count - 1, through: 0, by: -1) {
             bytes += shapes[index].reduce(1, *) * MemoryLayout<Float>.size
-            if bytes >= bucketBytes || index == 0 {
+            let limit = buckets.isEmpty ? min(bucketBytes, Self.firstBucketBytes) : bucketBytes
+            if bytes >= limit || index == 0 {
                 buckets.append(index..<upper)
                 upper = index
                 bytes = 0
@@ -64,6 +73,7 @@ final class GradientBuckets {
     func begin() {
         missing = buckets.map(\.count)
         nextToStart = 0
+        startedDuringBackward = 0
         pending = []
         failure = nil
     }
@@ -99,6 +109,7 @@ final class GradientBuckets {
     func finish() throws -> [Tensor] {
         if let failure { throw failure }
         precondition(missing.allSatisfy { $0 == 0 }, "GradientBuckets.finish: gradients missing from buckets \(missing)")
+        startedDuringBackward = nextToStart
         try startReadyBuckets()
         for reduction in pending { try reduction.wait() }
         pending = []
