@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DDPMDatasets", targets: ["DDPMDatasets"]),
         .library(name: "DDPMImaging", targets: ["DDPMImaging"]),
         .library(name: "DDPMTraining", targets: ["DDPMTraining"]),
+        .library(name: "DDPMDistributed", targets: ["DDPMDistributed"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
@@ -37,15 +38,20 @@ let package = Package(
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
         .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
+        // The processes of an MPI job: Open MPI loaded at run time (dlopen), so nothing needs MPI
+        // to build, and nothing outside an MPI job loads it (README, "Beyond one machine").
+        .target(name: "DDPMDistributed"),
         .target(
             name: "DDPMTraining",
-            dependencies: ["DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMFileSupport"],
+            dependencies: [
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMDistributed", "DDPMFileSupport",
+            ],
             plugins: ["BuildInfo"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
-                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMFileSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMDistributed",
+                "DDPMFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -75,11 +81,13 @@ let package = Package(
         .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
-        .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
+        .testTarget(name: "DDPMDistributedTests", dependencies: ["DDPMTestSupport", "DDPMDistributed"]),
+        .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDistributed", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
         .testTarget(name: "ddpmTests", dependencies: [
             "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
+            "DDPMDistributed",
         ]),
     ]
 )

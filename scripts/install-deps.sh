@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only those that are missing.
 set -euo pipefail
+# --with-data adds Fashion-MNIST; --with-mpi adds openmpi-bin (mpirun) and libopenmpi3 (libmpi.so.40),
+# which only the data-parallel tests and `mpirun ddpm train` use: the build never links MPI
+# (DDPMDistributed loads it at run time), so `make build` and `make demo` do not install them.
 packages=(libdnnl-dev libpng-dev zlib1g-dev)
-if [ "${1:-}" = "--with-data" ]; then packages+=(dataset-fashion-mnist); fi
+for option in "$@"; do
+  case "$option" in
+    --with-data) packages+=(dataset-fashion-mnist) ;;
+    --with-mpi) packages+=(openmpi-bin libopenmpi3) ;;
+    *) echo "usage: $0 [--with-data] [--with-mpi]" >&2; exit 64 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

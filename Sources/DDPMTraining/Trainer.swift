@@ -74,11 +74,28 @@ public final class Trainer {
         public var timesteps: [Int]
         /// The examples' unweighted per-example losses Lᵢ, in the order of `timesteps`.
         public var losses: [Double]
+
+        /// Gradients of a share of a batch, or of a whole batch combined from its shares (the
+        /// values and losses added up, the timesteps and per-example losses in example order).
+        public init(values: [Tensor], loss: Double, timesteps: [Int], losses: [Double]) {
+            self.values = values
+            self.loss = loss
+            self.timesteps = timesteps
+            self.losses = losses
+        }
     }
 
     /// Step `step`'s gradients for the examples `examples` of its batch (indices in 0..<batch size),
     /// whose x₀ is `start` ([examples.count, …]). Changes nothing.
     public func gradients(start: Tensor, examples: Range<Int>) throws -> Gradients {
+        try gradients(start: start, examples: examples, whenReady: nil)
+    }
+
+    /// ``gradients(start:examples:)`` that hands each parameter's gradient (its index in
+    /// `network.namedParameters`, the tensor) to `whenReady` as soon as the backward pass has
+    /// finished it, so that a data-parallel step can send it while the rest is computed (see
+    /// `DDPMTensors.gradients(of:withRespectTo:whenReady:)`).
+    public func gradients(start: Tensor, examples: Range<Int>, whenReady: ((Int, Tensor) -> Void)?) throws -> Gradients {
         let batchSize = configuration.batchSize
         precondition(examples.lowerBound >= 0 && examples.upperBound <= batchSize && !examples.isEmpty,
                      "Trainer.gradients: examples \(examples) outside the batch 0..<\(batchSize)")
@@ -95,7 +112,8 @@ public final class Trainer {
             model: { network($0, timesteps: $1, mode: .training(dropout)) }, start: start, timesteps: timesteps, noise: noise)
         let weighted = weights.allSatisfy { $0 == 1 } ? perExample : perExample * Tensor(weights, shape: [weights.count], dtype: perExample.dtype)
         let loss = weighted.sum() * (1 / Double(batchSize))
-        let values = DDPMTensors.gradients(of: loss, withRespectTo: leaves)
+        let values = whenReady.map { DDPMTensors.gradients(of: loss, withRespectTo: leaves, whenReady: $0) }
+            ?? DDPMTensors.gradients(of: loss, withRespectTo: leaves)
         return Gradients(values: values, loss: loss.item, timesteps: timesteps,
                          losses: perExample.detached().converted(to: .float64).doubles)
     }

@@ -1,5 +1,6 @@
 // A run folder: its settings, its training data, the trainer, the log and the checkpoints.
 import DDPMDatasets
+import DDPMDistributed
 import DDPMFileSupport
 import Foundation
 import DDPMImaging
@@ -24,8 +25,18 @@ public final class TrainingRun {
     public private(set) var notes: [String] = []
     /// The first failure to append to log.jsonl, if any (training goes on without the line).
     public private(set) var logFailure: String?
+    /// The ranks that train this run together (`Communicator.singleProcess` unless started or
+    /// resumed with a communicator of several ranks); rank 0 alone writes the folder.
+    public internal(set) var communicator: Communicator
+    /// The data-parallel steps when the run is shared by more than one rank, else nil.
+    public internal(set) var dataParallel: DataParallelTrainer?
+    /// Every how many steps the ranks check that their replicas still agree (``DataParallelTrainer/verifyReplicas()``);
+    /// they also check before every checkpoint and after the last step. 100 by default: the check
+    /// hashes the weights and the EMA once (a few milliseconds for the `fashion` U-Net).
+    public var replicaCheckInterval = 100
     private var sampler: BatchSampler
-    private let log: FileHandle
+    /// log.jsonl, open for appending on the rank that writes (nil on the others).
+    private let log: FileHandle?
 
     /// The run's settings, as stored in run.json.
     public var configuration: TrainingConfiguration { trainer.configuration }
@@ -110,20 +121,27 @@ public final class TrainingRun {
         return run
     }
 
-    private init(folder: URL, trainer: Trainer, dataset: Dataset) throws {
+    init(folder: URL, trainer: Trainer, dataset: Dataset, communicator: Communicator = .singleProcess) throws {
         self.folder = folder
         self.trainer = trainer
         self.dataset = dataset
+        self.communicator = communicator
         sampler = trainer.batchSampler(for: dataset)
+        guard communicator.isRoot else {
+            log = nil
+            return
+        }
         let logURL = folder.appendingPathComponent(Checkpoint.logName)
         if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
-        do { log = try FileHandle(forWritingTo: logURL) } catch {
+        let handle: FileHandle
+        do { handle = try FileHandle(forWritingTo: logURL) } catch {
             throw TrainingError.invalidFile(path: logURL.path, message: "cannot be opened for writing (\(error.localizedDescription)).")
         }
-        _ = try? log.seekToEnd()
+        _ = try? handle.seekToEnd()
+        log = handle
     }
 
-    deinit { try? log.close() }
+    deinit { try? log?.close() }
 
     /// The data must have the model's shape, and be binary exactly when the process diffuses bits.
     static func check(_ dataset: Dataset, fits trainer: Trainer) throws {
@@ -144,30 +162,49 @@ public final class TrainingRun {
     /// log.jsonl. A failure to write the log line does not stop training (see ``logFailure``).
     /// - Throws: ``TrainingError/diverged(step:quantity:value:)`` when the loss or the gradient
     ///   norm is not finite; nothing was updated.
+    ///
+    /// Shared by several ranks (``dataParallel``), every rank must call it: each computes its share
+    /// of the batch and all apply the same update; rank 0 alone writes the log line. Every
+    /// ``replicaCheckInterval`` steps, and after the last, the ranks check that their replicas
+    /// agree.
+    /// - Throws: ``TrainingError/diverged(step:quantity:value:)`` when the loss or the gradient
+    ///   norm is not finite (on every rank alike); `DistributedError` when a
+    ///   collective fails or the replicas differ.
     @discardableResult
     public func step() throws -> Trainer.StepReport {
         let started = Date()
-        let report = try trainer.train(from: &sampler)
-        let entry = LogEntry(step: report.step, loss: report.loss, learningRate: report.learningRate,
-                             gradientNorm: report.gradientNorm, seconds: Date().timeIntervalSince(started))
-        do {
-            try log.write(contentsOf: LogEntry.encoder.encode(entry) + Data("\n".utf8))
-        } catch {
-            if logFailure == nil { logFailure = "\(folder.appendingPathComponent(Checkpoint.logName).path): \(error.localizedDescription)" }
+        let report = try dataParallel.map { try $0.step(from: &sampler) } ?? trainer.train(from: &sampler)
+        if let log {
+            let entry = LogEntry(step: report.step, loss: report.loss, learningRate: report.learningRate,
+                                 gradientNorm: report.gradientNorm, seconds: Date().timeIntervalSince(started))
+            do {
+                try log.write(contentsOf: LogEntry.encoder.encode(entry) + Data("\n".utf8))
+            } catch {
+                if logFailure == nil { logFailure = "\(folder.appendingPathComponent(Checkpoint.logName).path): \(error.localizedDescription)" }
+            }
         }
+        if let dataParallel, report.step % max(replicaCheckInterval, 1) == 0 || isFinished { try dataParallel.verifyReplicas() }
         return report
     }
 
     /// Saves the current state as the run's checkpoint, crash-consistently (see
     /// ``Checkpoint/save(_:in:)``).
+    ///
+    /// Shared by several ranks, every rank must call it: they first check that their replicas
+    /// agree, then rank 0 writes, and a failure to write stops every rank alike
+    /// (`DistributedError.rankFailed`).
     public func saveCheckpoint() throws {
-        try Checkpoint.save(trainer, in: folder)
+        guard let dataParallel else { return try Checkpoint.save(trainer, in: folder) }
+        try dataParallel.verifyReplicas()
+        try communicator.agree { if communicator.isRoot { try Checkpoint.save(trainer, in: folder) } }
     }
 
     /// Writes samples-STEP.png: `count` samples from the EMA weights (`Trainer.previewSamples`)
-    /// drawn by `picture` (a grid for images, a scatter plot for points).
+    /// drawn by `picture` (a grid for images, a scatter plot for points). Shared by several ranks,
+    /// rank 0 alone draws and writes; the others return the same URL at once.
     public func writePreview(count: Int, picture: (Tensor) -> RasterImage) throws -> URL {
         let url = folder.appendingPathComponent("samples-\(trainer.step).png")
+        guard communicator.isRoot else { return url }
         try picture(try trainer.previewSamples(count: count)).writePNG(to: url)
         return url
     }

@@ -1,6 +1,7 @@
 // `ddpm bench`: times whole training steps (Algorithm 1) or ancestral sampling steps (Algorithm 2).
 import ArgumentParser
 import DDPMDiffusion
+import DDPMDistributed
 import Foundation
 import DDPMModels
 import DDPMNeuralNetworks
@@ -31,17 +32,27 @@ struct BenchCommand: ParsableCommand {
             model's counted forward FLOPs (a training step counts 3 forward passes;
             convolutions are counted as direct ones whatever --convolution says).
             Benchmarks/compare_pytorch.sh runs the same steps in PyTorch.
+
+            Under `mpirun -np N` (or srun), train times data-parallel steps: each rank
+            computes its share of --batch-size and the gradients are summed over the
+            ranks as `ddpm train` does (--threads defaults to the rank's share of the
+            cores); allreduce times the sum over the ranks of one Float32 buffer of the
+            model's parameter count (MPI_Allreduce, in place) and prints the algorithm
+            bandwidth (bytes / seconds) and the bus bandwidth (2(N−1)/N of it, what
+            each rank sends and receives with a ring). Rank 0 prints.
             """)
 
     /// What a timed step is.
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case train, sample
+        /// One all-reduce of a gradient-sized buffer over the ranks of an MPI job.
+        case allreduce
     }
 
     @Option(help: "Model: fashion, cifar10 (the U-Net presets), tiny or toy (the 2-D MLP).")
     var model: ModelArchitecture
 
-    @Option(help: "What to time: train or sample.")
+    @Option(help: "What to time: train, sample or allreduce (under mpirun).")
     var mode: Mode
 
     @Option(name: .customLong("batch-size"), help: "Batch size.")
@@ -70,7 +81,21 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        let world = try Communicator.world()
+        guard world.transport != .singleProcess else { return try bench(world: world) }
+        do {
+            try bench(world: world)
+            try world.finalize()
+        } catch {
+            writeStandardError("Error: rank \(world.rank) of \(world.size): \(error)\n")
+            world.abort(exitCode: 1)
+        }
+    }
+
+    func bench(world: Communicator) throws {
         try threads.apply()
+        if threads.threads == nil, world.size > 1 { ComputeThreads.set(world.suggestedThreadCount) }
+        if mode == .allreduce { return try benchAllReduce(world: world) }
         var generator = PhiloxGenerator(seed: seed)
         let shape = [batchSize] + model.benchExampleShape
         let process = ProcessConfiguration(
@@ -86,7 +111,14 @@ struct BenchCommand: ParsableCommand {
         let T = diffusion.stepCount
 
         let step: () throws -> Void
-        if mode == .train {
+        if mode == .train, world.size > 1 {
+            // Algorithm 1 on a fixed x₀, this rank's share of it, gradients summed over the ranks.
+            let x0 = Tensor.randomUniform(shape: shape, generator: &generator) * 2.0 - 1.0
+            let parallel = try DataParallelTrainer(trainer: trainer!, communicator: world)
+            try parallel.synchronize()
+            let share = x0.sliced(axis: 0, range: parallel.examples)
+            step = { try parallel.step(on: share) }
+        } else if mode == .train {
             // Algorithm 1 on a fixed x₀.
             let x0 = Tensor.randomUniform(shape: shape, generator: &generator) * 2.0 - 1.0
             step = { try trainer!.train(on: x0) }
@@ -110,17 +142,8 @@ struct BenchCommand: ParsableCommand {
             }
         }
 
-        for _ in 0..<warmup { try step() }
-        var seconds: [Double] = []
-        for _ in 0..<iterations {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try step()
-            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-
-        let sorted = seconds.sorted()
-        let median = sorted.count % 2 == 1
-            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let (sorted, median) = try time(step, world: world)
+        guard world.isRoot else { return }
         let flopsPerStep = network.forwardFLOPs(batch: batchSize) * (mode == .train ? 3 : 1)
         let result = BenchResult(
             model: model.rawValue, mode: mode.rawValue, batchSize: batchSize, threads: ComputeThreads.count, iterations: iterations,
@@ -133,13 +156,60 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print("\(mode.rawValue) \(model.rawValue), batch \(batchSize), \(result.threads) threads, \(iterations) timed steps after \(warmup) warm-up")
+            let ranks = world.size > 1 ? ", \(world.size) ranks" : ""
+            print("\(mode.rawValue) \(model.rawValue), batch \(batchSize)\(ranks), \(result.threads) threads\(ranks.isEmpty ? "" : " each"), "
+                + "\(iterations) timed steps after \(warmup) warm-up")
             print(String(format: "seconds per step: min %.4f, median %.4f, max %.4f", result.seconds.min, median, result.seconds.max))
             print(String(format: "images/s: %.1f", result.imagesPerSecond))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
             print(String(format: "GFLOPS: %.1f (%.3g FLOPs per step, counted as direct convolutions)", result.gflops, flopsPerStep))
             print("convolutions: \(DNNLConvolution.defaultPrecision == .bfloat16 ? "direct (BFloat16 has no Winograd)" : "\(DNNLConvolution.defaultAlgorithm)")")
             print("precision: \(threads.precision.rawValue)")
+        }
+    }
+}
+
+extension BenchCommand {
+    /// Seconds of `iterations` calls of `step` after `warmup` untimed ones (sorted) and their
+    /// median; under MPI the ranks start each timed call together (a barrier before it).
+    func time(_ step: () throws -> Void, world: Communicator) throws -> (sorted: [Double], median: Double) {
+        for _ in 0..<warmup { try step() }
+        var seconds: [Double] = []
+        for _ in 0..<iterations {
+            try world.barrier()
+            let start = DispatchTime.now().uptimeNanoseconds
+            try step()
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let sorted = seconds.sorted()
+        let median = sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return (sorted, median)
+    }
+
+    /// `--mode allreduce`: MPI_Allreduce (sum, in place) of the model's parameter count of Float32.
+    func benchAllReduce(world: Communicator) throws {
+        var unused = PhiloxGenerator(seed: seed)
+        let count = try TrainingConfiguration(
+            data: "", exampleShape: model.benchExampleShape, architecture: model, process: ProcessConfiguration(kind: .gaussian), steps: 1
+        ).model.makeModel(generator: &unused).parameterCount
+        var buffer = [Float](repeating: 1e-3, count: count)
+        let (sorted, median) = try time({ try buffer.withUnsafeMutableBufferPointer { try world.allReduceSum($0) } }, world: world)
+        guard world.isRoot else { return }
+        let bytes = Double(count * 4), ranks = Double(world.size)
+        let algorithm = bytes / median / 1e9, bus = algorithm * 2 * (ranks - 1) / ranks
+        if json {
+            let object: [String: Any] = [
+                "model": model.rawValue, "mode": "allreduce", "ranks": world.size, "bytes": count * 4, "iterations": iterations,
+                "seconds": ["min": sorted.first!, "median": median, "max": sorted.last!],
+                "algorithm_gb_per_s": algorithm, "bus_gb_per_s": bus,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print("allreduce of \(model.rawValue)'s gradients: \(count) Float32 (\(String(format: "%.1f", bytes / 1e6)) MB), \(world.size) ranks, "
+                + "\(iterations) timed after \(warmup) warm-up")
+            print(String(format: "seconds: min %.5f, median %.5f, max %.5f", sorted.first!, median, sorted.last!))
+            print(String(format: "bandwidth: %.2f GB/s algorithm (bytes / s), %.2f GB/s bus (2(N−1)/N × bytes / s)", algorithm, bus))
         }
     }
 }

@@ -3,8 +3,10 @@
 import ArgumentParser
 import DDPMDatasets
 import DDPMDiffusion
+import DDPMDistributed
 import Foundation
 import DDPMImaging
+import DDPMTensors
 import DDPMTraining
 
 struct TrainCommand: ParsableCommand {
@@ -52,6 +54,15 @@ struct TrainCommand: ParsableCommand {
             SIGUSR1 prints where training stands; SIGUSR2 saves a checkpoint and goes on.
             Exit codes: 0 trained to --steps, 1 failed (the last checkpoint is untouched),
             64 bad flags, 129/130/143 interrupted with a checkpoint saved.
+
+            Data-parallel: under `mpirun -np N` (or `srun`) every rank runs the same
+            command; --batch-size stays the global batch, each rank computes the
+            gradients of its share, the shares' gradients are summed over the ranks
+            (Open MPI, loaded at run time) while the backward pass runs, and every rank
+            applies the same update. Rank 0 alone writes the folder and prints. The ranks
+            check every --check-replicas-every steps that their weights still agree.
+            --resume works with any number of ranks. --threads defaults to the rank's
+            share of the machine's cores. A rank that fails stops the whole job.
 
             \(DataSpec.syntax)
             """)
@@ -122,6 +133,12 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --output.")
     var resume = false
 
+    @Option(name: .customLong("check-replicas-every"), help: "Under MPI: check every N steps that all ranks hold the same weights.")
+    var checkReplicasEvery: Int = 100
+
+    @Option(name: .customLong("bucket-mb"), help: "Under MPI: megabytes of gradients summed over the ranks per message while the backward pass runs.")
+    var bucketMB: Double = 25
+
     @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
@@ -140,6 +157,8 @@ struct TrainCommand: ParsableCommand {
         guard emaDecay >= 0, emaDecay <= 1 else { throw ValidationError("--ema-decay must be in [0, 1], got \(emaDecay).") }
         if let checkpointEvery { guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery).") } }
         if let sampleEvery { guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery).") } }
+        guard checkReplicasEvery >= 1 else { throw ValidationError("--check-replicas-every must be at least 1, got \(checkReplicasEvery).") }
+        guard bucketMB > 0, bucketMB <= 2048 else { throw ValidationError("--bucket-mb must be in (0, 2048], got \(bucketMB).") }
     }
 
     /// The settings of a new run from the flags, for data with examples of `shape`.
@@ -166,12 +185,28 @@ struct TrainCommand: ParsableCommand {
         return c
     }
 
-    /// A new run in `folder` from the flags; nothing is written unless every check passes.
-    func startRun(in folder: URL) throws -> TrainingRun {
-        if TrainingRun.exists(in: folder) {
-            throw CommandFailure("--output \(folder.path) already holds a run; pass --resume to continue it or choose another folder.")
+    /// A new run in `folder` from the flags; nothing is written unless every check passes. Under
+    /// MPI every rank loads its data and checks the flags; rank 0 alone checks and writes the folder.
+    func startRun(in folder: URL, world: Communicator) throws -> TrainingRun {
+        let (dataset, configuration) = try world.agree {
+            guard batchSize >= world.size else {
+                throw CommandFailure("--batch-size \(batchSize) cannot be shared by \(world.size) ranks: every rank needs at least one example "
+                    + "of each batch. Pass --batch-size \(world.size) or more, or start fewer ranks.")
+            }
+            if world.isRoot, TrainingRun.exists(in: folder) {
+                throw CommandFailure("--output \(folder.path) already holds a run; pass --resume to continue it or choose another folder.")
+            }
+            let dataset = try CommandFailure.wrap("--data: ") { try TrainingRun.loadData(data!, seed: seed) }
+            return (dataset, try checkedConfiguration(for: dataset))
         }
-        let dataset = try CommandFailure.wrap("--data: ") { try TrainingRun.loadData(data!, seed: seed) }
+        guard world.size == 1 else {
+            return try TrainingRun.start(configuration, dataset: dataset, in: folder, communicator: world, bucketBytes: bucketBytes)
+        }
+        return try CommandFailure.wrap("") { try TrainingRun.start(configuration, dataset: dataset, in: folder) }
+    }
+
+    /// The settings of the flags for `dataset`, checked against it.
+    func checkedConfiguration(for dataset: Dataset) throws -> TrainingConfiguration {
         let configuration = try newConfiguration(exampleShape: dataset.exampleShape)
         let process = try CommandFailure.wrap("") { try configuration.process.makeProcess() }
         if dataset.isBinary, !process.diffusesBinaryData {
@@ -180,38 +215,86 @@ struct TrainCommand: ParsableCommand {
         if !dataset.isBinary, process.diffusesBinaryData {
             throw CommandFailure("--diffusion \(diffusion.rawValue) needs binary data: add ,binarize to an image --data (e.g. fashion-mnist,binarize).")
         }
-        return try CommandFailure.wrap("") { try TrainingRun.start(configuration, dataset: dataset, in: folder) }
+        return configuration
     }
 
-    /// The run in `folder`, with --steps, --checkpoint-every and --sample-every applied.
-    func resumeRun(in folder: URL) throws -> TrainingRun {
-        guard TrainingRun.exists(in: folder) else {
-            throw CommandFailure("--resume: \(folder.path) holds no run (no run.json); start one without --resume.")
-        }
-        return try CommandFailure.wrap("") {
-            try TrainingRun.resume(folder) { c in
-                if let steps { c.steps = steps }
-                if let checkpointEvery { c.checkpointEvery = checkpointEvery }
-                if let sampleEvery { c.sampleEvery = sampleEvery }
+    /// --bucket-mb in bytes.
+    var bucketBytes: Int { max(1, Int(bucketMB * 1_048_576)) }
+
+    /// The run in `folder`, with --steps, --checkpoint-every and --sample-every applied. Under MPI
+    /// rank 0 reads the folder and the other ranks receive its settings and state.
+    func resumeRun(in folder: URL, world: Communicator) throws -> TrainingRun {
+        try world.agree {
+            if world.isRoot, !TrainingRun.exists(in: folder) {
+                throw CommandFailure("--resume: \(folder.path) holds no run (no run.json); start one without --resume.")
             }
         }
+        let adjust = { (c: inout TrainingConfiguration) in
+            if let steps { c.steps = steps }
+            if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+            if let sampleEvery { c.sampleEvery = sampleEvery }
+        }
+        guard world.size == 1 else { return try TrainingRun.resume(folder, communicator: world, bucketBytes: bucketBytes, adjust: adjust) }
+        return try CommandFailure.wrap("") { try TrainingRun.resume(folder, adjust: adjust) }
+    }
+
+    /// An error every rank of an MPI job meets alike (the same divergence, an agreed failure): each
+    /// rank can stop without leaving another waiting, so they finalise MPI instead of aborting.
+    struct FailureOnEveryRank: Error, CustomStringConvertible {
+        let description: String
     }
 
     func run() throws {
+        let world = try Communicator.world()
+        guard world.transport != .singleProcess else { return try train(world: world) }
+        do {
+            try train(world: world)
+            try world.finalize()
+        } catch let exit as ExitCode {
+            try? world.finalize()
+            throw exit
+        } catch {
+            let everyRank: Bool
+            switch error {
+            case is FailureOnEveryRank, DistributedError.rankFailed, DistributedError.replicasDiverged: everyRank = true
+            default: everyRank = false
+            }
+            guard everyRank else {
+                // Only this rank knows: the others may be waiting for it in a collective; end them all.
+                writeStandardError("Error: rank \(world.rank) of \(world.size): \(error)\nStopping every rank of the job (MPI_Abort); "
+                    + "the last checkpoint is untouched: continue with --resume.\n")
+                world.abort(exitCode: 1)
+            }
+            try? world.finalize()
+            if world.isRoot { throw CommandFailure("\(error)") }
+            throw ExitCode.failure
+        }
+    }
+
+    /// The training loop; under MPI every rank runs it, rank 0 alone prints.
+    func train(world: Communicator) throws {
         try threads.apply()
+        if threads.threads == nil, world.size > 1 { ComputeThreads.set(world.suggestedThreadCount) }
+        let isRoot = world.isRoot
+        func tell(_ message: String) { if isRoot { note(message) } }
         let folder = URL(fileURLWithPath: output)
-        let run = resume ? try resumeRun(in: folder) : try startRun(in: folder)
+        let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
+        run.replicaCheckInterval = checkReplicasEvery
         let trainer = run.trainer, settings = run.configuration
-        for line in run.notes { note(line) }
+        for line in run.notes { tell(line) }
         if resume {
-            note("resuming \(folder.path) at step \(trainer.step) of \(settings.steps)")
+            tell("resuming \(folder.path) at step \(trainer.step) of \(settings.steps)")
             if run.isFinished {
-                note("already trained \(trainer.step) steps; pass a larger --steps to continue.")
+                tell("already trained \(trainer.step) steps; pass a larger --steps to continue.")
                 return
             }
         }
-        note("train: \(run.dataset.name) \(run.dataset.count) × \(run.dataset.exampleShape), model \(settings.architecture.rawValue) "
+        tell("train: \(run.dataset.name) \(run.dataset.count) × \(run.dataset.exampleShape), model \(settings.architecture.rawValue) "
             + "(\(groupedThousands(trainer.network.parameterCount)) parameters), T = \(settings.process.timesteps), \(settings.steps) steps")
+        if let parallel = run.dataParallel {
+            tell("data-parallel over \(world.size) ranks (\(ComputeThreads.count) thread\(ComputeThreads.count == 1 ? "" : "s") each): "
+                + "batch \(settings.batchSize), rank 0 computes \(parallel.examples.count) examples per step")
+        }
 
         // Signals (received on the signal thread, see `SignalGuard`): SIGINT, SIGTERM, SIGHUP finish
         // the step, save and exit 0 (a second one ends at once); SIGUSR1 prints where training
@@ -225,39 +308,52 @@ struct TrainCommand: ParsableCommand {
             SignalGuard.statusHandler = nil
         }
 
-        let progress = Progress("train", total: settings.steps, unit: "steps", startingAt: trainer.step)
+        let progress = isRoot ? Progress("train", total: settings.steps, unit: "steps", startingAt: trainer.step) : nil
         let started = Date()
         var savedStep = Checkpoint.location(in: folder) == nil ? nil : trainer.step
         func save() throws {
-            try CommandFailure.wrap("") { try run.saveCheckpoint() }
+            if world.size > 1 { try run.saveCheckpoint() } else { try CommandFailure.wrap("") { try run.saveCheckpoint() } }
             savedStep = trainer.step
         }
         while !run.isFinished {
             let report: Trainer.StepReport
             do { report = try run.step() } catch let error as TrainingError {
-                throw CommandFailure("\(error) Stopped without saving; "
-                    + (savedStep.map { "the last good checkpoint (step \($0)) is untouched." } ?? "no checkpoint had been saved yet."))
+                let message = "\(error) Stopped without saving; "
+                    + (savedStep.map { "the last good checkpoint (step \($0)) is untouched." } ?? "no checkpoint had been saved yet.")
+                // Every rank applies the same gradients, so every rank finds the same divergence.
+                throw world.size > 1 ? FailureOnEveryRank(description: message) : CommandFailure(message)
             }
-            progress.update(report.step, [String(format: "loss %.4f", report.loss)])
+            progress?.update(report.step, [String(format: "loss %.4f", report.loss)])
             status.text = String(format: "status: step %d of %d · loss %.5f · %.1f s · last checkpoint %@", report.step, settings.steps,
                                  report.loss, Date().timeIntervalSince(started), savedStep.map { "step \($0)" } ?? "none")
-            let asked = SignalGuard.takeCheckpointRequest()
+            // Under MPI the signals reach the ranks at different moments: they act on them together,
+            // at the first step where any rank has seen one.
+            var stopSignal = SignalGuard.stopSignal
+            var asked = SignalGuard.takeCheckpointRequest()
+            if world.size > 1 {
+                var flags = [Double(stopSignal ?? 0), asked ? 1 : 0]
+                try world.allReduceMax(&flags)
+                stopSignal = flags[0] > 0 ? Int32(flags[0]) : nil
+                asked = flags[1] > 0
+            }
             if let every = settings.checkpointEvery, report.step % every == 0, !run.isFinished { try save() } else if asked, !run.isFinished {
                 try save()
-                note("saved a checkpoint at step \(trainer.step) (SIGUSR2)")
+                tell("saved a checkpoint at step \(trainer.step) (SIGUSR2)")
             }
             if let every = settings.sampleEvery, report.step % every == 0 {
                 _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
             }
-            if let signal = SignalGuard.stopSignal, !run.isFinished {
+            if let signal = stopSignal, !run.isFinished {
                 try save()
-                print("interrupted: saved a checkpoint at step \(trainer.step) of \(settings.steps) in \(folder.path); continue with --resume.")
+                if isRoot { print("interrupted: saved a checkpoint at step \(trainer.step) of \(settings.steps) in \(folder.path); continue with --resume.") }
                 throw ExitCode(128 + signal)  // as shells report a command ended by the signal: 130 SIGINT, 143 SIGTERM
             }
         }
         try save()
-        if let failure = run.logFailure { note("some log lines were lost: \(failure)") }
-        print(String(format: "trained to step %d in %.1f s; last loss %.5f; checkpoint in %@",
-                     trainer.step, Date().timeIntervalSince(started), trainer.lastLoss ?? .nan, folder.path))
+        if let failure = run.logFailure { tell("some log lines were lost: \(failure)") }
+        if isRoot {
+            print(String(format: "trained to step %d in %.1f s; last loss %.5f; checkpoint in %@",
+                         trainer.step, Date().timeIntervalSince(started), trainer.lastLoss ?? .nan, folder.path))
+        }
     }
 }

@@ -20,6 +20,26 @@ import DDPMTensors
         #expect(g[1].doubles == [0, 0, 0])
     }
 
+    /// `whenReady` gets every gradient once, equal to the returned one; a leaf used only near the
+    /// output is handed over before the leaf used first (the order data-parallel buckets rely on),
+    /// and an unreached one (zeros) after the walk.
+    @Test func gradientsAreHandedOverAsSoonAsFinal() {
+        let first = testTensor([3], seed: 5).requiringGradient()
+        let last = testTensor([3], seed: 6).requiringGradient()
+        let unused = testTensor([2], seed: 7).requiringGradient()
+        let hidden = (first * first).tanh()
+        let loss = (hidden * last).sum() + (first * 3.0).sum()
+        var order: [Int] = []
+        var handed: [Int: [Double]] = [:]
+        let g = gradients(of: loss, withRespectTo: [first, last, unused]) { index, gradient in
+            order.append(index)
+            handed[index] = gradient.doubles
+        }
+        #expect(order == [1, 0, 2])
+        for i in 0..<3 { #expect(handed[i] == g[i].doubles, "gradient \(i)") }
+        #expect(g[2].doubles == [0, 0])
+    }
+
     @Test func backwardReleasesSavedValues() {
         let x = testTensor([64, 64], seed: 4).requiringGradient()
         let baseline = TensorStorage.liveBytes.current

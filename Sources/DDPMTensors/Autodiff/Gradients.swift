@@ -22,22 +22,45 @@ public func gradients(of output: Tensor, withRespectTo parameters: [Tensor]) -> 
     return gradients(of: output, seed: seed, withRespectTo: parameters)
 }
 
+/// ``gradients(of:withRespectTo:)`` that also hands each gradient to `whenReady` (with its index
+/// in `parameters`) as soon as it is final, while the backward pass goes on.
+///
+/// A leaf's gradient is final when the walk reaches the leaf: every node that used it comes
+/// earlier in the reverse topological order and has already added its part. Data-parallel
+/// training uses this to start sending the gradients of the last layers while the first layers'
+/// are still being computed (as PyTorch's DDP buckets do). Parameters the output does not depend
+/// on are handed over, as zeros, after the walk. `whenReady` is called once per parameter, on the
+/// calling thread, and must not record operations.
+public func gradients(of output: Tensor, withRespectTo parameters: [Tensor], whenReady: (Int, Tensor) -> Void) -> [Tensor] {
+    precondition(output.scalarCount == 1, "gradients(of:): output must have one element, got shape \(output.shape)")
+    let seed = Tensor(repeating: 1, shape: output.shape, dtype: output.dtype)
+    return withoutActuallyEscaping(whenReady) { gradients(of: output, seed: seed, withRespectTo: parameters, whenReady: $0) }
+}
+
 /// Vector–Jacobian product: the gradients of Σ output ⊙ `seed` with respect to each tensor in
 /// `parameters`, for an `output` of any shape (`seed` has the same shape).
 ///
 /// ``gradients(of:withRespectTo:)`` is this with a seed of ones on a one-element output. The
 /// same rules hold: leaves only, zeros for parameters not reached, the graph consumed.
-public func gradients(of output: Tensor, seed: Tensor, withRespectTo parameters: [Tensor]) -> [Tensor] {
+/// `whenReady`, when given, receives each gradient with its index in `parameters` as soon as it
+/// is final (see ``gradients(of:withRespectTo:whenReady:)``).
+public func gradients(
+    of output: Tensor, seed: Tensor, withRespectTo parameters: [Tensor], whenReady: ((Int, Tensor) -> Void)? = nil
+) -> [Tensor] {
     precondition(seed.shape == output.shape, "gradients(of:seed:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
     for p in parameters {
         precondition(p.node?.isLeaf == true, "gradients(of:): parameter of shape \(p.shape) is not a leaf made by requiringGradient()")
     }
     guard let root = output.node else {
-        return parameters.map { Tensor(zeros: $0.shape, dtype: $0.dtype) }
+        let zeros = parameters.map { Tensor(zeros: $0.shape, dtype: $0.dtype) }
+        if let whenReady { for (i, z) in zeros.enumerated() { whenReady(i, z) } }
+        return zeros
     }
     let order = topologicalOrder(from: root)
     var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.detached()]
-    let wanted = Set(parameters.map { ObjectIdentifier($0.node!) })
+    // The indices in `parameters` of each wanted leaf (a tensor may be passed more than once).
+    var wanted: [ObjectIdentifier: [Int]] = [:]
+    for (i, p) in parameters.enumerated() { wanted[ObjectIdentifier(p.node!), default: []].append(i) }
     var found: [ObjectIdentifier: Tensor] = [:]
 
     withoutGradients {
@@ -45,7 +68,10 @@ public func gradients(of output: Tensor, seed: Tensor, withRespectTo parameters:
             let id = ObjectIdentifier(node)
             guard let grad = pending.removeValue(forKey: id) else { continue }
             if node.isLeaf {
-                if wanted.contains(id) { found[id] = grad }
+                if let indices = wanted[id] {
+                    found[id] = grad
+                    if let whenReady { for i in indices { whenReady(i, grad) } }
+                }
                 continue
             }
             guard let primitive = node.primitive else {
@@ -68,8 +94,11 @@ public func gradients(of output: Tensor, seed: Tensor, withRespectTo parameters:
             node.inputs = []
         }
     }
-    return parameters.map { p in
-        found[ObjectIdentifier(p.node!)] ?? Tensor(zeros: p.shape, dtype: p.dtype)
+    return parameters.enumerated().map { i, p in
+        if let grad = found[ObjectIdentifier(p.node!)] { return grad }
+        let zeros = Tensor(zeros: p.shape, dtype: p.dtype)
+        whenReady?(i, zeros)
+        return zeros
     }
 }
 
