@@ -265,8 +265,10 @@ struct TrainCommand: ParsableCommand {
                     + "the last checkpoint is untouched: continue with --resume.\n")
                 world.abort(exitCode: 1)
             }
+            // Rank 0 reports before MPI_Finalize (a fence in Open MPI): no rank has exited yet, so
+            // the launcher cannot end the job before the message is out.
+            if world.isRoot { writeStandardError("Error: \(error)\n") }
             try? world.finalize()
-            if world.isRoot { throw CommandFailure("\(error)") }
             throw ExitCode.failure
         }
     }
