@@ -33,7 +33,7 @@ let package = Package(
             dependencies: ["CDNNL", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
-        .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport"]),
+        .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport", "CZlib"]),
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks"]),
         .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "DDPMTestSupport", path: "Tests/DDPMTestSupport"),
         .testTarget(name: "DDPMTensorsTests", dependencies: ["DDPMTestSupport", "DDPMTensors"]),
         .testTarget(name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"]),
+        .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
