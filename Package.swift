@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DDPMDatasets", targets: ["DDPMDatasets"]),
         .library(name: "DDPMImaging", targets: ["DDPMImaging"]),
         .library(name: "DDPMTraining", targets: ["DDPMTraining"]),
+        .library(name: "DDPMMetrics", targets: ["DDPMMetrics"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
@@ -41,11 +42,13 @@ let package = Package(
             name: "DDPMTraining",
             dependencies: ["DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMFileSupport"],
             plugins: ["BuildInfo"]),
+        // FID and KID: pytorch-fid's InceptionV3, the Fréchet distance (LAPACK), statistics files.
+        .target(name: "DDPMMetrics", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "CLAPACK"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
                 "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMFileSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DDPMMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -57,6 +60,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CZlib"),
+        .systemLibrary(name: "CLAPACK"),
 
         // MARK: - Benchmarks (release mode; never part of the tests)
         .executableTarget(name: "TensorBenchmarks", dependencies: ["DDPMTensors"], path: "Benchmarks/TensorBenchmarks"),
@@ -74,11 +78,13 @@ let package = Package(
         .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
+        .testTarget(name: "DDPMMetricsTests", dependencies: ["DDPMTestSupport", "DDPMMetrics", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
         .testTarget(name: "ddpmTests", dependencies: [
             "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
+            "DDPMMetrics",
         ]),
     ]
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only those that are missing.
 set -euo pipefail
-packages=(libdnnl-dev libpng-dev zlib1g-dev)
+# libopenblas-dev and liblapacke-dev: the Float64 linear algebra of the FID metric (DDPMMetrics).
+packages=(libdnnl-dev libpng-dev zlib1g-dev libopenblas-dev liblapacke-dev)
 if [ "${1:-}" = "--with-data" ]; then packages+=(dataset-fashion-mnist); fi
 missing=()
 for p in "${packages[@]}"; do
