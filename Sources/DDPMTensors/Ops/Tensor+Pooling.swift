@@ -20,14 +20,7 @@ public func maxPool2D(_ input: Tensor, kernel: (Int, Int), stride: (Int, Int), p
     func run<T: TensorScalar>(_: T.Type) {
         input.withUnsafeBufferPointer(as: T.self) { x in
             out.withUnsafeMutableBufferPointer(as: T.self) { y in
-                window.forEachOutput(x.baseAddress!, y.baseAddress!) { plane, _, rows, _, columns in
-                    var best = -T.infinity
-                    for a in rows {
-                        let row = plane + a * window.width
-                        for b in columns where row[b] > best || row[b].isNaN { best = row[b] }
-                    }
-                    return best
-                }
+                window.reduce(x.baseAddress!, y.baseAddress!, MaximumPooling.self, rowCounts: [], columnCounts: [])
             }
         }
     }
@@ -59,19 +52,13 @@ public func averagePool2D(
 ) -> Tensor {
     let window = PoolingWindow(input, kernel: kernel, stride: stride, padding: padding, "averagePool2D")
     var out = Tensor(uninitializedShape: window.outputShape, dtype: input.dtype)
+    // The divisor of output (p, q) is rowCounts[p] · columnCounts[q] either way.
+    let rowCounts = countingPadding ? window.paddedExtents(vertical: true) : window.insideExtents(vertical: true)
+    let columnCounts = countingPadding ? window.paddedExtents(vertical: false) : window.insideExtents(vertical: false)
     func run<T: TensorScalar>(_: T.Type) {
         input.withUnsafeBufferPointer(as: T.self) { x in
             out.withUnsafeMutableBufferPointer(as: T.self) { y in
-                let (paddedRows, paddedColumns) = (window.paddedExtents(vertical: true), window.paddedExtents(vertical: false))
-                window.forEachOutput(x.baseAddress!, y.baseAddress!) { plane, p, rows, q, columns in
-                    var sum = T.zero
-                    for a in rows {
-                        let row = plane + a * window.width
-                        for b in columns { sum += row[b] }
-                    }
-                    let count = countingPadding ? paddedRows[p] * paddedColumns[q] : rows.count * columns.count
-                    return sum / T(count)
-                }
+                window.reduce(x.baseAddress!, y.baseAddress!, AveragePooling.self, rowCounts: rowCounts, columnCounts: columnCounts)
             }
         }
     }
@@ -80,6 +67,24 @@ public func averagePool2D(
     case .float64: run(Double.self)
     }
     return out
+}
+
+/// How a pool combines its window: a pairwise combination and a final step given the divisor.
+protocol PoolingOperation {
+    static func combine<T: TensorScalar>(_ a: T, _ b: T) -> T
+    static func finish<T: TensorScalar>(_ value: T, count: Int) -> T
+}
+
+/// The maximum; NaN wins, as in PyTorch.
+enum MaximumPooling: PoolingOperation {
+    @inline(__always) static func combine<T: TensorScalar>(_ a: T, _ b: T) -> T { b > a || b.isNaN ? b : a }
+    @inline(__always) static func finish<T: TensorScalar>(_ value: T, count: Int) -> T { value }
+}
+
+/// The sum, divided by the count.
+enum AveragePooling: PoolingOperation {
+    @inline(__always) static func combine<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b }
+    @inline(__always) static func finish<T: TensorScalar>(_ value: T, count: Int) -> T { value / T(count) }
 }
 
 /// The geometry both pools share: sizes, the window of each output pixel clipped to the image.
@@ -126,23 +131,55 @@ struct PoolingWindow {
         }
     }
 
-    /// y[plane, p, q] = reduce(plane's pixels, p, window rows, q, window columns), planes split over threads.
-    @inline(__always)
-    func forEachOutput<T: TensorScalar>(
-        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-        _ reduce: (UnsafePointer<T>, Int, Range<Int>, Int, Range<Int>) -> T
+    /// For each output row (`vertical`) or column: how many of its window's rows (columns) lie in the image.
+    func insideExtents(vertical: Bool) -> [Int] {
+        let (count, k, s, before, size) = vertical
+            ? (outHeight, kernel.0, stride.0, padding.top, height) : (outWidth, kernel.1, stride.1, padding.left, width)
+        return (0..<count).map { Self.clipped($0, kernel: k, stride: s, before: before, extent: size).count }
+    }
+
+    /// y[plane, p, q] = Op.finish(Op.combine over the window's image pixels, count: rowCounts[p] ·
+    /// columnCounts[q]), planes split over threads. The trick: for each output row, the window's rows
+    /// are first combined column by column into one row (a contiguous loop the compiler vectorises),
+    /// then each output pixel combines its window's columns of that row — k_H + k_W operations per
+    /// pixel instead of k_H·k_W, in an order (down the columns, then across) that can differ from
+    /// PyTorch's row-major sum by an ulp.
+    func reduce<T: TensorScalar, Op: PoolingOperation>(
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _: Op.Type, rowCounts: [Int], columnCounts: [Int]
     ) {
-        let (inPlane, outPlane) = (height * width, outHeight * outWidth)
-        let columnRanges = (0..<outWidth).map {
-            Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width)
-        }
-        parallelChunks(planes, grain: max(1, 16_384 / max(outPlane, 1))) { range in
-            for plane in range {
-                let source = x + plane * inPlane, destination = y + plane * outPlane
-                for p in 0..<outHeight {
-                    let rows = Self.clipped(p, kernel: kernel.0, stride: stride.0, before: padding.top, extent: height)
-                    for q in 0..<outWidth {
-                        destination[p * outWidth + q] = reduce(source, p, rows, q, columnRanges[q])
+        let (inPlane, outPlane, width, outWidth, outHeight) = (height * width, outHeight * outWidth, width, outWidth, outHeight)
+        let columnStarts = (0..<outWidth).map { Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width).lowerBound }
+        let columnEnds = (0..<outWidth).map { Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width).upperBound }
+        let counts = !rowCounts.isEmpty
+        parallelChunks(planes * outHeight, grain: max(1, 16_384 / max(width * kernel.0, 1))) { range in
+            let line = UnsafeMutablePointer<T>.allocate(capacity: width)
+            defer { line.deallocate() }
+            columnStarts.withUnsafeBufferPointer { starts in
+                columnEnds.withUnsafeBufferPointer { ends in
+                    for r in range {
+                        let (plane, p) = r.quotientAndRemainder(dividingBy: outHeight)
+                        let rows = Self.clipped(p, kernel: kernel.0, stride: stride.0, before: padding.top, extent: height)
+                        let source = x + plane * inPlane
+                        // 1. The window's rows combined, column by column.
+                        line.update(from: source + rows.lowerBound * width, count: width)
+                        var a = rows.lowerBound + 1
+                        while a < rows.upperBound {
+                            let row = source + a * width
+                            for b in 0..<width { line[b] = Op.combine(line[b], row[b]) }
+                            a += 1
+                        }
+                        // 2. Each output pixel: its window's columns of that line.
+                        let destination = y + plane * outPlane + p * outWidth
+                        let rowCount = counts ? rowCounts[p] : 1
+                        for q in 0..<outWidth {
+                            var value = line[starts[q]]
+                            var b = starts[q] + 1
+                            while b < ends[q] {
+                                value = Op.combine(value, line[b])
+                                b += 1
+                            }
+                            destination[q] = Op.finish(value, count: counts ? rowCount * columnCounts[q] : 1)
+                        }
                     }
                 }
             }
