@@ -49,7 +49,7 @@ format:
 	swift format format --in-place --recursive $(FORMATTED)
 
 # The DocC catalogs of the libraries, warnings treated as errors, into .build/plugins/Swift-DocC/outputs/.
-LIBRARIES := DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMDatasets DDPMImaging DDPMTraining DDPMDistributed
+LIBRARIES := DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMDatasets DDPMImaging DDPMTraining DDPMDistributed DDPMMetrics
 docs: deps
 	swift package --disable-sandbox generate-documentation $(addprefix --target ,$(LIBRARIES)) --warnings-as-errors
 

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "DDPMImaging", targets: ["DDPMImaging"]),
         .library(name: "DDPMTraining", targets: ["DDPMTraining"]),
         .library(name: "DDPMDistributed", targets: ["DDPMDistributed"]),
+        .library(name: "DDPMMetrics", targets: ["DDPMMetrics"]),
         .executable(name: "ddpm", targets: ["ddpm"]),
     ],
     dependencies: [
@@ -34,7 +35,7 @@ let package = Package(
             dependencies: ["CDNNL", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
-        .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport"]),
+        .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport", "CZlib"]),
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
         .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
@@ -47,11 +48,13 @@ let package = Package(
                 "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMDistributed", "DDPMFileSupport",
             ],
             plugins: ["BuildInfo"]),
+        // FID and KID: pytorch-fid's InceptionV3, the Fréchet distance (LAPACK), statistics files.
+        .target(name: "DDPMMetrics", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "CLAPACK"]),
         .executableTarget(
             name: "ddpm",
             dependencies: [
                 "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMDistributed",
-                "DDPMFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DDPMMetrics", "DDPMFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -63,6 +66,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CZlib"),
+        .systemLibrary(name: "CLAPACK"),
 
         // MARK: - Benchmarks (release mode; never part of the tests)
         .executableTarget(name: "TensorBenchmarks", dependencies: ["DDPMTensors"], path: "Benchmarks/TensorBenchmarks"),
@@ -77,17 +81,19 @@ let package = Package(
         .testTarget(name: "DDPMTensorsTests", dependencies: ["DDPMTestSupport", "DDPMTensors"]),
         // DDPMNeuralNetworks for NPYFile (the solver fixtures).
         .testTarget(name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"]),
+        .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
         .testTarget(name: "DDPMDistributedTests", dependencies: ["DDPMTestSupport", "DDPMDistributed"]),
+        .testTarget(name: "DDPMMetricsTests", dependencies: ["DDPMTestSupport", "DDPMMetrics", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDistributed", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
                     resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
         .testTarget(name: "ddpmTests", dependencies: [
             "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
             "DDPMDistributed",
+            "DDPMMetrics",
         ]),
     ]
 )

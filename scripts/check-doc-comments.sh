@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 folders=("$@")
 [ ${#folders[@]} -gt 0 ] || folders=(Sources/DDPMTensors Sources/DDPMDiffusion Sources/DDPMNeuralNetworks Sources/DDPMModels
-    Sources/DDPMDatasets Sources/DDPMImaging Sources/DDPMTraining Sources/DDPMDistributed)
+    Sources/DDPMDatasets Sources/DDPMImaging Sources/DDPMTraining Sources/DDPMDistributed Sources/DDPMMetrics)
 missing=$(find "${folders[@]}" -name '*.swift' -print0 | sort -z | xargs -0 awk '
     FNR == 1 { previous = "" }
     /^[ \t]*(@[A-Za-z_]+(\([^)]*\))? +)*(nonisolated(\(unsafe\))? +)?(public|open) / {

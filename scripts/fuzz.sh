@@ -44,6 +44,8 @@ fixtures() {
     run-json) ls Tests/DDPMTrainingTests/Fixtures/*.json Tests/DDPMTrainingTests/Fixtures/*/run.json 2>/dev/null || true ;;
     state-json) ls Tests/DDPMTrainingTests/Fixtures/*/state.json 2>/dev/null || true ;;
     diffusers-config) ls Tests/DDPMModelsTests/Fixtures/*/config.json 2>/dev/null || true ;;
+    pytorch-checkpoint) ls Tests/DDPMNeuralNetworksTests/Fixtures/pytorch/*.pth 2>/dev/null || true ;;
+    npz) ls Tests/DDPMMetricsTests/Fixtures/fid/*.npz 2>/dev/null || true ;;
   esac
 }
 

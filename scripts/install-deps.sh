@@ -4,7 +4,8 @@ set -euo pipefail
 # --with-data adds Fashion-MNIST; --with-mpi adds openmpi-bin (mpirun) and libopenmpi3 (libmpi.so.40),
 # which only the data-parallel tests and `mpirun ddpm train` use: the build never links MPI
 # (DDPMDistributed loads it at run time), so `make build` and `make demo` do not install them.
-packages=(libdnnl-dev libpng-dev zlib1g-dev)
+# libopenblas-dev and liblapacke-dev: the Float64 linear algebra of the FID metric (DDPMMetrics).
+packages=(libdnnl-dev libpng-dev zlib1g-dev libopenblas-dev liblapacke-dev)
 for option in "$@"; do
   case "$option" in
     --with-data) packages+=(dataset-fashion-mnist) ;;

@@ -2,7 +2,7 @@
 import Foundation
 import DDPMNeuralNetworks
 
-/// Parses the input as an NPY file (the package has no NPZ reader).
+/// Parses the input as an NPY file (NPZ files have their own target, `npz`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let url = URL(fileURLWithPath: "fuzz.npy")

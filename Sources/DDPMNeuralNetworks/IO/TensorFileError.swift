@@ -1,4 +1,4 @@
-// Errors from reading and writing tensor files (safetensors, NPY); each names the file and, where it applies, the tensor.
+// Errors from reading and writing tensor files (safetensors, NPY, NPZ, PyTorch checkpoints); each names the file and, where it applies, the tensor.
 import Foundation
 
 /// What went wrong reading or writing a tensor file. `description` names the file (and tensor)
@@ -52,6 +52,13 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
     case fortranOrder(URL)
     /// The NPY data section is shorter than shape × element size.
     case truncatedData(URL, expectedBytes: Int, foundBytes: Int)
+    /// The zip container (of an NPZ file or a PyTorch checkpoint) is not one this reader accepts.
+    case invalidArchive(URL, reason: String)
+    /// The pickle of a PyTorch checkpoint is malformed or uses something a state_dict does not need.
+    case invalidPickle(URL, reason: String)
+    /// The pickle of a PyTorch checkpoint names a global outside the allowed set (`module.name`);
+    /// nothing is ever imported or called, the file is refused.
+    case refusedGlobal(URL, name: String)
 
     /// The message for the user: the file's path, what was found, what was expected and, where
     /// one helps, what to do (e.g. "the checkpoint is from a different model configuration").
@@ -115,6 +122,14 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
                 + "save it with numpy.ascontiguousarray(a) first."
         case let .truncatedData(url, expected, found):
             return "\(url.path): NPY data truncated: the header's shape and dtype need \(expected) bytes, the file has \(found)."
+        case let .invalidArchive(url, reason):
+            return "\(url.path): not a zip archive this reader accepts: \(reason)."
+        case let .invalidPickle(url, reason):
+            return "\(url.path): not a PyTorch state_dict this reader accepts: \(reason)."
+        case let .refusedGlobal(url, name):
+            return "\(url.path): the checkpoint's pickle names the global \"\(name)\", which a plain state_dict never needs; "
+                + "refused (nothing was run). Only tensors, storages and ordered dicts are read — save a state_dict "
+                + "(`torch.save(model.state_dict(), path)`) or convert the weights to safetensors."
         }
     }
 }
