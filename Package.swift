@@ -45,7 +45,8 @@ let package = Package(
         .target(
             name: "DDPMTraining",
             dependencies: [
-                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMDistributed", "DDPMFileSupport",
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMDistributed",
+                "DDPMFileSupport",
             ],
             plugins: ["BuildInfo"]),
         // FID and KID: pytorch-fid's InceptionV3, the Fréchet distance (LAPACK), statistics files.
@@ -53,7 +54,8 @@ let package = Package(
         .executableTarget(
             name: "ddpm",
             dependencies: [
-                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining", "DDPMDistributed",
+                "DDPMTensors", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMModels", "DDPMDatasets", "DDPMImaging", "DDPMTraining",
+                "DDPMDistributed",
                 "DDPMMetrics", "DDPMFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,27 +75,44 @@ let package = Package(
 
         // MARK: - Examples (built by the tests' build; see README "Using the libraries")
         .executableTarget(
-            name: "TrainOnImages", dependencies: ["DDPMTraining", "DDPMDatasets", "DDPMImaging", "DDPMTensors"], path: "Examples/TrainOnImages"),
+            name: "TrainOnImages", dependencies: ["DDPMTraining", "DDPMDatasets", "DDPMImaging", "DDPMTensors"],
+            path: "Examples/TrainOnImages"),
 
         // MARK: - Tests
         // Shared by every test target: tolerances and ulp errors, temporary folders, the binary runner.
         .target(name: "DDPMTestSupport", path: "Tests/DDPMTestSupport"),
         .testTarget(name: "DDPMTensorsTests", dependencies: ["DDPMTestSupport", "DDPMTensors"]),
         // DDPMNeuralNetworks for NPYFile (the solver fixtures).
-        .testTarget(name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DDPMDiffusionTests", dependencies: ["DDPMTestSupport", "DDPMDiffusion", "DDPMNeuralNetworks", "DDPMTensors"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DDPMNeuralNetworksTests", dependencies: ["DDPMTestSupport", "DDPMNeuralNetworks", "DDPMTensors"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
         .testTarget(name: "DDPMDistributedTests", dependencies: ["DDPMTestSupport", "DDPMDistributed"]),
-        .testTarget(name: "DDPMMetricsTests", dependencies: ["DDPMTestSupport", "DDPMMetrics", "DDPMNeuralNetworks", "DDPMTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DDPMTrainingTests", dependencies: ["DDPMTestSupport", "DDPMTraining", "DDPMDistributed", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DDPMMetricsTests", dependencies: ["DDPMTestSupport", "DDPMMetrics", "DDPMNeuralNetworks", "DDPMTensors"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DDPMTrainingTests",
+            dependencies: [
+                "DDPMTestSupport", "DDPMTraining", "DDPMDistributed", "DDPMDatasets", "DDPMDiffusion", "DDPMModels", "DDPMNeuralNetworks",
+                "DDPMTensors",
+            ],
+            resources: [.copy("Fixtures")]),
         // End-to-end tests of the built `ddpm` binary (the dependency makes SwiftPM build it).
-        .testTarget(name: "ddpmTests", dependencies: [
-            "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
-            "DDPMDistributed",
-            "DDPMMetrics",
-        ]),
+        .testTarget(
+            name: "ddpmTests",
+            dependencies: [
+                "DDPMTestSupport", "ddpm", "TrainOnImages", "DDPMDatasets", "DDPMDiffusion", "DDPMImaging", "DDPMModels",
+                "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
+                "DDPMDistributed",
+                "DDPMMetrics",
+            ]),
     ]
 )

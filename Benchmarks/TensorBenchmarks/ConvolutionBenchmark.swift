@@ -24,8 +24,9 @@ func runConvolutionBenchmarks(gemmGFLOPS: Double) {
                     implementations[pass.description, default: []].insert(DNNLConvolution.implementationName(of: pass, geometry: g))
                 }
                 let cells = rates.map { "\(format($0, 1, width: 7)) (\(format(100 * $0 / gemmGFLOPS, 0, width: 3))%)" }
-                print("\(format(Double(channels), 0, width: 4))  \(format(Double(size), 0, width: 3))×\(size)\(size < 10 ? " " : "")  \(format(Double(batch), 0, width: 4)) | "
-                      + cells.joined(separator: "   | "))
+                print(
+                    "\(format(Double(channels), 0, width: 4))  \(format(Double(size), 0, width: 3))×\(size)\(size < 10 ? " " : "")  \(format(Double(batch), 0, width: 4)) | "
+                        + cells.joined(separator: "   | "))
                 if channels == 128 && size == 16 && batch == 16 { acceptance = rates }
             }
         }
@@ -35,9 +36,10 @@ func runConvolutionBenchmarks(gemmGFLOPS: Double) {
     }
     let percents = acceptance.map { 100 * $0 / gemmGFLOPS }
     let passed = percents.allSatisfy { $0 >= 80 }
-    print("Acceptance (C 128, 16×16, batch 16, each pass ≥ 80% of SGEMM): "
-          + zip(["forward", "backward-data", "backward-weights"], percents).map { "\($0) \(format($1, 0))%" }.joined(separator: ", ")
-          + (passed ? " — met" : " — NOT met"))
+    print(
+        "Acceptance (C 128, 16×16, batch 16, each pass ≥ 80% of SGEMM): "
+            + zip(["forward", "backward-data", "backward-weights"], percents).map { "\($0) \(format($1, 0))%" }.joined(separator: ", ")
+            + (passed ? " — met" : " — NOT met"))
 }
 
 /// GFLOPS of the three passes at `g` (best run of each).

@@ -38,24 +38,36 @@ func runElementwiseBenchmarks(runs: Int = 9) {
         print("\nShape \(shape) (\(count) floats, \(megabytes) MB per tensor), GroupNorm with \(groups) groups")
         let copy = throughput(bytes: 8 * count, runs: runs) { FastKernels.copy(from: x, to: out, count: count) }
         report("copy (baseline)", copy, baseline: copy)
-        report("SiLU forward", throughput(bytes: 8 * count, runs: runs) {
-            FastKernels.silu(input: x, output: out, count: count)
-        }, baseline: copy)
-        report("SiLU backward", throughput(bytes: 12 * count, runs: runs) {
-            FastKernels.siluBackward(input: x, outputGrad: dy, inputGrad: out, count: count)
-        }, baseline: copy)
-        report("exp", throughput(bytes: 8 * count, runs: runs) {
-            FastKernels.exp(input: x, output: out, count: count)
-        }, baseline: copy)
-        report("GroupNorm forward", throughput(bytes: 8 * count, runs: runs) {
-            FastKernels.groupNormForward(input: x, gamma: gamma, beta: beta, output: out, mean: mean, rstd: rstd,
-                                         batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
-        }, baseline: copy)
-        report("GroupNorm backward", throughput(bytes: 12 * count, runs: runs) {
-            FastKernels.groupNormBackward(input: x, gamma: gamma, mean: mean, rstd: rstd, outputGrad: dy, inputGrad: out,
-                                          gammaGrad: dgamma, betaGrad: dbeta,
-                                          batch: batch, channels: channels, spatial: spatial, groups: groups)
-        }, baseline: copy)
+        report(
+            "SiLU forward",
+            throughput(bytes: 8 * count, runs: runs) {
+                FastKernels.silu(input: x, output: out, count: count)
+            }, baseline: copy)
+        report(
+            "SiLU backward",
+            throughput(bytes: 12 * count, runs: runs) {
+                FastKernels.siluBackward(input: x, outputGrad: dy, inputGrad: out, count: count)
+            }, baseline: copy)
+        report(
+            "exp",
+            throughput(bytes: 8 * count, runs: runs) {
+                FastKernels.exp(input: x, output: out, count: count)
+            }, baseline: copy)
+        report(
+            "GroupNorm forward",
+            throughput(bytes: 8 * count, runs: runs) {
+                FastKernels.groupNormForward(
+                    input: x, gamma: gamma, beta: beta, output: out, mean: mean, rstd: rstd,
+                    batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
+            }, baseline: copy)
+        report(
+            "GroupNorm backward",
+            throughput(bytes: 12 * count, runs: runs) {
+                FastKernels.groupNormBackward(
+                    input: x, gamma: gamma, mean: mean, rstd: rstd, outputGrad: dy, inputGrad: out,
+                    gammaGrad: dgamma, betaGrad: dbeta,
+                    batch: batch, channels: channels, spatial: spatial, groups: groups)
+            }, baseline: copy)
     }
 }
 

@@ -53,7 +53,11 @@ func format(_ value: Double, _ digits: Int, width: Int = 0) -> String {
     var text = "\(scaled)"
     if let dot = text.firstIndex(of: ".") {
         let decimals = text.distance(from: dot, to: text.endIndex) - 1
-        if digits == 0 { text = String(text[..<dot]) } else if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+        if digits == 0 {
+            text = String(text[..<dot])
+        } else if decimals < digits {
+            text += String(repeating: "0", count: digits - decimals)
+        }
     }
     return String(repeating: " ", count: max(0, width - text.count)) + text
 }

@@ -11,7 +11,8 @@ import DDPMTensors
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let configuration = try? UNetConfiguration(diffusersConfig: Data(FuzzInput.bytes(data, size))) else { return 0 }
     guard configuration.blockOutChannels.count <= 4, configuration.blockOutChannels.allSatisfy({ $0 <= 256 }),
-          configuration.layersPerBlock <= 3, configuration.inChannels <= 16, configuration.outChannels <= 16 else { return 0 }
+        configuration.layersPerBlock <= 3, configuration.inChannels <= 16, configuration.outChannels <= 16
+    else { return 0 }
     var generator = PhiloxGenerator(seed: 0)
     _ = UNet(configuration, generator: &generator)
     return 0

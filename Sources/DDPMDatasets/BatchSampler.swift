@@ -76,8 +76,9 @@ public struct BatchSampler {
     /// The examples at stream positions `positions` as a batch (see `Dataset.batch(indices:flips:)`).
     public mutating func batch(at positions: Range<Int>) -> Batch {
         let (indices, flipped) = examples(at: positions)
-        return Batch(data: dataset.batch(indices: indices, flips: flipped), labels: dataset.labels(at: indices),
-                     indices: indices, flipped: flipped)
+        return Batch(
+            data: dataset.batch(indices: indices, flips: flipped), labels: dataset.labels(at: indices),
+            indices: indices, flipped: flipped)
     }
 
     /// Batch `step` (0-based) of `size` examples: positions step·size..<(step + 1)·size.

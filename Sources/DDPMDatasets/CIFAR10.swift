@@ -26,15 +26,18 @@ public enum CIFAR10 {
         guard FileManager.default.fileExists(atPath: url.path) else { throw DatasetError.missingFile(url, hint: DatasetHint.cifar10) }
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         guard fileSize <= maximumRecords * recordSize else {
-            throw DatasetError.wrongFormat(url, reason: "\(fileSize) bytes, more than the \(maximumRecords) records of \(recordSize) bytes "
-                                           + "a batch file may hold (CIFAR-10's hold 10,000); this is not a CIFAR-10 binary batch. \(DatasetHint.cifar10)")
+            throw DatasetError.wrongFormat(
+                url,
+                reason: "\(fileSize) bytes, more than the \(maximumRecords) records of \(recordSize) bytes "
+                    + "a batch file may hold (CIFAR-10's hold 10,000); this is not a CIFAR-10 binary batch. \(DatasetHint.cifar10)")
         }
         let data: [UInt8]
         do { data = [UInt8](try Data(contentsOf: url)) } catch { throw DatasetError.unreadable(url, reason: "\(error)") }
         guard !data.isEmpty, data.count % recordSize == 0 else {
             let whole = max(1, (data.count + recordSize - 1) / recordSize)
-            throw DatasetError.truncated(url, expectedBytes: whole * recordSize, foundBytes: data.count,
-                                         what: "\(whole) CIFAR-10 records of \(recordSize) bytes")
+            throw DatasetError.truncated(
+                url, expectedBytes: whole * recordSize, foundBytes: data.count,
+                what: "\(whole) CIFAR-10 records of \(recordSize) bytes")
         }
         let count = data.count / recordSize
         var images = [UInt8](repeating: 0, count: count * (recordSize - 1))
@@ -42,19 +45,24 @@ public enum CIFAR10 {
         for n in 0..<count {
             let label = Int(data[n * recordSize])
             guard label < 10 else {
-                throw DatasetError.wrongFormat(url, reason: "record \(n) has label \(label), not 0…9; this is not a CIFAR-10 binary batch "
-                                               + "(CIFAR-100 binary files have 2 label bytes). \(DatasetHint.cifar10)")
+                throw DatasetError.wrongFormat(
+                    url,
+                    reason: "record \(n) has label \(label), not 0…9; this is not a CIFAR-10 binary batch "
+                        + "(CIFAR-100 binary files have 2 label bytes). \(DatasetHint.cifar10)")
             }
             labels[n] = label
-            images.replaceSubrange((n * (recordSize - 1))..<((n + 1) * (recordSize - 1)),
-                                   with: data[(n * recordSize + 1)..<((n + 1) * recordSize)])
+            images.replaceSubrange(
+                (n * (recordSize - 1))..<((n + 1) * (recordSize - 1)),
+                with: data[(n * recordSize + 1)..<((n + 1) * recordSize)])
         }
         return (images, labels)
     }
 
     /// The split from a `cifar-10-batches-bin` folder: 3×32×32 RGB images, labels 0…9.
     public static func load(directory: URL, split: DataSplit) throws -> Dataset {
-        guard FileManager.default.fileExists(atPath: directory.path) else { throw DatasetError.missingFile(directory, hint: DatasetHint.cifar10) }
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw DatasetError.missingFile(directory, hint: DatasetHint.cifar10)
+        }
         var images: [UInt8] = [], labels: [Int] = []
         for name in fileNames(split) {
             let batch = try readBatch(directory.appendingPathComponent(name))

@@ -91,16 +91,23 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         var options: [String: String] = [:]
         for part in parts {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, !pair[0].isEmpty else { throw DatasetError.invalidSpec(text, reason: "option \"\(part)\" is not KEY=VALUE") }
+            guard pair.count == 2, !pair[0].isEmpty else {
+                throw DatasetError.invalidSpec(text, reason: "option \"\(part)\" is not KEY=VALUE")
+            }
             options[pair[0]] = pair[1]
         }
         func directory() throws -> URL {
-            guard let argument, !argument.isEmpty else { throw DatasetError.invalidSpec(text, reason: "\(name) needs a folder: \(name):DIR") }
+            guard let argument, !argument.isEmpty else {
+                throw DatasetError.invalidSpec(text, reason: "\(name) needs a folder: \(name):DIR")
+            }
             return URL(fileURLWithPath: argument)
         }
         func allow(_ keys: Set<String>) throws {
             if let bad = options.keys.sorted().first(where: { !keys.contains($0) }) {
-                throw DatasetError.invalidSpec(text, reason: "\(name) has no option \"\(bad)\"" + (keys.isEmpty ? "" : " (options: \(keys.sorted().joined(separator: ", ")))"))
+                throw DatasetError.invalidSpec(
+                    text,
+                    reason: "\(name) has no option \"\(bad)\""
+                        + (keys.isEmpty ? "" : " (options: \(keys.sorted().joined(separator: ", ")))"))
             }
         }
         func noArgument() throws {
@@ -108,24 +115,30 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         }
         func integer(_ key: String, default value: Int, range: ClosedRange<Int> = 1...Int.max) throws -> Int {
             guard let raw = options[key] else { return value }
-            guard let v = Int(raw), range.contains(v) else { throw DatasetError.invalidSpec(text, reason: "\(key)=\(raw) is not an integer in \(range)") }
+            guard let v = Int(raw), range.contains(v) else {
+                throw DatasetError.invalidSpec(text, reason: "\(key)=\(raw) is not an integer in \(range)")
+            }
             return v
         }
         func real(_ key: String, default value: Double) throws -> Double {
             guard let raw = options[key] else { return value }
-            guard let v = Double(raw), v.isFinite, v >= 0 else { throw DatasetError.invalidSpec(text, reason: "\(key)=\(raw) is not a non-negative number") }
+            guard let v = Double(raw), v.isFinite, v >= 0 else {
+                throw DatasetError.invalidSpec(text, reason: "\(key)=\(raw) is not a non-negative number")
+            }
             return v
         }
         switch name {
         case "swissroll":
             try noArgument()
             try allow(["count", "noise"])
-            source = .swissRoll(count: try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount), noise: try real("noise", default: 0))
+            source = .swissRoll(
+                count: try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount), noise: try real("noise", default: 0))
         case "gaussians8":
             try noArgument()
             try allow(["count", "std"])
-            source = .gaussians8(count: try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount),
-                                 standardDeviation: try real("std", default: 0.1))
+            source = .gaussians8(
+                count: try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount),
+                standardDeviation: try real("std", default: 0.1))
         case "fashion-mnist":
             try allow([])
             source = .fashionMNIST(directory: argument.map { URL(fileURLWithPath: $0) } ?? MNIST.fashionMNISTDirectory)
@@ -138,20 +151,24 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         case "png":
             try allow(["size", "channels", "filter"])
             let channels = try integer("channels", default: 3)
-            guard channels == 1 || channels == 3 else { throw DatasetError.invalidSpec(text, reason: "channels=\(channels) must be 1 or 3") }
+            guard channels == 1 || channels == 3 else {
+                throw DatasetError.invalidSpec(text, reason: "channels=\(channels) must be 1 or 3")
+            }
             let filterName = options["filter"] ?? "area"
             guard let filter = ResizeFilter(rawValue: filterName) else {
                 throw DatasetError.invalidSpec(text, reason: "filter=\(filterName) must be area or bilinear")
             }
-            source = .pngFolder(directory: try directory(), size: try integer("size", default: 32, range: 1...Self.maximumImageSize),
-                                channels: channels, filter: filter)
+            source = .pngFolder(
+                directory: try directory(), size: try integer("size", default: 32, range: 1...Self.maximumImageSize),
+                channels: channels, filter: filter)
         case "deadleaves":
             try noArgument()
             try allow(["size", "count"])
             let size = try integer("size", default: 32, range: 1...Self.maximumImageSize)
             let count = try integer("count", default: 10_000, range: 1...Self.maximumGeneratedCount)
             guard count.multipliedReportingOverflow(by: size * size).partialValue <= Self.maximumGeneratedBytes else {
-                throw DatasetError.invalidSpec(text, reason: "count=\(count) images of \(size)×\(size) exceed \(Self.maximumGeneratedBytes >> 30) GiB; generate fewer")
+                throw DatasetError.invalidSpec(
+                    text, reason: "count=\(count) images of \(size)×\(size) exceed \(Self.maximumGeneratedBytes >> 30) GiB; generate fewer")
             }
             source = .deadLeaves(size: size, count: count)
         default:

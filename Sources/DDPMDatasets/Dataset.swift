@@ -33,10 +33,12 @@ public struct Dataset: Sendable {
     /// Images from NCHW bytes.
     public init(name: String, images: [UInt8], channels: Int, height: Int, width: Int, labels: [Int]? = nil) {
         let size = channels * height * width
-        precondition(size > 0 && images.count % size == 0,
-                     "Dataset: \(images.count) bytes are not whole \(channels)×\(height)×\(width) images")
-        precondition(labels == nil || labels!.count == images.count / size,
-                     "Dataset: \(labels!.count) labels for \(images.count / size) images")
+        precondition(
+            size > 0 && images.count % size == 0,
+            "Dataset: \(images.count) bytes are not whole \(channels)×\(height)×\(width) images")
+        precondition(
+            labels == nil || labels!.count == images.count / size,
+            "Dataset: \(labels!.count) labels for \(images.count / size) images")
         self.name = name
         self.exampleShape = [channels, height, width]
         self.count = images.count / size
@@ -118,13 +120,15 @@ public struct Dataset: Sendable {
         let n = min(n, count)
         switch examples {
         case let .images(bytes):
-            var head = Dataset(name: name, images: Array(bytes.prefix(n * exampleSize)), channels: exampleShape[0],
-                               height: exampleShape[1], width: exampleShape[2], labels: labels.map { Array($0.prefix(n)) })
+            var head = Dataset(
+                name: name, images: Array(bytes.prefix(n * exampleSize)), channels: exampleShape[0],
+                height: exampleShape[1], width: exampleShape[2], labels: labels.map { Array($0.prefix(n)) })
             head.isBinary = isBinary
             return head
         case let .points(points):
-            return Dataset(name: name, points: Array(points.prefix(n * exampleSize)), dimension: exampleShape[0],
-                           labels: labels.map { Array($0.prefix(n)) })
+            return Dataset(
+                name: name, points: Array(points.prefix(n * exampleSize)), dimension: exampleShape[0],
+                labels: labels.map { Array($0.prefix(n)) })
         }
     }
 }
@@ -136,8 +140,9 @@ extension Dataset {
     /// Multi-channel images are thresholded per channel.
     public func binarized() -> Dataset {
         guard case let .images(bytes) = examples else { preconditionFailure("Dataset.binarized: \(name) holds points, not images") }
-        var out = Dataset(name: name + " binarized", images: bytes.map { $0 >= 128 ? 255 : 0 }, channels: exampleShape[0],
-                          height: exampleShape[1], width: exampleShape[2], labels: labels)
+        var out = Dataset(
+            name: name + " binarized", images: bytes.map { $0 >= 128 ? 255 : 0 }, channels: exampleShape[0],
+            height: exampleShape[1], width: exampleShape[2], labels: labels)
         out.isBinary = true
         return out
     }
@@ -150,8 +155,9 @@ extension Dataset {
         let (c, h, w) = (first.channels, first.height, first.width)
         var bytes = [UInt8](repeating: 0, count: rasterImages.count * c * h * w)
         for (n, image) in rasterImages.enumerated() {
-            precondition(image.width == w && image.height == h && image.format == first.format,
-                         "Dataset: image \(n) is \(image.width)×\(image.height) \(image.format), not \(w)×\(h) \(first.format)")
+            precondition(
+                image.width == w && image.height == h && image.format == first.format,
+                "Dataset: image \(n) is \(image.width)×\(image.height) \(image.format), not \(w)×\(h) \(first.format)")
             for y in 0..<h {
                 for x in 0..<w {
                     for k in 0..<c { bytes[((n * c + k) * h + y) * w + x] = image.pixels[(y * w + x) * c + k] }

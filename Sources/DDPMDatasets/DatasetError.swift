@@ -57,14 +57,17 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
 /// Where each dataset can be had, quoted in errors.
 public enum DatasetHint {
     /// Where Fashion-MNIST can be had: the Debian package or the four `*-ubyte.gz` files.
-    public static let fashionMNIST = "Fashion-MNIST: `apt-get install dataset-fashion-mnist` installs it in "
+    public static let fashionMNIST =
+        "Fashion-MNIST: `apt-get install dataset-fashion-mnist` installs it in "
         + "/usr/share/datasets/fashion-mnist, or download the four *-ubyte.gz files from "
         + "https://github.com/zalandoresearch/fashion-mnist and pass `fashion-mnist:DIR`."
     /// The four IDX files an `mnist:DIR` folder must hold.
-    public static let mnist = "MNIST: the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+    public static let mnist =
+        "MNIST: the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
         + "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) must be in the folder given as `mnist:DIR`."
     /// Where the binary version of CIFAR-10 can be had and which folder to pass.
-    public static let cifar10 = "CIFAR-10: download the binary version (cifar-10-binary.tar.gz) from "
+    public static let cifar10 =
+        "CIFAR-10: download the binary version (cifar-10-binary.tar.gz) from "
         + "https://www.cs.toronto.edu/~kriz/cifar.html, extract it, and pass the cifar-10-batches-bin folder "
         + "(data_batch_1.bin … data_batch_5.bin, test_batch.bin) as `cifar10:DIR`."
     /// How a PNG folder is given.

@@ -30,7 +30,9 @@ public struct DeadLeaves: Sendable {
 
     /// Defaults: radii from 1 pixel to half the image side, exponent 3, at most 4,096 discs.
     public init(size: Int = 32, minRadius: Double = 1, maxRadius: Double? = nil, exponent: Double = 3, maxDiscs: Int = 4096) {
-        precondition(size > 0 && minRadius > 0 && exponent != 1, "DeadLeaves: bad parameters size \(size), minRadius \(minRadius), exponent \(exponent)")
+        precondition(
+            size > 0 && minRadius > 0 && exponent != 1,
+            "DeadLeaves: bad parameters size \(size), minRadius \(minRadius), exponent \(exponent)")
         self.size = size
         self.minRadius = minRadius
         self.maxRadius = maxRadius ?? Double(size) / 2

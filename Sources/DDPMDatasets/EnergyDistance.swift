@@ -5,8 +5,9 @@
 /// Zero exactly when the two distributions agree; for the swiss roll against a standard normal
 /// of the same size it is about 0.3.
 public func energyDistance(_ a: [Float], _ b: [Float], dimension: Int = 2, limit: Int = 1000) -> Double {
-    precondition(dimension >= 1 && a.count % dimension == 0 && b.count % dimension == 0,
-                 "energyDistance: \(a.count) and \(b.count) values are not points of dimension \(dimension)")
+    precondition(
+        dimension >= 1 && a.count % dimension == 0 && b.count % dimension == 0,
+        "energyDistance: \(a.count) and \(b.count) values are not points of dimension \(dimension)")
     let x = Array(a.prefix(limit * dimension).map(Double.init)), y = Array(b.prefix(limit * dimension).map(Double.init))
     func meanDistance(_ p: [Double], _ q: [Double]) -> Double {
         let (n, m) = (p.count / dimension, q.count / dimension)

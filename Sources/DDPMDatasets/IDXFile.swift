@@ -29,25 +29,31 @@ public enum IDXFile {
     public static func read(_ url: URL, expectedMagic: UInt32, hint: String) throws -> (shape: [Int], bytes: [UInt8]) {
         let reader = try Gzip.Reader(url, hint: hint)
         let prefix = try reader.read(upTo: 4)
-        guard prefix.count == 4 else { throw DatasetError.truncated(url, expectedBytes: 4, foundBytes: prefix.count, what: "the IDX magic number") }
+        guard prefix.count == 4 else {
+            throw DatasetError.truncated(url, expectedBytes: 4, foundBytes: prefix.count, what: "the IDX magic number")
+        }
         let magic = bigEndian(prefix, at: 0)
         guard magic == expectedMagic else { throw DatasetError.wrongMagic(url, expected: expectedMagic, found: magic) }
         let rank = Int(magic & 0xFF)
         let headerSize = 4 + 4 * rank
         let extents = try reader.read(upTo: 4 * rank)
         guard extents.count == 4 * rank else {
-            throw DatasetError.truncated(url, expectedBytes: headerSize, foundBytes: 4 + extents.count, what: "the IDX header (\(rank) dimensions)")
+            throw DatasetError.truncated(
+                url, expectedBytes: headerSize, foundBytes: 4 + extents.count, what: "the IDX header (\(rank) dimensions)")
         }
         let shape = (0..<rank).map { Int(bigEndian(extents, at: 4 * $0)) }
         let size = try dataSize(shape, url: url)
         let data = try reader.read(upTo: size)
         guard data.count == size else {
-            throw DatasetError.truncated(url, expectedBytes: headerSize + size, foundBytes: headerSize + data.count,
-                                         what: "an IDX array of shape \(shape)")
+            throw DatasetError.truncated(
+                url, expectedBytes: headerSize + size, foundBytes: headerSize + data.count,
+                what: "an IDX array of shape \(shape)")
         }
         guard try reader.read(upTo: 1).isEmpty else {
-            throw DatasetError.wrongFormat(url, reason: "data continues after the \(headerSize + size) bytes that the IDX header (shape \(shape)) "
-                                           + "declares; the header and the file size disagree — the file may be of another format.")
+            throw DatasetError.wrongFormat(
+                url,
+                reason: "data continues after the \(headerSize + size) bytes that the IDX header (shape \(shape)) "
+                    + "declares; the header and the file size disagree — the file may be of another format.")
         }
         return (shape, data)
     }
@@ -58,8 +64,10 @@ public enum IDXFile {
         for extent in shape {
             let (product, overflow) = size.multipliedReportingOverflow(by: extent)
             guard !overflow, product <= maximumDataSize else {
-                throw DatasetError.wrongFormat(url, reason: "the IDX header declares an array of shape \(shape), more than the "
-                                               + "\(maximumDataSize) bytes this reader accepts; the file is corrupt or not an IDX file.")
+                throw DatasetError.wrongFormat(
+                    url,
+                    reason: "the IDX header declares an array of shape \(shape), more than the "
+                        + "\(maximumDataSize) bytes this reader accepts; the file is corrupt or not an IDX file.")
             }
             size = product
         }
@@ -67,11 +75,15 @@ public enum IDXFile {
     }
 
     /// Images from an IDX images file: `count × rows × columns` bytes, none of them 0.
-    public static func readImages(_ url: URL, hint: String = DatasetHint.mnist) throws -> (count: Int, height: Int, width: Int, pixels: [UInt8]) {
+    public static func readImages(_ url: URL, hint: String = DatasetHint.mnist) throws -> (
+        count: Int, height: Int, width: Int, pixels: [UInt8]
+    ) {
         let (shape, bytes) = try read(url, expectedMagic: imagesMagic, hint: hint)
         guard shape.allSatisfy({ $0 > 0 }) else {
-            throw DatasetError.wrongFormat(url, reason: "the IDX header declares \(shape[0]) images of \(shape[1])×\(shape[2]) pixels; "
-                                           + "a dataset needs at least one image of at least one pixel — re-create the file.")
+            throw DatasetError.wrongFormat(
+                url,
+                reason: "the IDX header declares \(shape[0]) images of \(shape[1])×\(shape[2]) pixels; "
+                    + "a dataset needs at least one image of at least one pixel — re-create the file.")
         }
         return (shape[0], shape[1], shape[2], bytes)
     }
@@ -104,6 +116,9 @@ public enum IDXFile {
     }
 
     static func appendBigEndian(_ value: UInt32, to out: inout [UInt8]) {
-        out += [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
+        out += [
+            UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8),
+            UInt8(truncatingIfNeeded: value),
+        ]
     }
 }

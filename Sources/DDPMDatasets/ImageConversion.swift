@@ -17,9 +17,13 @@ public func rasterImages(_ x: Tensor, scale: Int = 1) -> [RasterImage] {
     let (sh, sw) = (h * scale, w * scale)
     return (0..<n).map { i in
         var pixels = [UInt8](repeating: 0, count: sh * sw * c)
-        for y in 0..<sh { for xx in 0..<sw { for ch in 0..<c {
-            pixels[(y * sw + xx) * c + ch] = pixelByte(values[((i * c + ch) * h + y / scale) * w + xx / scale])
-        } } }
+        for y in 0..<sh {
+            for xx in 0..<sw {
+                for ch in 0..<c {
+                    pixels[(y * sw + xx) * c + ch] = pixelByte(values[((i * c + ch) * h + y / scale) * w + xx / scale])
+                }
+            }
+        }
         return RasterImage(width: sw, height: sh, format: c == 1 ? .gray : .rgb, pixels: pixels)
     }
 }

@@ -26,11 +26,14 @@ public enum MNIST {
         let images = try IDXFile.readImages(imagesURL, hint: hint)
         let labels = try IDXFile.readLabels(labelsURL, hint: hint)
         guard labels.count == images.count else {
-            throw DatasetError.wrongFormat(labelsURL, reason: "\(labels.count) labels for \(images.count) images in \(imagesURL.lastPathComponent); "
-                                           + "the two files are from different datasets or splits.")
+            throw DatasetError.wrongFormat(
+                labelsURL,
+                reason: "\(labels.count) labels for \(images.count) images in \(imagesURL.lastPathComponent); "
+                    + "the two files are from different datasets or splits.")
         }
-        return Dataset(name: "\(name) \(split.rawValue)", images: images.pixels, channels: 1,
-                       height: images.height, width: images.width, labels: labels.map(Int.init))
+        return Dataset(
+            name: "\(name) \(split.rawValue)", images: images.pixels, channels: 1,
+            height: images.height, width: images.width, labels: labels.map(Int.init))
     }
 
     /// Fashion-MNIST (Xiao et al. 2017) from `directory`, by default the Debian package's folder.

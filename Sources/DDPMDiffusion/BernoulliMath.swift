@@ -33,7 +33,8 @@ public func bernoulliLogLikelihood(_ x: Tensor, logits z: Tensor) -> Tensor {
 ///   - probability: p, any shape.
 ///   - uniformNoise: u of p's shape, e.g. `Tensor.randomUniform`.
 public func bernoulliSample(probability: Tensor, uniformNoise: Tensor) -> Tensor {
-    precondition(probability.shape == uniformNoise.shape,
-                 "bernoulliSample: probability shape \(probability.shape) ≠ noise shape \(uniformNoise.shape)")
+    precondition(
+        probability.shape == uniformNoise.shape,
+        "bernoulliSample: probability shape \(probability.shape) ≠ noise shape \(uniformNoise.shape)")
     return withoutGradients { (probability - uniformNoise.converted(to: probability.dtype)).greaterThan(0) }
 }

@@ -26,7 +26,8 @@ extension BinomialDiffusion {
         try withoutGradients {
             // 1. x_T ~ B(½).
             let half = Tensor(repeating: 0.5, shape: shape, dtype: dtype)
-            var x = bernoulliSample(probability: half, uniformNoise: Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator))
+            var x = bernoulliSample(
+                probability: half, uniformNoise: Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator))
             let batch = shape[0]
             for index in stride(from: stepCount - 1, through: 0, by: -1) {
                 let timesteps = [Int](repeating: index, count: batch)
@@ -35,7 +36,8 @@ extension BinomialDiffusion {
                 onStep?(SamplingStep(index: index, timestep: index, current: x, predictedStart: startLogits.sigmoid()))
                 let reverse = try reverseLogits(startLogits: startLogits, current: x, timesteps: timesteps)
                 // 3. xₜ₋₁ ~ B(σ(λ)).
-                x = bernoulliSample(probability: reverse.sigmoid(), uniformNoise: Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator))
+                x = bernoulliSample(
+                    probability: reverse.sigmoid(), uniformNoise: Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator))
             }
             return x
         }

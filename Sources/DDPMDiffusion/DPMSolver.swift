@@ -103,7 +103,8 @@ public struct DPMSolver: Equatable, Sendable {
             }
             if grid.finalNoise == .zero {
                 throw DiffusionError.unsupportedSolverSetting(
-                    "the noise-prediction dpmsolver cannot end at noise level zero (as in diffusers); use final noise sigma-min or dpmsolver++.")
+                    "the noise-prediction dpmsolver cannot end at noise level zero (as in diffusers); use final noise sigma-min or dpmsolver++."
+                )
             }
         }
         try Self.check(alphaBar: alphaBar, modelTimesteps: modelTimesteps)
@@ -136,7 +137,8 @@ public struct DPMSolver: Equatable, Sendable {
                     + "has infinite σ: clamp it, as diffusers does with 2⁻²⁴).")
         }
         if let modelTimesteps, modelTimesteps.count != alphaBar.count {
-            throw DiffusionError.unsupportedSolverSetting("\(modelTimesteps.count) model timesteps for \(alphaBar.count) values of ᾱ; give one per timestep.")
+            throw DiffusionError.unsupportedSolverSetting(
+                "\(modelTimesteps.count) model timesteps for \(alphaBar.count) values of ᾱ; give one per timestep.")
         }
     }
 
@@ -191,14 +193,17 @@ public struct DPMSolver: Equatable, Sendable {
                 let m: Tensor
                 let start: Tensor
                 if dataForm {
-                    start = predictedStart(output, current: x, alpha: alpha[k], sigma: sigma[k], prediction: prediction, thresholding: thresholding)
+                    start = predictedStart(
+                        output, current: x, alpha: alpha[k], sigma: sigma[k], prediction: prediction, thresholding: thresholding)
                     m = start
                 } else {
                     m = predictedNoise(output, current: x, alpha: alpha[k], sigma: sigma[k], prediction: prediction)
                     start = (x - m * sigma[k]) * (1 / alpha[k])
                 }
-                onStep?(SamplingStep(index: n - 1 - k, timestep: modelTimesteps[steps.timesteps[k]], current: x.converted(to: initialNoise.dtype),
-                                     predictedStart: start.converted(to: initialNoise.dtype)))
+                onStep?(
+                    SamplingStep(
+                        index: n - 1 - k, timestep: modelTimesteps[steps.timesteps[k]], current: x.converted(to: initialNoise.dtype),
+                        predictedStart: start.converted(to: initialNoise.dtype)))
                 outputs.append(m)
                 if outputs.count > order { outputs.removeFirst() }
                 // 2–3. The update of this step's order from σₖ to σₖ₊₁.

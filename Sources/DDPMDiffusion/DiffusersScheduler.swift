@@ -87,7 +87,9 @@ public struct DiffusersScheduler: Equatable, Sendable {
     ) throws {
         self.betas = try BetaSchedule.custom(betas).betas(stepCount: betas.count)
         var product = 1.0
-        alphaBar = betas.map { product *= 1 - $0; return product }
+        alphaBar = betas.map {
+            product *= 1 - $0; return product
+        }
         self.prediction = prediction
         self.variance = variance
         self.startLimit = startLimit
@@ -196,8 +198,10 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 let (mean, _) = try split(evaluate(model, x, timestep: t, dtype: initialNoise.dtype), channels: x.shape[1])
                 let (rawStart, noise) = predictions(mean, current: x, timestep: t)
                 let start = limited(rawStart)
-                onStep?(SamplingStep(index: timesteps.count - 1 - k, timestep: t, current: x.converted(to: initialNoise.dtype),
-                                     predictedStart: start.converted(to: initialNoise.dtype)))
+                onStep?(
+                    SamplingStep(
+                        index: timesteps.count - 1 - k, timestep: t, current: x.converted(to: initialNoise.dtype),
+                        predictedStart: start.converted(to: initialNoise.dtype)))
                 // 2–3. ᾱ_prev and σ.
                 let previous = t - stride
                 let a = alphaBar[t], aPrevious = previous >= 0 ? alphaBar[previous] : finalAlphaBar
@@ -205,7 +209,9 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 // 4. Update.
                 x = start * aPrevious.squareRoot() + noise * (1 - aPrevious - sigma * sigma).squareRoot()
                 if eta > 0 {
-                    x = x + Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator).converted(to: .float64) * sigma
+                    x =
+                        x + Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator).converted(to: .float64)
+                        * sigma
                 }
             }
             return x.converted(to: initialNoise.dtype)
@@ -232,8 +238,10 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 // 1. x̂₀.
                 let (mean, varianceOutput) = try split(evaluate(model, x, timestep: t, dtype: initialNoise.dtype), channels: x.shape[1])
                 let start = limited(predictions(mean, current: x, timestep: t).start)
-                onStep?(SamplingStep(index: timesteps.count - 1 - k, timestep: t, current: x.converted(to: initialNoise.dtype),
-                                     predictedStart: start.converted(to: initialNoise.dtype)))
+                onStep?(
+                    SamplingStep(
+                        index: timesteps.count - 1 - k, timestep: t, current: x.converted(to: initialNoise.dtype),
+                        predictedStart: start.converted(to: initialNoise.dtype)))
                 // 2. The posterior mean of the respaced step.
                 let previous = k + 1 < timesteps.count ? timesteps[k + 1] : -1
                 let a = alphaBar[t], aPrevious = previous >= 0 ? alphaBar[previous] : 1
@@ -269,9 +277,13 @@ extension DiffusersScheduler {
     /// then β is read back from ᾱ (the last β is exactly 1).
     public static func zeroTerminalSNR(_ betas: [Double]) -> [Double] {
         var product = 1.0
-        let root = betas.map { product *= 1 - $0; return product.squareRoot() }
+        let root = betas.map {
+            product *= 1 - $0; return product.squareRoot()
+        }
         let first = root[0], last = root[root.count - 1]
-        let alphaBar = root.map { let s = ($0 - last) * first / (first - last); return s * s }
+        let alphaBar = root.map {
+            let s = ($0 - last) * first / (first - last); return s * s
+        }
         return alphaBar.indices.map { $0 == 0 ? 1 - alphaBar[0] : 1 - alphaBar[$0] / alphaBar[$0 - 1] }
     }
 
@@ -297,16 +309,18 @@ extension DiffusersScheduler: CustomStringConvertible {
     /// The process in one paragraph, as `ddpm info` prints it: T, β at both ends, what the network
     /// predicts, the variance, the x̂₀ limit and the sampling timesteps.
     public var description: String {
-        let prediction = switch prediction {
-        case .noise: "epsilon (ε)"
-        case .start: "sample (x₀)"
-        case .velocity: "v_prediction (v)"
-        }
-        let limit = switch startLimit {
-        case .none: "none"
-        case .clip(let range): "clipped to ±\(range)"
-        case .threshold(let ratio, let maximum): "dynamic thresholding (quantile \(ratio), at most \(maximum))"
-        }
+        let prediction =
+            switch prediction {
+            case .noise: "epsilon (ε)"
+            case .start: "sample (x₀)"
+            case .velocity: "v_prediction (v)"
+            }
+        let limit =
+            switch startLimit {
+            case .none: "none"
+            case .clip(let range): "clipped to ±\(range)"
+            case .threshold(let ratio, let maximum): "dynamic thresholding (quantile \(ratio), at most \(maximum))"
+            }
         return """
             Gaussian diffusion, T = \(trainingSteps): β₁ = \(betas[0]), β_T = \(betas[trainingSteps - 1]), ᾱ_T = \(alphaBar[trainingSteps - 1])
             prediction: \(prediction); ancestral variance: \(variance.rawValue); x̂₀: \(limit)

@@ -79,7 +79,9 @@ public struct DiffusionSchedule: Equatable, Sendable {
         guard count >= 1 else { throw DiffusionError.invalidStepCount(count) }
         let alphas = betas.map { 1 - $0 }
         var product = 1.0
-        let alphaBar = alphas.map { product *= $0; return product }
+        let alphaBar = alphas.map {
+            product *= $0; return product
+        }
         let alphaBarPrevious = [1] + alphaBar.dropLast()
         // eq. 7. 1 − ᾱₜ ≥ β₁ > 0 for every t, so no division by zero.
         let variance = (0..<count).map { i in (1 - alphaBarPrevious[i]) / (1 - alphaBar[i]) * betas[i] }

@@ -23,10 +23,12 @@ public struct DynamicThresholding: Equatable, Codable, Sendable {
     ///   `maximum` is not a finite positive number.
     public init(ratio: Double = 0.995, maximum: Double = 1) throws {
         guard ratio.isFinite, ratio > 0, ratio <= 1 else {
-            throw DiffusionError.unsupportedSchedulerSetting("dynamic thresholding ratio \(ratio) must be in (0, 1]; diffusers' default is 0.995.")
+            throw DiffusionError.unsupportedSchedulerSetting(
+                "dynamic thresholding ratio \(ratio) must be in (0, 1]; diffusers' default is 0.995.")
         }
         guard maximum.isFinite, maximum > 0 else {
-            throw DiffusionError.unsupportedSchedulerSetting("dynamic thresholding maximum (sample_max_value) \(maximum) must be a finite positive number; diffusers' default is 1.")
+            throw DiffusionError.unsupportedSchedulerSetting(
+                "dynamic thresholding maximum (sample_max_value) \(maximum) must be a finite positive number; diffusers' default is 1.")
         }
         self.ratio = ratio
         self.maximum = maximum

@@ -8,8 +8,9 @@ import DDPMTensors
 ///
 /// All four arguments broadcast (numpy rules); the result has the broadcast shape.
 public func normalKL(mean1: Tensor, logVariance1: Tensor, mean2: Tensor, logVariance2: Tensor) -> Tensor {
-    0.5 * (-1.0 + logVariance2 - logVariance1 + (logVariance1 - logVariance2).exp()
-        + (mean1 - mean2).squared() * (-logVariance2).exp())
+    0.5
+        * (-1.0 + logVariance2 - logVariance1 + (logVariance1 - logVariance2).exp()
+            + (mean1 - mean2).squared() * (-logVariance2).exp())
 }
 
 /// Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF (exact up to the erf kernel's rounding).

@@ -71,8 +71,9 @@ extension GaussianDiffusion {
             // 1. Known dimensions of xₜ.
             var x = current
             if let known {
-                let noisy = try sampleForward(start: known.observation.broadcast(to: current.shape),
-                                              timesteps: [Int](repeating: index, count: batch), noise: draw(&generator))
+                let noisy = try sampleForward(
+                    start: known.observation.broadcast(to: current.shape),
+                    timesteps: [Int](repeating: index, count: batch), noise: draw(&generator))
                 x = known.merged(x, known: noisy)
             }
             for s in stride(from: index, through: 0, by: -1) {
@@ -115,8 +116,9 @@ extension GaussianDiffusion {
         model: DiffusionModel, first: Tensor, second: Tensor, index: Int, lambdas: [Double],
         clipStart: Bool = false, generator: inout PhiloxGenerator
     ) throws -> Tensor {
-        precondition(first.shape == second.shape && first.shape.first == 1,
-                     "interpolate: x₀ and x′₀ must both be [1, …], got \(first.shape) and \(second.shape)")
+        precondition(
+            first.shape == second.shape && first.shape.first == 1,
+            "interpolate: x₀ and x′₀ must both be [1, …], got \(first.shape) and \(second.shape)")
         precondition(!lambdas.isEmpty, "interpolate: no λ values")
         guard index >= 0, index < stepCount else { throw DiffusionError.timestepOutOfRange(timestep: index, stepCount: stepCount) }
         let noise = Tensor.randomNormal(shape: first.shape, dtype: first.dtype, generator: &generator)

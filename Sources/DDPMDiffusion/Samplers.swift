@@ -70,11 +70,14 @@ extension GaussianDiffusion {
                 let timesteps = [Int](repeating: index, count: batch)
                 // 2. Predictions.
                 let step = try reverseStep(model: model, current: x, timesteps: timesteps, clipStart: clipStart)
-                onStep?(SamplingStep(index: index, timestep: schedule.originalTimesteps[index], current: x, predictedStart: step.predictedStart))
+                onStep?(
+                    SamplingStep(index: index, timestep: schedule.originalTimesteps[index], current: x, predictedStart: step.predictedStart)
+                )
                 // 3. σ.
                 let alphaBar = schedule.alphaBar[index]
                 let alphaBarPrevious = schedule.alphaBarPrevious[index]
-                let sigma = eta * ((1 - alphaBarPrevious) / (1 - alphaBar)).squareRoot()
+                let sigma =
+                    eta * ((1 - alphaBarPrevious) / (1 - alphaBar)).squareRoot()
                     * Swift.max(0, 1 - alphaBar / alphaBarPrevious).squareRoot()
                 // 4. Update.
                 let noiseScale = Swift.max(0, 1 - alphaBarPrevious - sigma * sigma).squareRoot()

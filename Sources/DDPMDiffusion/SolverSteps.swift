@@ -48,7 +48,9 @@ public struct SolverSteps: Equatable, Sendable {
 
     /// The steps at the given timesteps and noise levels (`sigmas` has one more entry).
     public init(timesteps: [Int], sigmas: [Double]) {
-        precondition(sigmas.count == timesteps.count + 1, "\(timesteps.count) timesteps need \(timesteps.count + 1) noise levels, got \(sigmas.count)")
+        precondition(
+            sigmas.count == timesteps.count + 1,
+            "\(timesteps.count) timesteps need \(timesteps.count + 1) noise levels, got \(sigmas.count)")
         self.timesteps = timesteps
         self.sigmas = sigmas
         alphas = sigmas.map { 1 / ($0 * $0 + 1).squareRoot() }
@@ -125,7 +127,8 @@ public struct SolverGrid: Equatable, Codable, Sendable {
         let clipped = alphaBar.filter { Foundation.log($0.squareRoot()) - Foundation.log((1 - $0).squareRoot()) < minimumLogSNR }.count
         let last = T - clipped
         guard last >= 1 else {
-            throw DiffusionError.unsupportedSolverSetting("the minimum log-SNR \(minimumLogSNR) leaves no timestep: every λ of this schedule is below it.")
+            throw DiffusionError.unsupportedSolverSetting(
+                "the minimum log-SNR \(minimumLogSNR) leaves no timestep: every λ of this schedule is below it.")
         }
         // 2. Timesteps and their σ.
         var timesteps: [Int]
@@ -152,7 +155,8 @@ public struct SolverGrid: Equatable, Codable, Sendable {
             sigmas = timesteps.map { sigmaTable[$0] }
         case .logSNR, .karras:
             guard T >= 2 else {
-                throw DiffusionError.unsupportedSolverSetting("the \(placement.rawValue) step placement needs T ≥ 2 timesteps to interpolate between.")
+                throw DiffusionError.unsupportedSolverSetting(
+                    "the \(placement.rawValue) step placement needs T ≥ 2 timesteps to interpolate between.")
             }
             let ramp = (0..<count).map { count == 1 ? 0 : ($0 == count - 1 ? 1 : Double($0) * (1 / Double(count - 1))) }
             let logSigmas = sigmaTable.map { Foundation.log($0) }

@@ -28,7 +28,9 @@ public struct TimestepSampler: Sendable {
     public init(stepCount: Int, strategy: Strategy = .uniform) throws {
         guard stepCount >= 1 else { throw DiffusionError.invalidStepCount(stepCount) }
         if case .lossAware(let length, let p) = strategy {
-            precondition(length >= 1 && p >= 0 && p <= 1, "TimestepSampler: history length \(length) must be ≥ 1 and uniform probability \(p) in [0, 1]")
+            precondition(
+                length >= 1 && p >= 0 && p <= 1,
+                "TimestepSampler: history length \(length) must be ≥ 1 and uniform probability \(p) in [0, 1]")
         }
         self.stepCount = stepCount
         self.strategy = strategy
@@ -97,7 +99,8 @@ public struct TimestepSampler: Sendable {
         case .lossAware(let historyLength, _): length = historyLength
         }
         guard history.isEmpty && length == 0 || history.count == stepCount,
-              history.allSatisfy({ $0.count <= length && $0.allSatisfy(\.isFinite) }) else {
+            history.allSatisfy({ $0.count <= length && $0.allSatisfy(\.isFinite) })
+        else {
             throw DiffusionError.invalidLossHistory(expectedSteps: stepCount, maximumLength: length)
         }
         self.history = history.isEmpty ? Array(repeating: [], count: stepCount) : history

@@ -147,15 +147,19 @@ public struct UniPC: Equatable, Sendable {
             for k in 0..<n {
                 // 1. x̂₀ at the predicted xₖ.
                 let output = try solverModelOutput(model, x, timestep: modelTimesteps[steps.timesteps[k]], dtype: initialNoise.dtype)
-                let m = predictedStart(output, current: x, alpha: alpha[k], sigma: sigma[k], prediction: prediction, thresholding: thresholding)
-                onStep?(SamplingStep(index: n - 1 - k, timestep: modelTimesteps[steps.timesteps[k]], current: x.converted(to: initialNoise.dtype),
-                                     predictedStart: m.converted(to: initialNoise.dtype)))
+                let m = predictedStart(
+                    output, current: x, alpha: alpha[k], sigma: sigma[k], prediction: prediction, thresholding: thresholding)
+                onStep?(
+                    SamplingStep(
+                        index: n - 1 - k, timestep: modelTimesteps[steps.timesteps[k]], current: x.converted(to: initialNoise.dtype),
+                        predictedStart: m.converted(to: initialNoise.dtype)))
                 // 2. UniC-p: correct xₖ with the new evaluation (p = the previous step's order).
                 if corrector, k > 0, let previous {
                     let p = orders[k - 1]
                     let h = lambda[k] - lambda[k - 1]
                     let m0 = outputs[outputs.count - 1]
-                    let (ratios, differences) = Self.differences(outputs: outputs, newest: m0, lambda: lambda, from: k - 1, h: h, count: p - 1)
+                    let (ratios, differences) = Self.differences(
+                        outputs: outputs, newest: m0, lambda: lambda, from: k - 1, h: h, count: p - 1)
                     let (r, b, hPhi1, bh) = Self.conditions(h: h, ratios: ratios + [1], order: p, variant: variant)
                     let rho = p == 1 ? [0.5] : Self.solve(r, b)
                     var correction = (m - m0) * rho[p - 1]

@@ -112,7 +112,8 @@ public final class Communicator: @unchecked Sendable {
         var rank: Int32 = 0, size: Int32 = 0
         try check(mpi.commRank(mpi.commWorld, &rank), "MPI_Comm_rank")
         try check(mpi.commSize(mpi.commWorld, &size), "MPI_Comm_size")
-        let local = (environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["MPI_LOCALNRANKS"]).flatMap(Int.init)
+        let local =
+            (environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["MPI_LOCALNRANKS"]).flatMap(Int.init)
             ?? environment["SLURM_TASKS_PER_NODE"].flatMap { Int($0.prefix { $0.isNumber }) }
         return Communicator(rank: Int(rank), size: Int(size), localSize: local, mpi: mpi)
     }
@@ -126,7 +127,8 @@ public final class Communicator: @unchecked Sendable {
 
     private func requireRoot(_ root: Int, _ function: String) throws {
         guard (0..<size).contains(root) else {
-            throw DistributedError.invalidArgument(function: function, rank: rank, message: "root \(root) is not a rank of this job (0..<\(size)).")
+            throw DistributedError.invalidArgument(
+                function: function, rank: rank, message: "root \(root) is not a rank of this job (0..<\(size)).")
         }
     }
 
@@ -149,7 +151,9 @@ public final class Communicator: @unchecked Sendable {
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
         guard let mpi, let base = buffer.baseAddress else { return }
         for piece in pieces(buffer.count) {
-            try check(mpi.allreduce(MPILibrary.inPlace, base + piece.lowerBound, Int32(piece.count), mpi.float, mpi.sum, mpi.commWorld), "MPI_Allreduce")
+            try check(
+                mpi.allreduce(MPILibrary.inPlace, base + piece.lowerBound, Int32(piece.count), mpi.float, mpi.sum, mpi.commWorld),
+                "MPI_Allreduce")
         }
     }
 
@@ -173,7 +177,8 @@ public final class Communicator: @unchecked Sendable {
         try values.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             for piece in pieces(buffer.count) {
-                try check(mpi.allreduce(MPILibrary.inPlace, base + piece.lowerBound, Int32(piece.count), mpi.double, op, mpi.commWorld), function)
+                try check(
+                    mpi.allreduce(MPILibrary.inPlace, base + piece.lowerBound, Int32(piece.count), mpi.double, op, mpi.commWorld), function)
             }
         }
     }
@@ -189,8 +194,10 @@ public final class Communicator: @unchecked Sendable {
         guard let mpi, let base = buffer.baseAddress else { return pending }
         for piece in pieces(buffer.count) {
             var request: OpaquePointer?
-            try check(mpi.iallreduce(MPILibrary.inPlace, base + piece.lowerBound, Int32(piece.count), mpi.float, mpi.sum, mpi.commWorld, &request),
-                      "MPI_Iallreduce")
+            try check(
+                mpi.iallreduce(
+                    MPILibrary.inPlace, base + piece.lowerBound, Int32(piece.count), mpi.float, mpi.sum, mpi.commWorld, &request),
+                "MPI_Iallreduce")
             pending.requests.append(request)
         }
         return pending
@@ -256,7 +263,8 @@ public final class Communicator: @unchecked Sendable {
         let counts = try allGather(UInt64(bytes.count)).map(Int.init)
         let total = counts.reduce(0, +)
         guard total <= Int(Int32.max) else {
-            throw DistributedError.invalidArgument(function: "allGather", rank: rank, message: "\(total) bytes in all; gather at most 2 GiB at once.")
+            throw DistributedError.invalidArgument(
+                function: "allGather", rank: rank, message: "\(total) bytes in all; gather at most 2 GiB at once.")
         }
         var displacements = [Int32](repeating: 0, count: size)
         for r in 1..<Swift.max(size, 1) { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
@@ -264,8 +272,10 @@ public final class Communicator: @unchecked Sendable {
         var all = [UInt8](repeating: 0, count: total)
         try bytes.withUnsafeBytes { source in
             try all.withUnsafeMutableBytes { destination in
-                try check(mpi.allgatherv(source.baseAddress ?? UnsafeRawPointer(bitPattern: 8), Int32(bytes.count), mpi.byte,
-                                         destination.baseAddress, counts32, displacements, mpi.byte, mpi.commWorld), "MPI_Allgatherv")
+                try check(
+                    mpi.allgatherv(
+                        source.baseAddress ?? UnsafeRawPointer(bitPattern: 8), Int32(bytes.count), mpi.byte,
+                        destination.baseAddress, counts32, displacements, mpi.byte, mpi.commWorld), "MPI_Allgatherv")
             }
         }
         return (0..<size).map { Array(all[Int(displacements[$0])..<Int(displacements[$0]) + counts[$0]]) }
@@ -290,16 +300,19 @@ public final class Communicator: @unchecked Sendable {
         let counts = try allGather(UInt64(values.count)).map(Int.init)
         let total = counts.reduce(0, +)
         guard total <= Int(Int32.max) else {
-            throw DistributedError.invalidArgument(function: "gather", rank: rank, message: "\(total) values in all; gather at most 2³¹ at once.")
+            throw DistributedError.invalidArgument(
+                function: "gather", rank: rank, message: "\(total) values in all; gather at most 2³¹ at once.")
         }
         var displacements = [Int32](repeating: 0, count: size)
         for r in 1..<Swift.max(size, 1) { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
         var all = [Float](repeating: 0, count: rank == root ? total : 0)
         try values.withUnsafeBytes { source in
             try all.withUnsafeMutableBytes { destination in
-                try check(mpi.gatherv(source.baseAddress ?? UnsafeRawPointer(bitPattern: 8), Int32(values.count), mpi.float,
-                                      destination.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8), counts.map { Int32($0) }, displacements,
-                                      mpi.float, Int32(root), mpi.commWorld), "MPI_Gatherv")
+                try check(
+                    mpi.gatherv(
+                        source.baseAddress ?? UnsafeRawPointer(bitPattern: 8), Int32(values.count), mpi.float,
+                        destination.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8), counts.map { Int32($0) }, displacements,
+                        mpi.float, Int32(root), mpi.commWorld), "MPI_Gatherv")
             }
         }
         return rank == root ? all : nil

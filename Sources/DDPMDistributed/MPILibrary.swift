@@ -24,25 +24,36 @@ final class MPILibrary: @unchecked Sendable {
     typealias Handle = OpaquePointer
 
     // MARK: Function types (Open MPI's prototypes with every handle as a pointer)
-    typealias InitThread = @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?) -> Int32
+    typealias InitThread =
+        @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?) -> Int32
     typealias Flag = @convention(c) (UnsafeMutablePointer<Int32>?) -> Int32
     typealias Finalize = @convention(c) () -> Int32
     typealias CommInt = @convention(c) (Handle?, UnsafeMutablePointer<Int32>?) -> Int32
     typealias SetErrhandler = @convention(c) (Handle?, Handle?) -> Int32
     typealias ErrorString = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
     typealias Allreduce = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, Handle?, Handle?, Handle?) -> Int32
-    typealias Iallreduce = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, Handle?, Handle?, Handle?,
-                                          UnsafeMutablePointer<Handle?>?) -> Int32
+    typealias Iallreduce =
+        @convention(c) (
+            UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, Handle?, Handle?, Handle?,
+            UnsafeMutablePointer<Handle?>?
+        ) -> Int32
     typealias Bcast = @convention(c) (UnsafeMutableRawPointer?, Int32, Handle?, Int32, Handle?) -> Int32
     typealias Allgather = @convention(c) (UnsafeRawPointer?, Int32, Handle?, UnsafeMutableRawPointer?, Int32, Handle?, Handle?) -> Int32
-    typealias Allgatherv = @convention(c) (UnsafeRawPointer?, Int32, Handle?, UnsafeMutableRawPointer?, UnsafePointer<Int32>?,
-                                          UnsafePointer<Int32>?, Handle?, Handle?) -> Int32
-    typealias Gatherv = @convention(c) (UnsafeRawPointer?, Int32, Handle?, UnsafeMutableRawPointer?, UnsafePointer<Int32>?,
-                                       UnsafePointer<Int32>?, Handle?, Int32, Handle?) -> Int32
+    typealias Allgatherv =
+        @convention(c) (
+            UnsafeRawPointer?, Int32, Handle?, UnsafeMutableRawPointer?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?, Handle?, Handle?
+        ) -> Int32
+    typealias Gatherv =
+        @convention(c) (
+            UnsafeRawPointer?, Int32, Handle?, UnsafeMutableRawPointer?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?, Handle?, Int32, Handle?
+        ) -> Int32
     typealias Barrier = @convention(c) (Handle?) -> Int32
     typealias Abort = @convention(c) (Handle?, Int32) -> Int32
     typealias Waitall = @convention(c) (Int32, UnsafeMutablePointer<Handle?>?, UnsafeMutableRawPointer?) -> Int32
-    typealias Testall = @convention(c) (Int32, UnsafeMutablePointer<Handle?>?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?) -> Int32
+    typealias Testall =
+        @convention(c) (Int32, UnsafeMutablePointer<Handle?>?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?) -> Int32
     typealias Wtime = @convention(c) () -> Double
 
     /// `MPI_IN_PLACE` in Open MPI's `mpi.h`: `((void *) 1)`.
@@ -111,7 +122,8 @@ final class MPILibrary: @unchecked Sendable {
         func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
             guard let address = dlsym(handle, name) else {
                 throw DistributedError.libraryUnavailable(
-                    "\(path) has no symbol \(name): it is not Open MPI 3.0 or later (ABI libmpi.so.40). Set DDPM_MPI_LIBRARY to Open MPI's libmpi.so.40.")
+                    "\(path) has no symbol \(name): it is not Open MPI 3.0 or later (ABI libmpi.so.40). Set DDPM_MPI_LIBRARY to Open MPI's libmpi.so.40."
+                )
             }
             return address
         }

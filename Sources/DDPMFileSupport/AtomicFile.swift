@@ -41,7 +41,9 @@ package enum AtomicFile {
     /// Atomically replaces (or creates) the file at `url` with the bytes in `buffer`.
     package static func write(_ buffer: UnsafeRawBufferPointer, to url: URL) throws {
         let folder = url.deletingLastPathComponent()
-        let n: Int = lock.withLock { counter += 1; return counter }
+        let n: Int = lock.withLock {
+            counter += 1; return counter
+        }
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(n)")
         func failure(_ call: String, _ number: Int32 = errno) -> FileWriteError {
             FileWriteError(url: url, reason: "\(call): \(POSIX.errorText(number))")

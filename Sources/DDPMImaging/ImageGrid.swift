@@ -41,8 +41,9 @@ extension RasterImage {
     /// with one column per image, `spacing` pixels of `background` between and around them, in
     /// RGB when any image is not gray.
     public static func row(_ images: [RasterImage], spacing: Int = 8, background: [UInt8] = [255]) -> RasterImage {
-        grid(images, columns: images.count, padding: spacing, paddingColor: background,
-             format: images.contains { $0.format != .gray } ? .rgb : .gray)
+        grid(
+            images, columns: images.count, padding: spacing, paddingColor: background,
+            format: images.contains { $0.format != .gray } ? .rgb : .gray)
     }
 
     /// Copies `image` (same format) into this one with its top-left corner at (x, y), clipped.

@@ -13,8 +13,9 @@ public enum ResizeFilter: String, Sendable, CaseIterable {
 extension RasterImage {
     /// The `w × h` region whose top-left pixel is (x, y).
     public func cropped(x: Int, y: Int, width w: Int, height h: Int) -> RasterImage {
-        precondition(x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= width && y + h <= height,
-                     "RasterImage.cropped: (\(x), \(y), \(w)×\(h)) outside \(width)×\(height)")
+        precondition(
+            x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= width && y + h <= height,
+            "RasterImage.cropped: (\(x), \(y), \(w)×\(h)) outside \(width)×\(height)")
         var out = [UInt8]()
         out.reserveCapacity(w * h * channels)
         for row in y..<(y + h) {

@@ -48,7 +48,8 @@ public final class FIDInceptionV3 {
     /// The file pytorch-fid downloads (torch-fidelity's `weights-inception-2015-12-05-6726825d.pth` is the same bytes).
     public static let weightsFileName = "pt_inception-2015-12-05-6726825d.pth"
     /// Where pytorch-fid downloads it from.
-    public static let weightsURL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
+    public static let weightsURL =
+        "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
     /// Its SHA-256 (torch.hub checks the first 8 digits, the ones in the name).
     public static let weightsSHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
     /// Its size in bytes.
@@ -198,16 +199,21 @@ public final class FIDInceptionV3 {
             tensors = try PyTorchCheckpoint(contentsOf: url).allTensors
         }
         let needed = Set(Self.stateDictShapes.map(\.name))
-        let extra = tensors.keys.filter { !needed.contains($0) && !$0.hasSuffix(".num_batches_tracked") && $0 != "fc.weight" && $0 != "fc.bias" }
+        let extra = tensors.keys.filter {
+            !needed.contains($0) && !$0.hasSuffix(".num_batches_tracked") && $0 != "fc.weight" && $0 != "fc.bias"
+        }
         guard extra.isEmpty else {
-            throw MetricsError.wrongWeights(url, reason: "it holds tensors the FID network has no place for: \(extra.sorted().prefix(5).joined(separator: ", "))")
+            throw MetricsError.wrongWeights(
+                url, reason: "it holds tensors the FID network has no place for: \(extra.sorted().prefix(5).joined(separator: ", "))")
         }
         if let fc = tensors["fc.weight"], fc.shape != [1008, 2048] {
             throw MetricsError.wrongWeights(url, reason: "fc.weight is \(fc.shape), the FID network's is [1008, 2048]")
         }
         try self.init { name, shape in
             guard let tensor = tensors[name] else { throw MetricsError.wrongWeights(url, reason: "no tensor \(name)") }
-            guard tensor.shape == shape else { throw MetricsError.wrongWeights(url, reason: "\(name) is \(tensor.shape), expected \(shape)") }
+            guard tensor.shape == shape else {
+                throw MetricsError.wrongWeights(url, reason: "\(name) is \(tensor.shape), expected \(shape)")
+            }
             return tensor
         }
     }
@@ -216,7 +222,8 @@ public final class FIDInceptionV3 {
     /// (``resizeBilinear(_:height:width:)``, `align_corners=False`), then mapped to [−1, 1] by 2x − 1.
     public static func prepare(_ images: Tensor) -> Tensor {
         precondition(images.rank == 4 && images.shape[1] == 3, "FIDInceptionV3.prepare: images must be [N, 3, H, W], got \(images.shape)")
-        let resized = images.shape[2] == inputSize && images.shape[3] == inputSize
+        let resized =
+            images.shape[2] == inputSize && images.shape[3] == inputSize
             ? images : resizeBilinear(images, height: inputSize, width: inputSize)
         return resized * 2 - 1
     }
@@ -229,7 +236,9 @@ public final class FIDInceptionV3 {
 
     /// The features of inputs already prepared (299 × 299 or any other size, in [−1, 1]).
     public func featuresOfPrepared(_ x: Tensor, blocks: Set<Block>) -> [Block: Tensor] {
-        precondition(x.rank == 4 && x.shape[1] == 3 && x.dtype == .float32, "FIDInceptionV3: input must be float32 [N, 3, H, W], got \(x.dtype) \(x.shape)")
+        precondition(
+            x.rank == 4 && x.shape[1] == 3 && x.dtype == .float32,
+            "FIDInceptionV3: input must be float32 [N, 3, H, W], got \(x.dtype) \(x.shape)")
         precondition(!x.requiresGradient, "FIDInceptionV3: inference only; the input requires gradients")
         guard let deepest = blocks.max() else { return [:] }
         var out: [Block: Tensor] = [:]
@@ -307,9 +316,10 @@ public final class FIDInceptionV3 {
         let s3 = conv("\(n).branch3x3_1", x)
         let sd = conv("\(n).branch3x3dbl_2", conv("\(n).branch3x3dbl_1", x))
         let pooled = maxPool ? maxPool2D(x, kernel: (3, 3), stride: (1, 1), padding: Padding2D(1)) : averagePool(x)
-        return Tensor.concatenate([
-            b1, conv("\(n).branch3x3_2a", s3), conv("\(n).branch3x3_2b", s3),
-            conv("\(n).branch3x3dbl_3a", sd), conv("\(n).branch3x3dbl_3b", sd), conv("\(n).branch_pool", pooled),
-        ], axis: 1)
+        return Tensor.concatenate(
+            [
+                b1, conv("\(n).branch3x3_2a", s3), conv("\(n).branch3x3_2b", s3),
+                conv("\(n).branch3x3dbl_3a", sd), conv("\(n).branch3x3dbl_3b", sd), conv("\(n).branch_pool", pooled),
+            ], axis: 1)
     }
 }

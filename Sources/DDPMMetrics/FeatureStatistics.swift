@@ -19,7 +19,9 @@ public struct FeatureStatistics: Equatable, Sendable {
 
     /// Statistics given as they are; `covariance` must have `mean.count`² elements (a precondition).
     public init(mean: [Double], covariance: [Double], count: Int? = nil) {
-        precondition(covariance.count == mean.count * mean.count, "FeatureStatistics: covariance of \(covariance.count) elements for dimension \(mean.count)")
+        precondition(
+            covariance.count == mean.count * mean.count,
+            "FeatureStatistics: covariance of \(covariance.count) elements for dimension \(mean.count)")
         self.mean = mean
         self.covariance = covariance
         self.dimension = mean.count
@@ -33,7 +35,9 @@ public struct FeatureStatistics: Equatable, Sendable {
     /// - Throws: ``MetricsError/tooFewSamples(count:needed:what:)`` for fewer than 2 vectors,
     ///   ``MetricsError/nonFinite(_:)`` when a feature is NaN or infinite.
     public init(features: [Float], count: Int, dimension: Int) throws {
-        precondition(features.count == count * dimension && dimension > 0, "FeatureStatistics: \(features.count) values are not \(count) × \(dimension)")
+        precondition(
+            features.count == count * dimension && dimension > 0,
+            "FeatureStatistics: \(features.count) values are not \(count) × \(dimension)")
         guard count >= 2 else { throw MetricsError.tooFewSamples(count: count, needed: 2, what: "a covariance") }
         var mean = [Double](repeating: 0, count: dimension)
         for i in 0..<count {
@@ -65,7 +69,8 @@ public struct FeatureStatistics: Equatable, Sendable {
         let arrays = try NPZFile.read(url)
         func values(_ name: String) throws -> (shape: [Int], values: [Double]) {
             guard let array = arrays.first(where: { $0.name == name })?.array else {
-                throw MetricsError.invalidStatistics(url, reason: "no array \"\(name)\"; the file has \(arrays.map(\.name).joined(separator: ", "))")
+                throw MetricsError.invalidStatistics(
+                    url, reason: "no array \"\(name)\"; the file has \(arrays.map(\.name).joined(separator: ", "))")
             }
             switch array.elements {
             case let .float64(v): return (array.shape, v)
@@ -85,8 +90,10 @@ public struct FeatureStatistics: Equatable, Sendable {
     /// - Throws: `TensorFileError.cannotWrite` naming the file.
     public func write(to url: URL) throws {
         try NPZFile.write(
-            [("mu", NPYArray(shape: [dimension], elements: .float64(mean))),
-             ("sigma", NPYArray(shape: [dimension, dimension], elements: .float64(covariance)))],
+            [
+                ("mu", NPYArray(shape: [dimension], elements: .float64(mean))),
+                ("sigma", NPYArray(shape: [dimension, dimension], elements: .float64(covariance))),
+            ],
             to: url)
     }
 }

@@ -44,12 +44,14 @@ public struct KernelInceptionDistance: Equatable, Sendable {
         _ first: [Float], count firstCount: Int, _ second: [Float], count secondCount: Int, dimension: Int,
         subsets: Int = defaultSubsets, subsetSize: Int = defaultSubsetSize, seed: UInt32 = defaultSeed
     ) throws {
-        precondition(first.count == firstCount * dimension && second.count == secondCount * dimension && dimension > 0,
-                     "KernelInceptionDistance: \(first.count) and \(second.count) values are not \(firstCount) and \(secondCount) × \(dimension)")
+        precondition(
+            first.count == firstCount * dimension && second.count == secondCount * dimension && dimension > 0,
+            "KernelInceptionDistance: \(first.count) and \(second.count) values are not \(firstCount) and \(secondCount) × \(dimension)")
         precondition(subsets >= 1, "KernelInceptionDistance: subsets \(subsets) must be at least 1")
         let smaller = min(firstCount, secondCount)
         guard subsetSize >= 2, smaller >= subsetSize else {
-            throw MetricsError.tooFewSamples(count: min(smaller, max(subsetSize, 2) - 1), needed: max(subsetSize, 2), what: "KID with subsets of \(subsetSize)")
+            throw MetricsError.tooFewSamples(
+                count: min(smaller, max(subsetSize, 2) - 1), needed: max(subsetSize, 2), what: "KID with subsets of \(subsetSize)")
         }
         var random = NumPyRandomState(seed: seed)
         var values: [Double] = []

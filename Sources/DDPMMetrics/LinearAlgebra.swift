@@ -9,7 +9,8 @@ enum LinearAlgebra {
     static func multiply(
         _ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false
     ) -> [Double] {
-        precondition(a.count == m * k && b.count == k * n, "LinearAlgebra.multiply: \(a.count) and \(b.count) elements for \(m)×\(k) · \(k)×\(n)")
+        precondition(
+            a.count == m * k && b.count == k * n, "LinearAlgebra.multiply: \(a.count) and \(b.count) elements for \(m)×\(k) · \(k)×\(n)")
         var c = [Double](repeating: 0, count: m * n)
         if m == 0 || n == 0 || k == 0 { return c }
         cblas_dgemm(

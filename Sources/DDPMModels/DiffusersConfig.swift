@@ -35,12 +35,16 @@ extension UNetConfiguration {
         func fail(_ message: String) -> DiffusersConfigError { DiffusersConfigError(file: file, message: message) }
         func int(_ key: String, _ fallback: Int) throws -> Int {
             guard let value = json[key] else { return fallback }
-            guard let n = DiffusersJSON.integer(value) else { throw fail("\"\(key)\" must be an integer, found \(DiffusersJSON.describe(value))") }
+            guard let n = DiffusersJSON.integer(value) else {
+                throw fail("\"\(key)\" must be an integer, found \(DiffusersJSON.describe(value))")
+            }
             return n
         }
         func double(_ key: String, _ fallback: Double) throws -> Double {
             guard let value = json[key] else { return fallback }
-            guard let n = value as? NSNumber, !DiffusersJSON.isBoolean(n), n.doubleValue.isFinite else { throw fail("\"\(key)\" must be a number, found \(value)") }
+            guard let n = value as? NSNumber, !DiffusersJSON.isBoolean(n), n.doubleValue.isFinite else {
+                throw fail("\"\(key)\" must be a number, found \(value)")
+            }
             return n.doubleValue
         }
         func bool(_ key: String, _ fallback: Bool) throws -> Bool {
@@ -56,8 +60,10 @@ extension UNetConfiguration {
         if let name = json["_class_name"] as? String, name != "UNet2DModel" {
             throw fail("_class_name is \"\(name)\"; only UNet2DModel folders can be loaded")
         }
-        for (key, expected) in [("time_embedding_type", "positional"), ("act_fn", "silu"), ("resnet_time_scale_shift", "default"),
-                                ("downsample_type", "conv"), ("upsample_type", "conv")] {
+        for (key, expected) in [
+            ("time_embedding_type", "positional"), ("act_fn", "silu"), ("resnet_time_scale_shift", "default"),
+            ("downsample_type", "conv"), ("upsample_type", "conv"),
+        ] {
             if let value = json[key], !(value is NSNull), (value as? String) != expected {
                 throw fail("\"\(key)\": \(value) is not supported (only \"\(expected)\")")
             }
@@ -73,7 +79,8 @@ extension UNetConfiguration {
         let up = try strings("up_block_types", ["AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"])
         let channels: [Int]
         if let value = json["block_out_channels"] {
-            guard let list = value as? [Any], case let integers = list.compactMap(DiffusersJSON.integer), integers.count == list.count else {
+            guard let list = value as? [Any], case let integers = list.compactMap(DiffusersJSON.integer), integers.count == list.count
+            else {
                 throw fail("\"block_out_channels\" must be a list of integers")
             }
             channels = integers
@@ -100,7 +107,8 @@ extension UNetConfiguration {
         let sampleSize: Int
         switch json["sample_size"] {
         case let value? where DiffusersJSON.integer(value) != nil: sampleSize = DiffusersJSON.integer(value)!
-        case let pair as [Any] where pair.count == 2 && DiffusersJSON.integer(pair[0]) != nil && DiffusersJSON.integer(pair[0]) == DiffusersJSON.integer(pair[1]):
+        case let pair as [Any]
+        where pair.count == 2 && DiffusersJSON.integer(pair[0]) != nil && DiffusersJSON.integer(pair[0]) == DiffusersJSON.integer(pair[1]):
             sampleSize = DiffusersJSON.integer(pair[0])!
         default: throw fail("\"sample_size\" must be one integer (square images)")
         }

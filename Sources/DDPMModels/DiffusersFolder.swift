@@ -27,7 +27,8 @@ public enum DiffusersFolderError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .notAFolder(url):
-            return "\(url.path): not a folder; a diffusers model folder holds \(DiffusersFolder.configName) and \(DiffusersFolder.weightsName)."
+            return
+                "\(url.path): not a folder; a diffusers model folder holds \(DiffusersFolder.configName) and \(DiffusersFolder.weightsName)."
         case let .missingConfig(url):
             return "\(url.path): missing; a diffusers model folder needs \(DiffusersFolder.configName) (a UNet2DModel config)."
         case let .missingWeights(url):
@@ -56,7 +57,7 @@ public enum DiffusersFolderError: Error, CustomStringConvertible {
     public var file: URL {
         switch self {
         case let .notAFolder(url), let .missingConfig(url), let .missingWeights(url), let .invalidConfig(url, _),
-             let .weights(url, _), let .tooLarge(url, _, _, _), let .cannotWrite(url, _):
+            let .weights(url, _), let .tooLarge(url, _, _, _), let .cannotWrite(url, _):
             return url
         }
     }

@@ -55,7 +55,8 @@ extension ToyMLPConfiguration {
     public func forwardFLOPs(batch: Int) -> Double {
         let n = Double(batch)
         let h = Double(hiddenWidth)
-        return 2 * n * (Double(embeddingDimension) * h + h * h + Double(dataDimension) * h
-                        + Double(hiddenLayers) * h * h + h * Double(outputDimension))
+        return 2 * n
+            * (Double(embeddingDimension) * h + h * h + Double(dataDimension) * h
+                + Double(hiddenLayers) * h * h + h * Double(outputDimension))
     }
 }

@@ -23,7 +23,9 @@ public struct ToyMLPConfiguration: Codable, Equatable, Sendable {
     ///   - hiddenWidth: width of the hidden layers.
     ///   - hiddenLayers: number of residual hidden layers.
     ///   - embeddingDimension: dimension of the sinusoidal timestep embedding.
-    public init(dataDimension: Int = 2, outputDimension: Int? = nil, hiddenWidth: Int = 128, hiddenLayers: Int = 3, embeddingDimension: Int = 32) {
+    public init(
+        dataDimension: Int = 2, outputDimension: Int? = nil, hiddenWidth: Int = 128, hiddenLayers: Int = 3, embeddingDimension: Int = 32
+    ) {
         self.dataDimension = dataDimension
         self.outputDimension = outputDimension ?? dataDimension
         self.hiddenWidth = hiddenWidth
@@ -67,8 +69,9 @@ public final class ToyMLP: Module {
 
     /// x: [N, dataDimension], one 0-based timestep per row → [N, outputDimension].
     public func callAsFunction(_ x: Tensor, timesteps: [Int]) -> Tensor {
-        precondition(x.rank == 2 && x.shape[1] == configuration.dataDimension && timesteps.count == x.shape[0],
-                     "ToyMLP: input \(x.shape) must be [N, \(configuration.dataDimension)] with one timestep per row, got \(timesteps.count)")
+        precondition(
+            x.rank == 2 && x.shape[1] == configuration.dataDimension && timesteps.count == x.shape[0],
+            "ToyMLP: input \(x.shape) must be [N, \(configuration.dataDimension)] with one timestep per row, got \(timesteps.count)")
         let temb = timeOut(timeIn(embedding(timesteps, dtype: x.dtype)).silu())
         var h = input(x) + temb
         for layer in hidden { h = h + layer(h.silu()) }

@@ -93,9 +93,11 @@ public final class UNet: Module {
     /// `c` must pass ``UNetConfiguration/problem``; a configuration whose attention flags do not
     /// match its levels is a programmer error (precondition).
     public init(_ c: UNetConfiguration, generator: inout PhiloxGenerator) {
-        precondition(!c.blockOutChannels.isEmpty && c.downBlockAttention.count == c.blockOutChannels.count
-                     && c.upBlockAttention.count == c.blockOutChannels.count,
-                     "UNet: block channels \(c.blockOutChannels) and attention flags \(c.downBlockAttention)/\(c.upBlockAttention) must have one entry per level")
+        precondition(
+            !c.blockOutChannels.isEmpty && c.downBlockAttention.count == c.blockOutChannels.count
+                && c.upBlockAttention.count == c.blockOutChannels.count,
+            "UNet: block channels \(c.blockOutChannels) and attention flags \(c.downBlockAttention)/\(c.upBlockAttention) must have one entry per level"
+        )
         configuration = c
         let base = c.blockOutChannels[0]
         let temb = 4 * base
@@ -103,7 +105,9 @@ public final class UNet: Module {
         convIn = Conv2D(c.inChannels, base, kernelSize: 3, padding: Padding2D(1), generator: &generator)
         timeMLP = TimeEmbeddingMLP(base, temb, generator: &generator)
         func resnet(_ i: Int, _ o: Int, _ g: inout PhiloxGenerator) -> ResidualBlock {
-            ResidualBlock(inChannels: i, outChannels: o, timeEmbeddingChannels: temb, groups: c.normGroups, eps: c.normEps, dropout: c.dropout, generator: &g)
+            ResidualBlock(
+                inChannels: i, outChannels: o, timeEmbeddingChannels: temb, groups: c.normGroups, eps: c.normEps, dropout: c.dropout,
+                generator: &g)
         }
         func attention(_ ch: Int, _ g: inout PhiloxGenerator) -> SpatialAttention {
             SpatialAttention(channels: ch, groups: c.normGroups, eps: c.normEps, headDimension: c.attentionHeadDimension, generator: &g)
@@ -120,9 +124,10 @@ public final class UNet: Module {
                 if c.downBlockAttention[level] { attentions.append(attention(out, &generator)) }
             }
             let isLast = level == levels - 1
-            down.append(DownLevel(
-                resnets: resnets, attentions: attentions,
-                downsampler: isLast ? nil : Downsample(channels: out, padding: c.downsamplePadding, generator: &generator)))
+            down.append(
+                DownLevel(
+                    resnets: resnets, attentions: attentions,
+                    downsampler: isLast ? nil : Downsample(channels: out, padding: c.downsamplePadding, generator: &generator)))
             channels = out
         }
         downLevels = down
@@ -146,7 +151,8 @@ public final class UNet: Module {
                 if c.upBlockAttention[level] { attentions.append(attention(out, &generator)) }
             }
             let isLast = level == levels - 1
-            up.append(UpLevel(resnets: resnets, attentions: attentions, upsampler: isLast ? nil : Upsample(channels: out, generator: &generator)))
+            up.append(
+                UpLevel(resnets: resnets, attentions: attentions, upsampler: isLast ? nil : Upsample(channels: out, generator: &generator)))
             previous = out
         }
         upLevels = up
@@ -168,8 +174,10 @@ public final class UNet: Module {
     /// ε_θ(xₜ, t): x is [N, inChannels, H, W]; `timesteps` holds one 0-based index per batch
     /// element (index i is the paper's t = i + 1). Returns [N, outChannels, H, W].
     public func callAsFunction(_ x: Tensor, timesteps: [Int], mode: ForwardMode = .evaluation) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == configuration.inChannels && timesteps.count == x.shape[0],
-                     "UNet: input \(x.shape) must be [N, \(configuration.inChannels), H, W] with one timestep per row, got \(timesteps.count) timesteps")
+        precondition(
+            x.rank == 4 && x.shape[1] == configuration.inChannels && timesteps.count == x.shape[0],
+            "UNet: input \(x.shape) must be [N, \(configuration.inChannels), H, W] with one timestep per row, got \(timesteps.count) timesteps"
+        )
         let temb = timeMLP(embedding(timesteps, dtype: x.dtype))
         var h = convIn(x)
         var skips = [h]

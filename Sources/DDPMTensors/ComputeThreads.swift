@@ -64,18 +64,19 @@ func runOnThreadTeam(count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
     withoutActuallyEscaping(body) { body in
         var job = TeamJob(body: body, count: count, chunk: chunk, pieces: threads)
         withUnsafeMutablePointer(to: &job) { job in
-            GOMP_parallel({ raw in
-                let job = raw!.assumingMemoryBound(to: TeamJob.self)
-                // The runtime may give fewer threads than asked: each takes every n-th piece.
-                let n = Int(omp_get_num_threads())
-                var piece = Int(omp_get_thread_num())
-                while piece < job.pointee.pieces {
-                    let start = piece * job.pointee.chunk
-                    let end = min(job.pointee.count, start + job.pointee.chunk)
-                    if start < end { job.pointee.body(start..<end) }
-                    piece += n
-                }
-            }, job, UInt32(threads), 0)
+            GOMP_parallel(
+                { raw in
+                    let job = raw!.assumingMemoryBound(to: TeamJob.self)
+                    // The runtime may give fewer threads than asked: each takes every n-th piece.
+                    let n = Int(omp_get_num_threads())
+                    var piece = Int(omp_get_thread_num())
+                    while piece < job.pointee.pieces {
+                        let start = piece * job.pointee.chunk
+                        let end = min(job.pointee.count, start + job.pointee.chunk)
+                        if start < end { job.pointee.body(start..<end) }
+                        piece += n
+                    }
+                }, job, UInt32(threads), 0)
         }
     }
 }

@@ -78,12 +78,14 @@ public final class BufferPool: Sendable {
     }
 
     func take(byteCount: Int) -> UnsafeMutableRawPointer {
-        if byteCount >= 4096, let address = state.withLock({ s -> UInt? in
-            guard var list = s.free[byteCount], let address = list.popLast() else { return nil }
-            s.free[byteCount] = list.isEmpty ? nil : list
-            s.cachedBytes -= byteCount
-            return address
-        }) {
+        if byteCount >= 4096,
+            let address = state.withLock({ s -> UInt? in
+                guard var list = s.free[byteCount], let address = list.popLast() else { return nil }
+                s.free[byteCount] = list.isEmpty ? nil : list
+                s.cachedBytes -= byteCount
+                return address
+            })
+        {
             return UnsafeMutableRawPointer(bitPattern: address)!
         }
         var raw: UnsafeMutableRawPointer? = nil
@@ -94,12 +96,14 @@ public final class BufferPool: Sendable {
 
     func give(_ p: UnsafeMutableRawPointer, byteCount: Int) {
         let address = UInt(bitPattern: p)
-        let kept = byteCount >= 4096 && state.withLock { s -> Bool in
-            guard s.cachedBytes + byteCount <= s.limitBytes else { return false }
-            s.free[byteCount, default: []].append(address)
-            s.cachedBytes += byteCount
-            return true
-        }
+        let kept =
+            byteCount >= 4096
+            && state.withLock { s -> Bool in
+                guard s.cachedBytes + byteCount <= s.limitBytes else { return false }
+                s.free[byteCount, default: []].append(address)
+                s.cachedBytes += byteCount
+                return true
+            }
         if !kept { free(p) }
     }
 }

@@ -108,8 +108,10 @@ public enum Checkpoint {
     ///   that could not be written; the previous checkpoint is then still the current one.
     public static func save(_ trainer: Trainer, in run: URL) throws {
         guard FileManager.default.fileExists(atPath: run.appendingPathComponent(TrainingConfiguration.fileName).path) else {
-            throw TrainingError.invalidFile(path: run.path, message: "the run folder (or its run.json) was removed while training; "
-                + "no checkpoint can be saved there. Start the run again.")
+            throw TrainingError.invalidFile(
+                path: run.path,
+                message: "the run folder (or its run.json) was removed while training; "
+                    + "no checkpoint can be saved there. Start the run again.")
         }
         let name = String(format: "checkpoint-%08d", trainer.step)
         let partial = run.appendingPathComponent(".\(name).partial")
@@ -163,7 +165,8 @@ public enum Checkpoint {
         let linked = current.map { if case .current = $0 { true } else { false } } ?? false
         for name in names {
             let url = run.appendingPathComponent(name)
-            let stale = name.hasPrefix(".checkpoint-") && name.hasSuffix(".partial")
+            let stale =
+                name.hasPrefix(".checkpoint-") && name.hasSuffix(".partial")
                 || name.hasPrefix(".\(linkName).link-")
                 || name.hasPrefix("checkpoint-") && current != .current(url)
                 || name.contains(".tmp-")
@@ -193,7 +196,8 @@ public enum Checkpoint {
         let unexpected = Set(optimizerFile.names).subtracting(first.keys).subtracting(second.keys)
         if let name = unexpected.sorted().first {
             throw TrainingError.tornCheckpoint(
-                path: optimizerFile.url.path, message: "holds \"\(name)\", which is no moment of the network's parameters at Adam step \(state.adamStep).")
+                path: optimizerFile.url.path,
+                message: "holds \"\(name)\", which is no moment of the network's parameters at Adam step \(state.adamStep).")
         }
         func strip(_ moments: [String: Tensor]) -> [String: Tensor] {
             Dictionary(uniqueKeysWithValues: moments.map { (String($0.key.dropFirst(2)), $0.value) })
@@ -202,7 +206,8 @@ public enum Checkpoint {
         trainer.ema.restore(averages, updates: state.emaUpdates)
         if let history = state.lossHistory {
             do { try trainer.timestepSampler.restore(history: history) } catch {
-                throw TrainingError.invalidFile(path: folder.appendingPathComponent(stateName).path, message: "key \"lossHistory\": \(error)")
+                throw TrainingError.invalidFile(
+                    path: folder.appendingPathComponent(stateName).path, message: "key \"lossHistory\": \(error)")
             }
         }
         trainer.step = state.step
@@ -216,14 +221,17 @@ public enum Checkpoint {
         let url = location.folder.appendingPathComponent(stateName)
         let path = url.path
         guard let data = try? Data(contentsOf: url) else {
-            throw TrainingError.tornCheckpoint(path: path, message: "missing; the checkpoint is incomplete. Remove the `checkpoint` link to restart from scratch.")
+            throw TrainingError.tornCheckpoint(
+                path: path, message: "missing; the checkpoint is incomplete. Remove the `checkpoint` link to restart from scratch.")
         }
         let state: CheckpointState
         switch location {
         case .current:
             state = try StrictJSON.decode(CheckpointState.self, from: data, path: path)
             guard state.formatVersion == formatVersion else {
-                throw TrainingError.invalidFile(path: path, message: "key \"formatVersion\": this version reads \(formatVersion), the file says \(state.formatVersion).")
+                throw TrainingError.invalidFile(
+                    path: path, message: "key \"formatVersion\": this version reads \(formatVersion), the file says \(state.formatVersion)."
+                )
             }
         case .legacy:
             struct LegacyState: Decodable { var step: Int; var loss: Double? }
@@ -231,7 +239,8 @@ public enum Checkpoint {
             do { legacy = try JSONDecoder().decode(LegacyState.self, from: data) } catch let error as DecodingError {
                 throw TrainingError.invalidFile(path: path, message: StrictJSON.describe(error))
             }
-            let adamStep = (try? SafeTensorsFile(contentsOf: location.folder.appendingPathComponent(optimizerName)))?
+            let adamStep =
+                (try? SafeTensorsFile(contentsOf: location.folder.appendingPathComponent(optimizerName)))?
                 .metadata["adam_step"].flatMap(Int.init) ?? legacy.step
             state = CheckpointState(step: legacy.step, loss: legacy.loss, emaUpdates: legacy.step, adamStep: adamStep)
         }
@@ -254,11 +263,13 @@ public enum Checkpoint {
             throw TrainingError.invalidFile(path: url.path, message: "\(error)")
         }
         guard let stored = file.metadata["step"], let fileStep = Int(stored) else {
-            throw TrainingError.tornCheckpoint(path: url.path, message: "has no step in its metadata; not a checkpoint file written by `ddpm train`.")
+            throw TrainingError.tornCheckpoint(
+                path: url.path, message: "has no step in its metadata; not a checkpoint file written by `ddpm train`.")
         }
         guard fileStep == step else {
             throw TrainingError.tornCheckpoint(
-                path: url.path, message: "is from step \(fileStep) but state.json says step \(step): a save was interrupted part-way, "
+                path: url.path,
+                message: "is from step \(fileStep) but state.json says step \(step): a save was interrupted part-way, "
                     + "so the files do not form one checkpoint. Restart training from an earlier copy or from scratch.")
         }
         return file
@@ -276,7 +287,8 @@ public enum Checkpoint {
         var out: [String: Tensor] = [:]
         for (name, shape) in expected {
             guard file.entries[name] != nil else {
-                throw TrainingError.tornCheckpoint(path: file.url.path, message: "has no tensor \"\(name)\"; the checkpoint does not match the network.")
+                throw TrainingError.tornCheckpoint(
+                    path: file.url.path, message: "has no tensor \"\(name)\"; the checkpoint does not match the network.")
             }
             do { out[name] = try file.tensor(named: name, expectedShape: shape) } catch {
                 throw TrainingError.invalidFile(path: file.url.path, message: "\(error)")

@@ -20,7 +20,8 @@ extension TrainingConfiguration {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError.invalidFile(path: path, message: "cannot be read (\(error.localizedDescription)); is the folder a run made by `ddpm train`?")
+            throw TrainingError.invalidFile(
+                path: path, message: "cannot be read (\(error.localizedDescription)); is the folder a run made by `ddpm train`?")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TrainingError.invalidFile(path: path, message: "not a JSON object.")
@@ -32,7 +33,10 @@ extension TrainingConfiguration {
             migratedFrom = 0
         } else {
             if let version = object["formatVersion"] as? Int, version > currentFormatVersion {
-                throw TrainingError.invalidFile(path: path, message: "format \(version) was written by a newer version of this package (this one reads up to \(currentFormatVersion)).")
+                throw TrainingError.invalidFile(
+                    path: path,
+                    message:
+                        "format \(version) was written by a newer version of this package (this one reads up to \(currentFormatVersion)).")
             }
             configuration = try StrictJSON.decode(TrainingConfiguration.self, from: data, path: path)
         }

@@ -62,7 +62,8 @@ public final class DataParallelTrainer {
     public static func checkShares(batchSize: Int, ranks: Int) throws {
         guard batchSize >= ranks else {
             throw TrainingError.invalidSetting(
-                key: "batchSize", message: "the batch of \(batchSize) examples cannot be shared by \(ranks) ranks: every rank needs at "
+                key: "batchSize",
+                message: "the batch of \(batchSize) examples cannot be shared by \(ranks) ranks: every rank needs at "
                     + "least one example. Use a batch size of at least \(ranks) or fewer ranks.")
         }
     }
@@ -195,7 +196,8 @@ public final class DataParallelTrainer {
         let sums = try communicator.allGather(checksum())
         let differing = sums.indices.filter { sums[$0] != sums[0] }
         guard differing.isEmpty else {
-            let detail = differing.prefix(4).map { "checksum \(String(sums[$0], radix: 16)) on rank \($0)" }.joined(separator: ", ")
+            let detail =
+                differing.prefix(4).map { "checksum \(String(sums[$0], radix: 16)) on rank \($0)" }.joined(separator: ", ")
                 + " vs \(String(sums[0], radix: 16)) on rank 0"
             throw DistributedError.replicasDiverged(step: trainer.step, ranks: differing, size: communicator.size, detail: detail)
         }

@@ -91,19 +91,22 @@ public struct DiffusersExport {
         case .gaussian: break
         case .binomial:
             throw TrainingError.invalidSetting(
-                key: "process.kind", message: "binomial diffusion (SD15 §2.4) has no diffusers scheduler: diffusers' "
+                key: "process.kind",
+                message: "binomial diffusion (SD15 §2.4) has no diffusers scheduler: diffusers' "
                     + "schedulers are for Gaussian diffusion only.")
         }
         if process.gaussian?.variance == .learned {
             throw TrainingError.invalidSetting(
-                key: "process.gaussian.variance", message: "learned (SD15's) has no diffusers counterpart: the network returns log σ², "
+                key: "process.gaussian.variance",
+                message: "learned (SD15's) has no diffusers counterpart: the network returns log σ², "
                     + "and diffusers' variance_type learned reads that output as σ² itself (learned-range and the fixed variances export).")
         }
         switch configuration.model {
         case .unet: break
         case .toy:
             throw TrainingError.invalidSetting(
-                key: "model", message: "the toy MLP has no diffusers counterpart: diffusers' UNet2DModel is a network for images, and this "
+                key: "model",
+                message: "the toy MLP has no diffusers counterpart: diffusers' UNet2DModel is a network for images, and this "
                     + "run's examples are points \(configuration.exampleShape); only U-Net runs export.")
         }
     }
@@ -115,7 +118,8 @@ public struct DiffusersExport {
     public init(_ trained: TrainedModel) throws {
         guard let configuration = trained.configuration else {
             throw TrainingError.invalidSetting(
-                key: "checkpoint", message: "the model was loaded from a diffusers folder, which is already in diffusers' format; "
+                key: "checkpoint",
+                message: "the model was loaded from a diffusers folder, which is already in diffusers' format; "
                     + "export writes `ddpm train` run folders.")
         }
         try Self.check(configuration)
@@ -126,7 +130,8 @@ public struct DiffusersExport {
         let outputChannels = (diffusion.varianceKind.isLearned ? 2 : 1) * c.inChannels
         guard trained.exampleShape == [c.inChannels, c.sampleSize, c.sampleSize], c.outChannels == outputChannels else {
             throw TrainingError.invalidSetting(
-                key: "model", message: "the U-Net (in_channels \(c.inChannels), out_channels \(c.outChannels), sample_size \(c.sampleSize)) "
+                key: "model",
+                message: "the U-Net (in_channels \(c.inChannels), out_channels \(c.outChannels), sample_size \(c.sampleSize)) "
                     + "does not match the run's examples \(trained.exampleShape) with \(outputChannels) output channels; diffusers' "
                     + "UNet2DModel takes square images of sample_size.")
         }
@@ -175,7 +180,8 @@ public struct DiffusersExport {
     public func schedulerConfig() throws -> Data {
         switch betas {
         case .linear(let start, let end):
-            return try SchedulerConfigFile.encode(scheduler, className: Self.schedulerClass, betaSchedule: "linear", betaRange: (start, end))
+            return try SchedulerConfigFile.encode(
+                scheduler, className: Self.schedulerClass, betaSchedule: "linear", betaRange: (start, end))
         case .squaredCosine:
             return try SchedulerConfigFile.encode(scheduler, className: Self.schedulerClass, betaSchedule: "squaredcos_cap_v2")
         case .trained:
@@ -219,7 +225,8 @@ public struct DiffusersExport {
         // anything else, so an existing folder's contents are never lost.
         try Self.refuseExisting(output)
         if let reason = POSIX.rename(partial.path, output.path) {
-            throw TrainingError.invalidFile(path: output.path, message: "cannot move the finished folder into place (rename: \(reason)); nothing was written.")
+            throw TrainingError.invalidFile(
+                path: output.path, message: "cannot move the finished folder into place (rename: \(reason)); nothing was written.")
         }
         renamed = true
         POSIX.syncFolder(parent.path)
@@ -228,6 +235,7 @@ public struct DiffusersExport {
     /// Throws when anything (a folder, a file, a link) is at `output`.
     static func refuseExisting(_ output: URL) throws {
         guard (try? FileManager.default.attributesOfItem(atPath: output.path)) != nil else { return }
-        throw TrainingError.invalidFile(path: output.path, message: "already exists; choose another folder or delete it (export never overwrites).")
+        throw TrainingError.invalidFile(
+            path: output.path, message: "already exists; choose another folder or delete it (export never overwrites).")
     }
 }

@@ -30,11 +30,15 @@ public struct DiffusersLayout {
             else { throw TrainingError.invalidFile(path: index.path, message: "not a JSON object of at most 1 MiB.") }
             guard let unet = object["unet"] as? [Any], unet.count == 2, unet.last as? String == "UNet2DModel" else {
                 throw TrainingError.invalidFile(
-                    path: index.path, message: "\"unet\" must be [\"diffusers\", \"UNet2DModel\"] (a DDPMPipeline); found \(object["unet"].map { "\($0)" } ?? "nothing").")
+                    path: index.path,
+                    message:
+                        "\"unet\" must be [\"diffusers\", \"UNet2DModel\"] (a DDPMPipeline); found \(object["unet"].map { "\($0)" } ?? "nothing")."
+                )
             }
             self.unet = folder.appendingPathComponent("unet")
             guard manager.fileExists(atPath: self.unet.appendingPathComponent(DiffusersFolder.configName).path) else {
-                throw TrainingError.invalidFile(path: self.unet.path, message: "model_index.json names a unet, but unet/config.json is missing.")
+                throw TrainingError.invalidFile(
+                    path: self.unet.path, message: "model_index.json names a unet, but unet/config.json is missing.")
             }
             if let name = object["_class_name"] as? String, !Self.pipelineClasses.contains(name) {
                 warnings.append("\(index.path): pipeline \(name): only its unet and scheduler are read.")

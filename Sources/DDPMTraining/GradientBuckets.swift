@@ -82,8 +82,9 @@ final class GradientBuckets {
     /// that is now complete and next in line, and lets the started ones move on (`MPI_Testall`).
     func ready(_ index: Int, _ gradient: Tensor) {
         guard failure == nil else { return }
-        precondition(gradient.dtype == .float32 && gradient.shape == shapes[index],
-                     "GradientBuckets: gradient \(index) is \(gradient.dtype) \(gradient.shape), expected float32 \(shapes[index])")
+        precondition(
+            gradient.dtype == .float32 && gradient.shape == shapes[index],
+            "GradientBuckets: gradient \(index) is \(gradient.dtype) \(gradient.shape), expected float32 \(shapes[index])")
         gradient.withUnsafeBufferPointer(as: Float.self) { source in
             _ = UnsafeMutableBufferPointer(rebasing: buffer[offsets[index]..<offsets[index] + source.count]).update(fromContentsOf: source)
         }

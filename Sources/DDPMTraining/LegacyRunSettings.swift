@@ -48,13 +48,16 @@ struct LegacyRunSettings: Codable {
         }
         var gaussian: GaussianChoices?
         if kind == .gaussian {
-            guard let mean = MeanPrediction(rawValue: prediction) else { throw unknown("prediction", prediction, "noise, start or velocity") }
+            guard let mean = MeanPrediction(rawValue: prediction) else {
+                throw unknown("prediction", prediction, "noise, start or velocity")
+            }
             guard let varianceKind = VarianceKind(rawValue: variance) else {
                 throw unknown("variance", variance, "fixed-large, fixed-small, learned-range or learned")
             }
             guard let lossKind = LossKind(name: loss) else { throw unknown("loss", loss, "simple, vlb or hybrid") }
-            gaussian = GaussianChoices(prediction: mean, variance: varianceKind, loss: lossKind,
-                                       decoder: model.exampleShape.count == 1 ? .continuous : .discretized)
+            gaussian = GaussianChoices(
+                prediction: mean, variance: varianceKind, loss: lossKind,
+                decoder: model.exampleShape.count == 1 ? .continuous : .discretized)
         }
         var configuration = try TrainingConfiguration(
             data: data, exampleShape: model.exampleShape, architecture: architecture,

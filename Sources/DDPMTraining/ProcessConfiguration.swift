@@ -33,8 +33,10 @@ public struct GaussianChoices: Codable, Equatable, Sendable {
 
     /// DDPM's choices unless told otherwise: ε-prediction, σₜ² = βₜ, L_simple and the discretised
     /// decoder (for points pass `.continuous`).
-    public init(prediction: MeanPrediction = .noise, variance: VarianceKind = .fixedLarge, loss: LossKind = .simple,
-                decoder: DecoderKind = .discretized) {
+    public init(
+        prediction: MeanPrediction = .noise, variance: VarianceKind = .fixedLarge, loss: LossKind = .simple,
+        decoder: DecoderKind = .discretized
+    ) {
         (self.prediction, self.variance, self.loss, self.decoder) = (prediction, variance, loss, decoder)
     }
 }

@@ -11,13 +11,15 @@ public struct SchedulerConfigFile {
     public static let fileName = "scheduler_config.json"
 
     /// The keys read, with diffusers' defaults (DDPMScheduler, DDIMScheduler; diffusers 0.42).
-    public static var defaults: [String: Any] { [
-        "num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear",
-        "trained_betas": NSNull(), "variance_type": "fixed_small", "clip_sample": true, "clip_sample_range": 1.0,
-        "prediction_type": "epsilon", "thresholding": false, "dynamic_thresholding_ratio": 0.995,
-        "sample_max_value": 1.0, "timestep_spacing": "leading", "steps_offset": 0, "set_alpha_to_one": true,
-        "rescale_betas_zero_snr": false,
-    ] }
+    public static var defaults: [String: Any] {
+        [
+            "num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear",
+            "trained_betas": NSNull(), "variance_type": "fixed_small", "clip_sample": true, "clip_sample_range": 1.0,
+            "prediction_type": "epsilon", "thresholding": false, "dynamic_thresholding_ratio": 0.995,
+            "sample_max_value": 1.0, "timestep_spacing": "leading", "steps_offset": 0, "set_alpha_to_one": true,
+            "rescale_betas_zero_snr": false,
+        ]
+    }
 
     /// The β schedules read (`beta_schedule`); `trained_betas`, when given, overrides them.
     public static let betaSchedules = ["linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"]
@@ -77,14 +79,17 @@ public struct SchedulerConfigFile {
         }
         func boolean(_ key: String) throws -> Bool {
             let v = value(key)
-            guard let n = v as? NSNumber, DiffusersJSON.isBoolean(n) else { throw fail(key, "\(DiffusersJSON.describe(v)) is not true or false.") }
+            guard let n = v as? NSNumber, DiffusersJSON.isBoolean(n) else {
+                throw fail(key, "\(DiffusersJSON.describe(v)) is not true or false.")
+            }
             return n.boolValue
         }
         func choice(_ key: String, _ supported: [String], why: [String: String] = [:]) throws -> String {
             let v = value(key)
             guard let text = v as? String, supported.contains(text) else {
                 let reason = (v as? String).flatMap { why[$0] }.map { " (\($0))" } ?? ""
-                throw fail(key, "\"\(DiffusersJSON.describe(v))\" is not supported\(reason); supported: \(supported.joined(separator: ", ")).")
+                throw fail(
+                    key, "\"\(DiffusersJSON.describe(v))\" is not supported\(reason); supported: \(supported.joined(separator: ", ")).")
             }
             return text
         }
@@ -92,8 +97,9 @@ public struct SchedulerConfigFile {
         className = object["_class_name"] as? String
         warnings = []
         if let className, !Self.schedulerClasses.contains(className) {
-            warnings.append("\(path): _class_name \(className): sampled with the DDPMScheduler/DDIMScheduler step that --sampler selects, "
-                + "with this file's β, prediction and limits.")
+            warnings.append(
+                "\(path): _class_name \(className): sampled with the DDPMScheduler/DDIMScheduler step that --sampler selects, "
+                    + "with this file's β, prediction and limits.")
         }
         for key in object.keys.sorted() where !key.hasPrefix("_") && Self.defaults[key] == nil {
             warnings.append("\(path): key \"\(key)\" is not read by this toolkit; check that the model does not depend on it.")
@@ -118,7 +124,8 @@ public struct SchedulerConfigFile {
         }
         if try boolean("rescale_betas_zero_snr") { betas = DiffusersScheduler.zeroTerminalSNR(betas) }
         if let bad = betas.firstIndex(where: { !($0.isFinite && $0 > 0 && $0 <= 1) }) {
-            throw fail(object["trained_betas"] is [Any] ? "trained_betas" : "beta_schedule", "gives β[\(bad)] = \(betas[bad]), outside (0, 1].")
+            throw fail(
+                object["trained_betas"] is [Any] ? "trained_betas" : "beta_schedule", "gives β[\(bad)] = \(betas[bad]), outside (0, 1].")
         }
 
         // What the network predicts and the ancestral variance.
@@ -135,12 +142,14 @@ public struct SchedulerConfigFile {
         // The limit on x̂₀.
         var limit = DiffusersScheduler.StartLimit.none
         if try boolean("thresholding") {
-            limit = .threshold(ratio: try number("dynamic_thresholding_ratio", in: 0...1), maximum: try number("sample_max_value", in: 1...1e6))
+            limit = .threshold(
+                ratio: try number("dynamic_thresholding_ratio", in: 0...1), maximum: try number("sample_max_value", in: 1...1e6))
         } else if try boolean("clip_sample") {
             limit = .clip(range: try number("clip_sample_range", in: 1e-6...1e6))
         }
 
-        let spacing = DiffusersScheduler.Spacing(rawValue: try choice("timestep_spacing", DiffusersScheduler.Spacing.allCases.map(\.rawValue)))!
+        let spacing = DiffusersScheduler.Spacing(
+            rawValue: try choice("timestep_spacing", DiffusersScheduler.Spacing.allCases.map(\.rawValue)))!
         do {
             scheduler = try DiffusersScheduler(
                 betas: betas, prediction: prediction, variance: variance, startLimit: limit, spacing: spacing,
@@ -159,7 +168,8 @@ public struct SchedulerConfigFile {
     /// The JSON of `scheduler` as a `className` config: β written as `trained_betas` unless
     /// `betaSchedule` names the schedule (then `beta_start`/`beta_end` are `betaRange`).
     public static func encode(
-        _ scheduler: DiffusersScheduler, className: String = "DDPMScheduler", betaSchedule: String? = nil, betaRange: (Double, Double) = (0.0001, 0.02)
+        _ scheduler: DiffusersScheduler, className: String = "DDPMScheduler", betaSchedule: String? = nil,
+        betaRange: (Double, Double) = (0.0001, 0.02)
     ) throws -> Data {
         var object = defaults
         object["_class_name"] = className

@@ -10,9 +10,11 @@ enum StrictJSON {
         do {
             value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw TrainingError.invalidFile(path: path, message: fractionKey(T.self, in: data).map {
-                "key \"\($0)\": expected an integer, found a fraction."
-            } ?? describe(error))
+            throw TrainingError.invalidFile(
+                path: path,
+                message: fractionKey(T.self, in: data).map {
+                    "key \"\($0)\": expected an integer, found a fraction."
+                } ?? describe(error))
         } catch {
             throw TrainingError.invalidFile(path: path, message: "not valid JSON (\(error)).")
         }
@@ -53,7 +55,8 @@ enum StrictJSON {
         collect(object, [])
         for path in fractions.sorted(by: { $0.joined(separator: ".") < $1.joined(separator: ".") }) {
             if let patched = try? JSONSerialization.data(withJSONObject: replacing(object, path[...])),
-               (try? JSONDecoder().decode(T.self, from: patched)) != nil {
+                (try? JSONDecoder().decode(T.self, from: patched)) != nil
+            {
                 return path.joined(separator: ".")
             }
         }

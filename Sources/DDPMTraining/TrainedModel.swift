@@ -29,9 +29,11 @@ public struct TrainedModel {
     public let warnings: [String]
 
     /// A trained model from its parts; ``load(_:weights:)`` builds one from a folder.
-    public init(network: any DenoisingModel, process: any DiffusionProcess, exampleShape: [Int],
-                configuration: TrainingConfiguration? = nil, emaInitialWeight: Double? = nil,
-                scheduler: DiffusersScheduler? = nil, warnings: [String] = []) {
+    public init(
+        network: any DenoisingModel, process: any DiffusionProcess, exampleShape: [Int],
+        configuration: TrainingConfiguration? = nil, emaInitialWeight: Double? = nil,
+        scheduler: DiffusersScheduler? = nil, warnings: [String] = []
+    ) {
         self.network = network
         self.process = process
         self.exampleShape = exampleShape
@@ -76,7 +78,8 @@ public struct TrainedModel {
         }
         let (configuration, _) = try TrainingConfiguration.load(from: folder.appendingPathComponent(TrainingConfiguration.fileName))
         guard let location = Checkpoint.location(in: folder) else {
-            throw TrainingError.invalidFile(path: folder.path, message: "holds no checkpoint yet (training stopped before its first save); resume it to train.")
+            throw TrainingError.invalidFile(
+                path: folder.path, message: "holds no checkpoint yet (training stopped before its first save); resume it to train.")
         }
         let state = try Checkpoint.readState(location)
         var unused = PhiloxGenerator(seed: 0)
@@ -89,8 +92,9 @@ public struct TrainedModel {
             ema.restore([:], updates: state.emaUpdates)
             initialWeight = ema.initialWeight
         }
-        return TrainedModel(network: network, process: try configuration.process.makeProcess(), exampleShape: configuration.exampleShape,
-                            configuration: configuration, emaInitialWeight: initialWeight)
+        return TrainedModel(
+            network: network, process: try configuration.process.makeProcess(), exampleShape: configuration.exampleShape,
+            configuration: configuration, emaInitialWeight: initialWeight)
     }
 
     /// A diffusers model from its folders.
@@ -105,22 +109,26 @@ public struct TrainedModel {
             scheduler = file.scheduler
         } else {
             let learned = c.outChannels == 2 * c.inChannels
-            warnings.append("\(layout.unet.path): no scheduler_config.json beside config.json or in ../scheduler/; sampling with "
-                + "diffusers' DDPMScheduler defaults (linear β 1e-4…0.02, T = 1000, epsilon, \(learned ? "learned_range" : "fixed_small"), clip_sample).")
+            warnings.append(
+                "\(layout.unet.path): no scheduler_config.json beside config.json or in ../scheduler/; sampling with "
+                    + "diffusers' DDPMScheduler defaults (linear β 1e-4…0.02, T = 1000, epsilon, \(learned ? "learned_range" : "fixed_small"), clip_sample)."
+            )
             scheduler = try SchedulerConfigFile(learned ? ["variance_type": "learned_range"] : [:], path: "defaults").scheduler
         }
         let learned = scheduler.variance == .learnedRange
         guard c.outChannels == (learned ? 2 : 1) * c.inChannels else {
             throw TrainingError.invalidFile(
                 path: layout.schedulerConfig?.path ?? layout.unet.path,
-                message: "variance_type \(scheduler.variance.rawValue) needs a network with \(learned ? "twice the" : "as many") output channels "
+                message:
+                    "variance_type \(scheduler.variance.rawValue) needs a network with \(learned ? "twice the" : "as many") output channels "
                     + "as input channels; config.json says in_channels \(c.inChannels), out_channels \(c.outChannels).")
         }
         let diffusion = try GaussianDiffusion(
             schedule: DiffusionSchedule(betas: scheduler.betas), meanPrediction: scheduler.prediction,
             varianceKind: scheduler.variance.varianceKind)
-        return TrainedModel(network: unet, process: diffusion, exampleShape: [c.inChannels, c.sampleSize, c.sampleSize],
-                            scheduler: scheduler, warnings: warnings)
+        return TrainedModel(
+            network: unet, process: diffusion, exampleShape: [c.inChannels, c.sampleSize, c.sampleSize],
+            scheduler: scheduler, warnings: warnings)
     }
 
     /// The largest T read from a scheduler_config.json (DDPM uses 1000; every coefficient table
@@ -131,7 +139,8 @@ public struct TrainedModel {
     /// model's example shape and data kind (binary or not).
     public func data(_ spec: String?, split: DataSplit, seed: UInt64) throws -> Dataset {
         guard let text = spec ?? configuration?.data else {
-            throw TrainingError.invalidSetting(key: "--data", message: "required for a diffusers model folder (it has no training data recorded).")
+            throw TrainingError.invalidSetting(
+                key: "--data", message: "required for a diffusers model folder (it has no training data recorded).")
         }
         let parsed: DataSpec
         do { parsed = try DataSpec(parsing: text) } catch { throw TrainingError.invalidSetting(key: "--data", message: "\(error)") }
@@ -142,10 +151,12 @@ public struct TrainedModel {
             throw TrainingError.invalidSetting(key: "--data", message: "\(text): \(error)")
         }
         guard dataset.exampleShape == exampleShape else {
-            throw TrainingError.dataMismatch("--data \(text): examples have shape \(dataset.exampleShape) but the model takes \(exampleShape).")
+            throw TrainingError.dataMismatch(
+                "--data \(text): examples have shape \(dataset.exampleShape) but the model takes \(exampleShape).")
         }
         if dataset.isBinary && !process.diffusesBinaryData {
-            throw TrainingError.dataMismatch("--data \(text): binarised data, but the model is a Gaussian diffusion of 8-bit data; drop ,binarize.")
+            throw TrainingError.dataMismatch(
+                "--data \(text): binarised data, but the model is a Gaussian diffusion of 8-bit data; drop ,binarize.")
         }
         if !dataset.isBinary && process.diffusesBinaryData {
             throw TrainingError.dataMismatch("--data \(text): the model is a binomial diffusion of binary data; add ,binarize.")

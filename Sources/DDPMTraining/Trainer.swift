@@ -97,10 +97,12 @@ public final class Trainer {
     /// `DDPMTensors.gradients(of:withRespectTo:whenReady:)`).
     public func gradients(start: Tensor, examples: Range<Int>, whenReady: ((Int, Tensor) -> Void)?) throws -> Gradients {
         let batchSize = configuration.batchSize
-        precondition(examples.lowerBound >= 0 && examples.upperBound <= batchSize && !examples.isEmpty,
-                     "Trainer.gradients: examples \(examples) outside the batch 0..<\(batchSize)")
-        precondition(start.shape == [examples.count] + configuration.exampleShape,
-                     "Trainer.gradients: x₀ of shape \(start.shape) for \(examples.count) examples of shape \(configuration.exampleShape)")
+        precondition(
+            examples.lowerBound >= 0 && examples.upperBound <= batchSize && !examples.isEmpty,
+            "Trainer.gradients: examples \(examples) outside the batch 0..<\(batchSize)")
+        precondition(
+            start.shape == [examples.count] + configuration.exampleShape,
+            "Trainer.gradients: x₀ of shape \(start.shape) for \(examples.count) examples of shape \(configuration.exampleShape)")
         // 1. Keyed timesteps, noise and dropout.
         let (timesteps, weights, noise) = draws(examples: examples, dtype: start.dtype)
         let dropout = RandomSource(rows: examples.map { randomness.generator(.dropout, step: step, example: $0) })
@@ -110,12 +112,15 @@ public final class Trainer {
         defer { network.detachParameters() }
         let perExample = try process.trainingLoss(
             model: { network($0, timesteps: $1, mode: .training(dropout)) }, start: start, timesteps: timesteps, noise: noise)
-        let weighted = weights.allSatisfy { $0 == 1 } ? perExample : perExample * Tensor(weights, shape: [weights.count], dtype: perExample.dtype)
+        let weighted =
+            weights.allSatisfy { $0 == 1 } ? perExample : perExample * Tensor(weights, shape: [weights.count], dtype: perExample.dtype)
         let loss = weighted.sum() * (1 / Double(batchSize))
-        let values = whenReady.map { DDPMTensors.gradients(of: loss, withRespectTo: leaves, whenReady: $0) }
+        let values =
+            whenReady.map { DDPMTensors.gradients(of: loss, withRespectTo: leaves, whenReady: $0) }
             ?? DDPMTensors.gradients(of: loss, withRespectTo: leaves)
-        return Gradients(values: values, loss: loss.item, timesteps: timesteps,
-                         losses: perExample.detached().converted(to: .float64).doubles)
+        return Gradients(
+            values: values, loss: loss.item, timesteps: timesteps,
+            losses: perExample.detached().converted(to: .float64).doubles)
     }
 
     /// Step `step`'s timesteps (0-based), importance weights and noise ([examples.count, …]) for the
@@ -123,11 +128,12 @@ public final class Trainer {
     public func draws(examples: Range<Int>, dtype: DType = .float32) -> (timesteps: [Int], weights: [Double], noise: Tensor) {
         var timestepGenerators = examples.map { randomness.generator(.timestep, step: step, example: $0) }
         let (timesteps, weights) = timestepSampler.sample(generators: &timestepGenerators)
-        let noise = Tensor.concatenate(examples.map { example in
-            var generator = randomness.generator(.noise, step: step, example: example)
-            return process.trainingNoise(shape: configuration.exampleShape, dtype: dtype, generator: &generator)
-                .reshaped([1] + configuration.exampleShape)
-        }, axis: 0)
+        let noise = Tensor.concatenate(
+            examples.map { example in
+                var generator = randomness.generator(.noise, step: step, example: example)
+                return process.trainingNoise(shape: configuration.exampleShape, dtype: dtype, generator: &generator)
+                    .reshaped([1] + configuration.exampleShape)
+            }, axis: 0)
         return (timesteps, weights, noise)
     }
 
@@ -145,7 +151,8 @@ public final class Trainer {
         try timestepSampler.record(timesteps: gradients.timesteps, losses: gradients.losses)
         step += 1
         lastLoss = gradients.loss
-        return StepReport(step: step, loss: gradients.loss, gradientNorm: norm, learningRate: optimizer.learningRate(atStep: optimizer.step))
+        return StepReport(
+            step: step, loss: gradients.loss, gradientNorm: norm, learningRate: optimizer.learningRate(atStep: optimizer.step))
     }
 
     /// One whole step of Algorithm 1 on the batch x₀ = `start` ([batch size, …]).

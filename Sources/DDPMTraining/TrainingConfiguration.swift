@@ -115,8 +115,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// data's shape, with twice the data's channels when the process learns the variance.
     /// - Throws: ``TrainingError/dataMismatch(_:)`` when the architecture does not fit the shape
     ///   (the toy MLP for images, a U-Net for points or for an image side its levels do not divide).
-    public init(data: String, exampleShape: [Int], architecture: ModelArchitecture, process: ProcessConfiguration,
-                steps: Int? = nil) throws {
+    public init(
+        data: String, exampleShape: [Int], architecture: ModelArchitecture, process: ProcessConfiguration,
+        steps: Int? = nil
+    ) throws {
         self.data = data
         self.architecture = architecture
         self.process = process
@@ -139,8 +141,9 @@ extension TimestepSampling: Codable {
         switch try c.decode(String.self, forKey: .kind) {
         case "uniform": self = .uniform
         case "loss-aware":
-            self = .lossAware(historyLength: try c.decode(Int.self, forKey: .historyLength),
-                              uniformProbability: try c.decode(Double.self, forKey: .uniformProbability))
+            self = .lossAware(
+                historyLength: try c.decode(Int.self, forKey: .historyLength),
+                uniformProbability: try c.decode(Double.self, forKey: .uniformProbability))
         case let other:
             throw DecodingError.dataCorruptedError(
                 forKey: .kind, in: c, debugDescription: "unknown timestep sampling \"\(other)\" (expected uniform or loss-aware)")

@@ -42,7 +42,9 @@ extension TrainingRun {
 
     /// Rank 0's run (`root`, nil elsewhere) joined by the other ranks: settings broadcast, each
     /// rank's trainer built and checked against its data, then the state broadcast.
-    private static func join(root: TrainingRun?, dataset: Dataset?, folder: URL, communicator: Communicator, bucketBytes: Int) throws -> TrainingRun {
+    private static func join(root: TrainingRun?, dataset: Dataset?, folder: URL, communicator: Communicator, bucketBytes: Int) throws
+        -> TrainingRun
+    {
         var settings = try root.map { Array(try TrainingConfiguration.encoder.encode($0.configuration)) } ?? []
         try communicator.broadcast(&settings)
         let run = try communicator.agree { () -> TrainingRun in

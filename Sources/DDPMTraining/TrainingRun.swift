@@ -107,12 +107,15 @@ public final class TrainingRun {
         try truncateLog(in: folder, after: trainer.step)
         let run = try TrainingRun(folder: folder, trainer: trainer, dataset: dataset)
         if migratedFrom != nil {
-            run.notes.append("\(runJSON.path) was written before settings format \(TrainingConfiguration.currentFormatVersion); rewrote it in the new format.")
+            run.notes.append(
+                "\(runJSON.path) was written before settings format \(TrainingConfiguration.currentFormatVersion); rewrote it in the new format."
+            )
         }
         switch location {
         case .legacy:
-            run.notes.append("the checkpoint predates keyed randomness: weights, EMA and optimiser are restored exactly, but the steps "
-                + "after \(trainer.step) draw other batches, timesteps and noise than the version that wrote it would have.")
+            run.notes.append(
+                "the checkpoint predates keyed randomness: weights, EMA and optimiser are restored exactly, but the steps "
+                    + "after \(trainer.step) draw other batches, timesteps and noise than the version that wrote it would have.")
         case nil:
             run.notes.append("no checkpoint had been saved; starting from step 0.")
         case .current:
@@ -147,14 +150,17 @@ public final class TrainingRun {
     static func check(_ dataset: Dataset, fits trainer: Trainer) throws {
         let configuration = trainer.configuration
         guard dataset.exampleShape == configuration.exampleShape else {
-            throw TrainingError.dataMismatch("data \(configuration.data): the model expects examples of shape "
-                + "\(configuration.exampleShape) but the data give \(dataset.exampleShape).")
+            throw TrainingError.dataMismatch(
+                "data \(configuration.data): the model expects examples of shape "
+                    + "\(configuration.exampleShape) but the data give \(dataset.exampleShape).")
         }
         if dataset.isBinary && !trainer.process.diffusesBinaryData {
-            throw TrainingError.dataMismatch("data \(configuration.data) are binarised to {0, 1}; train binary data with binomial diffusion.")
+            throw TrainingError.dataMismatch(
+                "data \(configuration.data) are binarised to {0, 1}; train binary data with binomial diffusion.")
         }
         if !dataset.isBinary && trainer.process.diffusesBinaryData {
-            throw TrainingError.dataMismatch("binomial diffusion needs binary data: add ,binarize to an image data spec (e.g. fashion-mnist,binarize).")
+            throw TrainingError.dataMismatch(
+                "binomial diffusion needs binary data: add ,binarize to an image data spec (e.g. fashion-mnist,binarize).")
         }
     }
 
@@ -175,12 +181,15 @@ public final class TrainingRun {
         let started = Date()
         let report = try dataParallel.map { try $0.step(from: &sampler) } ?? trainer.train(from: &sampler)
         if let log {
-            let entry = LogEntry(step: report.step, loss: report.loss, learningRate: report.learningRate,
-                                 gradientNorm: report.gradientNorm, seconds: Date().timeIntervalSince(started))
+            let entry = LogEntry(
+                step: report.step, loss: report.loss, learningRate: report.learningRate,
+                gradientNorm: report.gradientNorm, seconds: Date().timeIntervalSince(started))
             do {
                 try log.write(contentsOf: LogEntry.encoder.encode(entry) + Data("\n".utf8))
             } catch {
-                if logFailure == nil { logFailure = "\(folder.appendingPathComponent(Checkpoint.logName).path): \(error.localizedDescription)" }
+                if logFailure == nil {
+                    logFailure = "\(folder.appendingPathComponent(Checkpoint.logName).path): \(error.localizedDescription)"
+                }
             }
         }
         if let dataParallel, report.step % max(replicaCheckInterval, 1) == 0 || isFinished { try dataParallel.verifyReplicas() }

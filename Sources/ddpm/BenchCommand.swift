@@ -157,13 +157,16 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
             let ranks = world.size > 1 ? ", \(world.size) ranks" : ""
-            print("\(mode.rawValue) \(model.rawValue), batch \(batchSize)\(ranks), \(result.threads) threads\(ranks.isEmpty ? "" : " each"), "
-                + "\(iterations) timed steps after \(warmup) warm-up")
+            print(
+                "\(mode.rawValue) \(model.rawValue), batch \(batchSize)\(ranks), \(result.threads) threads\(ranks.isEmpty ? "" : " each"), "
+                    + "\(iterations) timed steps after \(warmup) warm-up")
             print(String(format: "seconds per step: min %.4f, median %.4f, max %.4f", result.seconds.min, median, result.seconds.max))
             print(String(format: "images/s: %.1f", result.imagesPerSecond))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
             print(String(format: "GFLOPS: %.1f (%.3g FLOPs per step, counted as direct convolutions)", result.gflops, flopsPerStep))
-            print("convolutions: \(DNNLConvolution.defaultPrecision == .bfloat16 ? "direct (BFloat16 has no Winograd)" : "\(DNNLConvolution.defaultAlgorithm)")")
+            print(
+                "convolutions: \(DNNLConvolution.defaultPrecision == .bfloat16 ? "direct (BFloat16 has no Winograd)" : "\(DNNLConvolution.defaultAlgorithm)")"
+            )
             print("precision: \(threads.precision.rawValue)")
         }
     }
@@ -182,7 +185,8 @@ extension BenchCommand {
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let sorted = seconds.sorted()
-        let median = sorted.count % 2 == 1
+        let median =
+            sorted.count % 2 == 1
             ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         return (sorted, median)
     }
@@ -206,8 +210,9 @@ extension BenchCommand {
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            print("allreduce of \(model.rawValue)'s gradients: \(count) Float32 (\(String(format: "%.1f", bytes / 1e6)) MB), \(world.size) ranks, "
-                + "\(iterations) timed after \(warmup) warm-up")
+            print(
+                "allreduce of \(model.rawValue)'s gradients: \(count) Float32 (\(String(format: "%.1f", bytes / 1e6)) MB), \(world.size) ranks, "
+                    + "\(iterations) timed after \(warmup) warm-up")
             print(String(format: "seconds: min %.5f, median %.5f, max %.5f", sorted.first!, median, sorted.last!))
             print(String(format: "bandwidth: %.2f GB/s algorithm (bytes / s), %.2f GB/s bus (2(N−1)/N × bytes / s)", algorithm, bus))
         }

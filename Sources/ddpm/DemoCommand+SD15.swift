@@ -114,7 +114,8 @@ extension DemoCommand {
         func drift(_ t: Int) throws -> [Float] {
             try withoutGradients {
                 let step = try diffusion.reverseStep(
-                    model: { model($0, timesteps: $1, mode: .evaluation) }, current: grid, timesteps: Array(repeating: t - 1, count: grid.shape[0]))
+                    model: { model($0, timesteps: $1, mode: .evaluation) }, current: grid,
+                    timesteps: Array(repeating: t - 1, count: grid.shape[0]))
                 return (step.mean - grid).floats
             }
         }
@@ -124,7 +125,8 @@ extension DemoCommand {
             var plot = Self.scatter("mu(x, t) - x at t = \(t)", x0.floats, .lightGray)
             let g = grid.floats.map(Double.init), d = try drift(t).map(Double.init)
             let evens = stride(from: 0, to: g.count, by: 2)
-            plot.arrows(x: evens.map { g[$0] }, y: evens.map { g[$0 + 1] }, dx: evens.map { d[$0] }, dy: evens.map { d[$0 + 1] }, color: .red)
+            plot.arrows(
+                x: evens.map { g[$0] }, y: evens.map { g[$0 + 1] }, dx: evens.map { d[$0] }, dy: evens.map { d[$0 + 1] }, color: .red)
             return plot
         }
         let (dataPicture, processPicture) = try Self.writeProcessPictures(
@@ -133,15 +135,24 @@ extension DemoCommand {
         try Figure.plots([try field(T / 2), try field(T)], columns: 2, title: "learned drift of the reverse process")
             .writePNG(to: driftPicture)
         let lossPicture = try Self.writeLossAndSamples(
-            in: folder, plot: Plot(title: "training loss T x L(t-1), bits/dim", xLabel: "step", yLabel: "loss"), losses: losses, samples: sampleValues)
+            in: folder, plot: Plot(title: "training loss T x L(t-1), bits/dim", xLabel: "step", yLabel: "loss"), losses: losses,
+            samples: sampleValues)
 
-        print(String(format: "trained %d steps in %.1f s (total %.1f s); final loss %.4f (mean of last 100)",
-                     steps, trainingSeconds, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count))))
-        print("bound on \(heldOut.count) held-out points (an upper bound on the cross-entropy, and so on the differential entropy, of the data; negative values are possible):")
+        print(
+            String(
+                format: "trained %d steps in %.1f s (total %.1f s); final loss %.4f (mean of last 100)",
+                steps, trainingSeconds, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count)))
+        )
+        print(
+            "bound on \(heldOut.count) held-out points (an upper bound on the cross-entropy, and so on the differential entropy, of the data; negative values are possible):"
+        )
         print(BoundBreakdown(untrained).line("untrained"))
         print(BoundBreakdown(trained).line("trained"))
-        print(String(format: "energy distance samples↔data: %.4f (standard normal noise↔data: %.4f)",
-                     energyDistance(sampleValues, x0.floats), energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
+        print(
+            String(
+                format: "energy distance samples↔data: %.4f (standard normal noise↔data: %.4f)",
+                energyDistance(sampleValues, x0.floats),
+                energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
         for url in [dataPicture, processPicture, driftPicture, lossPicture] { print("wrote \(url.path)") }
     }
 }
@@ -165,8 +176,10 @@ struct BoundBreakdown {
 
     /// "name: total X bits/dim = Y bits per example (L_T …, ΣL_{t−1} …, L₀ …)", per example = 2 × per dim.
     func line(_ name: String) -> String {
-        "  \(name): " + String(format: "total %.4f bits/dim = %.4f bits per example (L_T %.6f, ΣL_{t-1} %.4f, L_0 %.4f bits/dim)",
-                                total, 2 * total, prior, transitions, decoder)
+        "  \(name): "
+            + String(
+                format: "total %.4f bits/dim = %.4f bits per example (L_T %.6f, ΣL_{t-1} %.4f, L_0 %.4f bits/dim)",
+                total, 2 * total, prior, transitions, decoder)
     }
 }
 

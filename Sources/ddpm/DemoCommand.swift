@@ -68,7 +68,9 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize)")
         }
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be in 1…1000000, got \(count)") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw ValidationError("--learning-rate must be positive, got \(learningRate)")
+        }
     }
 
     func run() throws {
@@ -125,12 +127,18 @@ struct DemoCommand: ParsableCommand {
         let (dataPicture, processPicture) = try Self.writeProcessPictures(
             in: folder, paper: "DDPM", data: x0.floats, samples: sampleValues, forward: (forwardHalf, forwardEnd), reverse: snapshots, T: T)
         let lossPicture = try Self.writeLossAndSamples(
-            in: folder, plot: Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true), losses: losses, samples: sampleValues)
+            in: folder, plot: Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true), losses: losses,
+            samples: sampleValues)
 
         let distance = energyDistance(sampleValues, x0.floats)
-        print(String(format: "trained %d steps in %.1f s; final loss %.4f (mean of last 100)",
-                     steps, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count))))
-        print(String(format: "energy distance samples↔data: %.4f (standard normal noise↔data: %.4f)", distance, energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
+        print(
+            String(
+                format: "trained %d steps in %.1f s; final loss %.4f (mean of last 100)",
+                steps, Date().timeIntervalSince(started), losses.suffix(100).reduce(0, +) / Double(min(100, losses.count))))
+        print(
+            String(
+                format: "energy distance samples↔data: %.4f (standard normal noise↔data: %.4f)", distance,
+                energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
         for url in [dataPicture, processPicture, lossPicture] { print("wrote \(url.path)") }
     }
 }
@@ -197,13 +205,18 @@ extension DemoCommand {
         let dataPicture = folder.appendingPathComponent("data-vs-samples.png")
         try Figure.plots(
             [scatter("data", data, .blue), scatter("samples", samples, .orange)],
-            columns: 2, title: "swiss roll: data and \(paper) samples").writePNG(to: dataPicture)
+            columns: 2, title: "swiss roll: data and \(paper) samples"
+        ).writePNG(to: dataPicture)
         let processPicture = folder.appendingPathComponent("processes.png")
         try Figure.plots(
-            [scatter("q: t = 0", data, .blue), scatter("q: t = \(T / 2)", forward.half, .blue), scatter("q: t = \(T)", forward.end, .blue),
-             scatter("p: t = 0", samples, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
-             scatter("p: t = \(T)", snapshots[T] ?? [], .orange)],
-            columns: 3, title: "forward (top) and reverse (bottom) processes").writePNG(to: processPicture)
+            [
+                scatter("q: t = 0", data, .blue), scatter("q: t = \(T / 2)", forward.half, .blue),
+                scatter("q: t = \(T)", forward.end, .blue),
+                scatter("p: t = 0", samples, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
+                scatter("p: t = \(T)", snapshots[T] ?? [], .orange),
+            ],
+            columns: 3, title: "forward (top) and reverse (bottom) processes"
+        ).writePNG(to: processPicture)
         return (dataPicture, processPicture)
     }
 
@@ -214,8 +227,9 @@ extension DemoCommand {
         let lossPicture = folder.appendingPathComponent("loss.png")
         try lossPlot.render(width: 640, height: 400).writePNG(to: lossPicture)
         try AtomicFile.write(Data(csv(header: "x,y", pairs: samples).utf8), to: folder.appendingPathComponent("samples.csv"))
-        try AtomicFile.write(Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),
-                             to: folder.appendingPathComponent("loss.csv"))
+        try AtomicFile.write(
+            Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),
+            to: folder.appendingPathComponent("loss.csv"))
         return lossPicture
     }
 }

@@ -50,7 +50,8 @@ struct DenoiseCommand: ParsableCommand {
             throw CommandFailure("--output \(outputURL.path): the folder \(outputFolder.path) does not exist.")
         }
         guard let layout = try CommandFailure.wrap("--checkpoint \(folder.path): ", { try DiffusersLayout(folder) }) else {
-            throw CommandFailure("--checkpoint \(folder.path): not a diffusers folder (no \(DiffusersLayout.indexName) or \(DiffusersFolder.configName)).")
+            throw CommandFailure(
+                "--checkpoint \(folder.path): not a diffusers folder (no \(DiffusersLayout.indexName) or \(DiffusersFolder.configName)).")
         }
         let configuration = try CommandFailure.wrap { try DiffusersFolder.configuration(at: layout.unet) }
         let steps = try CommandFailure.wrap("") { try layout.trainingSteps() }
@@ -65,8 +66,9 @@ struct DenoiseCommand: ParsableCommand {
         }
         let expected = [configuration.inChannels, configuration.sampleSize, configuration.sampleSize]
         guard array.shape.count == 4, array.shape[0] >= 1, Array(array.shape.dropFirst()) == expected else {
-            throw CommandFailure("--input \(inputURL.path): shape \(array.shape) does not fit the model; expected [N, "
-                + expected.map(String.init).joined(separator: ", ") + "] (N ≥ 1, NCHW, from \(DiffusersFolder.configName)).")
+            throw CommandFailure(
+                "--input \(inputURL.path): shape \(array.shape) does not fit the model; expected [N, "
+                    + expected.map(String.init).joined(separator: ", ") + "] (N ≥ 1, NCHW, from \(DiffusersFolder.configName)).")
         }
         switch array.elements {
         case .float32, .float64: break

@@ -41,9 +41,6 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Examples evaluated at once.")
     var batchSize: Int = 64
 
-
-
-
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
         guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
@@ -100,14 +97,22 @@ struct EvaluateCommand: ParsableCommand {
 
         // 3. Report.
         let d = Double(summary.dimensions)
-        print(String(format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, input.split.rawValue, summary.total.mean, summary.total.standardError))
-        print(String(format: "  L_T %.5f · Σ L_{t−1} (t > 1) %.4f · L₀ %.4f bits/dim", summary.prior.mean, summary.transitions.mean, summary.decoder.mean))
+        print(
+            String(
+                format: "bound on %d examples of %@ (%@): %.4f ± %.4f bits/dim", n, summary.data, input.split.rawValue, summary.total.mean,
+                summary.total.standardError))
+        print(
+            String(
+                format: "  L_T %.5f · Σ L_{t−1} (t > 1) %.4f · L₀ %.4f bits/dim", summary.prior.mean, summary.transitions.mean,
+                summary.decoder.mean))
         if trained.process.diffusesBinaryData {
             print(String(format: "  (binary data: 1 bit/dim is the cost of the raw bits; %.1f bits per image)", summary.total.mean * d))
         } else if trained.isImages {
             print(String(format: "  (8 bits/dim is the cost of the raw bytes; %.1f bits per image)", summary.total.mean * d))
         } else {
-            print(String(format: "  continuous data: a bound on differential entropy, %.4f nats per example", summary.total.mean * d * log(2.0)))
+            print(
+                String(
+                    format: "  continuous data: a bound on differential entropy, %.4f nats per example", summary.total.mean * d * log(2.0)))
         }
         print("wrote \(outFolder.path)/bound.json, bound-per-t.csv, bound-per-example.csv")
     }

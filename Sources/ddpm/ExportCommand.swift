@@ -52,24 +52,29 @@ struct ExportCommand: ParsableCommand {
         // What the settings alone refuse, before any weight is read.
         let settings = URL(fileURLWithPath: source.checkpoint).appendingPathComponent(TrainingConfiguration.fileName)
         if FileManager.default.fileExists(atPath: settings.path) {
-            let configuration = try CommandFailure.wrap("--checkpoint \(source.checkpoint): ") { try TrainingConfiguration.load(from: settings).configuration }
+            let configuration = try CommandFailure.wrap("--checkpoint \(source.checkpoint): ") {
+                try TrainingConfiguration.load(from: settings).configuration
+            }
             try CommandFailure.wrap("--checkpoint \(source.checkpoint): cannot export: ") { try DiffusersExport.check(configuration) }
         }
         let trained = try source.load()
         guard trained.configuration != nil else {
-            throw CommandFailure("--checkpoint \(source.checkpoint): a diffusers folder, already in diffusers' format; "
-                + "export reads a `ddpm train` run folder.")
+            throw CommandFailure(
+                "--checkpoint \(source.checkpoint): a diffusers folder, already in diffusers' format; "
+                    + "export reads a `ddpm train` run folder.")
         }
         let export = try CommandFailure.wrap("--checkpoint \(source.checkpoint): cannot export: ") { try DiffusersExport(trained) }
         try CommandFailure.wrap("") { try export.write(to: destination) }
         let s = export.scheduler
-        let betas = switch export.betas {
-        case .linear(let start, let end): "beta_schedule linear (\(start)…\(end))"
-        case .squaredCosine: "beta_schedule squaredcos_cap_v2"
-        case .trained: "trained_betas"
-        }
+        let betas =
+            switch export.betas {
+            case .linear(let start, let end): "beta_schedule linear (\(start)…\(end))"
+            case .squaredCosine: "beta_schedule squaredcos_cap_v2"
+            case .trained: "trained_betas"
+            }
         let prediction = SchedulerConfigFile.predictionTypes.first { $0.value == s.prediction }!.key
-        writeStandardOutput("""
+        writeStandardOutput(
+            """
             wrote \(output) (DDPMPipeline)
               unet/       UNet2DModel, \(groupedThousands(export.unet.parameterCount)) parameters, \(source.rawWeights ? "raw" : "EMA") weights
               scheduler/  DDPMScheduler: T = \(s.trainingSteps), \(betas), \(prediction), \(s.variance.rawValue), clip_sample

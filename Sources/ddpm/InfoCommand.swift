@@ -25,8 +25,9 @@ struct InfoCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: directory)
         guard try CommandFailure.wrap({ try DiffusersLayout(url) }) != nil else {
-            throw CommandFailure("\(url.path): not a diffusers folder (no \(DiffusersLayout.indexName) or \(DiffusersFolder.configName)); "
-                + "ddpm info describes diffusers pipeline and model folders.")
+            throw CommandFailure(
+                "\(url.path): not a diffusers folder (no \(DiffusersLayout.indexName) or \(DiffusersFolder.configName)); "
+                    + "ddpm info describes diffusers pipeline and model folders.")
         }
         let trained = try CommandFailure.wrap { try TrainedModel.load(url) }
         guard let model = trained.network as? UNet, let scheduler = trained.scheduler else {

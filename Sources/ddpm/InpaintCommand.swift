@@ -44,13 +44,12 @@ struct InpaintCommand: ParsableCommand {
     @Option(help: "Completions per image.")
     var completions: Int = 4
 
-
-
-
     func validate() throws {
         guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }
         guard noise.isFinite, noise >= 0 else { throw ValidationError("--noise must be 0 or more, got \(noise).") }
-        if mask == "none" && noise == 0 { throw ValidationError("--mask none needs --noise S > 0 (denoising); otherwise there is nothing to do.") }
+        if mask == "none" && noise == 0 {
+            throw ValidationError("--mask none needs --noise S > 0 (denoising); otherwise there is nothing to do.")
+        }
         if mask != "none" && noise > 0 { throw ValidationError("--noise applies to denoising with --mask none.") }
         if !["left", "right", "top", "bottom", "center", "none"].contains(mask) && !mask.lowercased().hasSuffix(".png") {
             throw ValidationError("--mask \(mask): expected left, right, top, bottom, center, none or a PNG file.")
@@ -61,10 +60,12 @@ struct InpaintCommand: ParsableCommand {
         let trained = try options.loadImageModel(for: "inpaint")
         let diffusion = try trained.gaussian("inpaint")
         var generator = PhiloxGenerator(seed: options.seed)
-        let (originals, labels) = try trained.inputImages(images, flag: "images", data: input.data, split: input.dataSplit, seed: options.seed)
+        let (originals, labels) = try trained.inputImages(
+            images, flag: "images", data: input.data, split: input.dataSplit, seed: options.seed)
         let n = originals.shape[0]
         let shape = [n * completions] + trained.exampleShape
-        let repeated = originals.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(shape)
+        let repeated = originals.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(
+            shape)
         let outFolder = try options.outputFolder(default: "inpainting")
 
         let observed: Tensor, completed: Tensor
@@ -75,7 +76,8 @@ struct InpaintCommand: ParsableCommand {
             let levels = diffusion.schedule.alphaBar.map { ((1 - $0) / $0).squareRoot() }
             let index = levels.indices.min { abs(levels[$0] - noise) < abs(levels[$1] - noise) }!
             note(String(format: "denoise: noise %.4f ↔ t = %d (√((1−ᾱₜ)/ᾱₜ) = %.4f)", noise, index + 1, levels[index]))
-            let start = diffusion.schedule.alphaBar[index].squareRoot()
+            let start =
+                diffusion.schedule.alphaBar[index].squareRoot()
                 * observed.reshaped([n, 1] + trained.exampleShape).broadcast(to: [n, completions] + trained.exampleShape).reshaped(shape)
             let progress = Progress("denoise", total: index + 1, unit: "steps")
             completed = try CommandFailure.wrap {
@@ -92,27 +94,35 @@ struct InpaintCommand: ParsableCommand {
             let progress = Progress("inpaint", total: T, unit: "steps")
             let start = Tensor.randomNormal(shape: shape, dtype: originals.dtype, generator: &generator)
             completed = try CommandFailure.wrap {
-                try diffusion.reverseChain(model: trained.model, from: start, index: T - 1, known: KnownDimensions(observation: repeated, mask: known),
-                                           clipStart: true, generator: &generator) { progress.update(T - $0.index) }
+                try diffusion.reverseChain(
+                    model: trained.model, from: start, index: T - 1, known: KnownDimensions(observation: repeated, mask: known),
+                    clipStart: true, generator: &generator
+                ) { progress.update(T - $0.index) }
             }
         }
 
         // Pictures, numbers and a report.
         let originalImages = Pictures.images(originals, scale: 2), observedImages = Pictures.images(observed, scale: 2)
         let completedImages = Pictures.images(completed, scale: 2)
-        let rows = (0..<n).map { i in [originalImages[i], observedImages[i]] + completedImages[(i * completions)..<((i + 1) * completions)] }
+        let rows = (0..<n).map { i in [originalImages[i], observedImages[i]] + completedImages[(i * completions)..<((i + 1) * completions)]
+        }
         let title = mask == "none" ? String(format: "denoising, noise %.2f", noise) : "inpainting (\(mask))"
-        let picture = Pictures.labeledGrid(rows, columnLabels: ["original", "observed"] + (1...completions).map { "#\($0)" },
-                                           rowLabels: labels, title: title)
+        let picture = Pictures.labeledGrid(
+            rows, columnLabels: ["original", "observed"] + (1...completions).map { "#\($0)" },
+            rowLabels: labels, title: title)
         let path = try Pictures.write(picture, "inpaint.png", in: outFolder)
         try CommandFailure.wrap {
-            try NPYFile.write(completed.converted(to: .float32).reshaped([n, completions] + trained.exampleShape),
-                              to: outFolder.appendingPathComponent("inpaint.npy"))
+            try NPYFile.write(
+                completed.converted(to: .float32).reshaped([n, completions] + trained.exampleShape),
+                to: outFolder.appendingPathComponent("inpaint.npy"))
         }
         // Over the generated pixels only (all of them when denoising).
         let squared = ((completed - repeated).squared() * unknown).sum().converted(to: .float64).doubles[0]
         let generatedCount = unknown.broadcast(to: completed.shape).sum().converted(to: .float64).doubles[0]
-        print(String(format: "RMSE of the generated pixels to the originals: %.2f (0–255 scale)", (squared / generatedCount).squareRoot() * 127.5))
+        print(
+            String(
+                format: "RMSE of the generated pixels to the originals: %.2f (0–255 scale)", (squared / generatedCount).squareRoot() * 127.5
+            ))
         print("wrote \(path)")
     }
 
@@ -135,7 +145,9 @@ struct InpaintCommand: ParsableCommand {
             do { image = try PNGCodec.read(from: url, format: .gray) } catch { throw CommandFailure("--mask \(mask): \(error)") }
             // Centre-cropped and resized like the --images PNGs, so that the two line up.
             values = PNGFolder.prepare(image, size: h).pixels.map { $0 >= 128 ? 1 : 0 }
-            guard values.contains(0) else { throw CommandFailure("--mask \(url.path): every pixel is white (known); black marks pixels to fill in.") }
+            guard values.contains(0) else {
+                throw CommandFailure("--mask \(url.path): every pixel is white (known); black marks pixels to fill in.")
+            }
         }
         return Tensor(values, shape: [1, 1, h, w], dtype: .float64)
     }

@@ -39,9 +39,6 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Number of λ values from 0 to 1.")
     var lambdas: Int = 9
 
-
-
-
     func validate() throws {
         guard lambdas >= 2 else { throw ValidationError("--lambdas must be at least 2 (0 and 1), got \(lambdas).") }
     }
@@ -64,15 +61,17 @@ struct InterpolateCommand: ParsableCommand {
         var decodedRows: [Tensor] = []
         for t in rowTimes {
             let decoded = try CommandFailure.wrap {
-                try diffusion.interpolate(model: trained.model, first: first, second: second, index: t - 1, lambdas: grid,
-                                                  clipStart: true, generator: &generator)
+                try diffusion.interpolate(
+                    model: trained.model, first: first, second: second, index: t - 1, lambdas: grid,
+                    clipStart: true, generator: &generator)
             }
             done += t
             progress.update(done)
             rows.append(Pictures.images(decoded, scale: 2))
             decodedRows.append(decoded)
         }
-        let array = Tensor.concatenate(decodedRows, axis: 0).converted(to: .float32).reshaped([rowTimes.count, lambdas] + trained.exampleShape)
+        let array = Tensor.concatenate(decodedRows, axis: 0).converted(to: .float32).reshaped(
+            [rowTimes.count, lambdas] + trained.exampleShape)
         try CommandFailure.wrap { try NPYFile.write(array, to: outFolder.appendingPathComponent("interpolation.npy")) }
         let picture = Pictures.labeledGrid(
             rows, columnLabels: grid.map { String(format: "l=%.2f", $0) },

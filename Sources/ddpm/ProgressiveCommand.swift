@@ -42,9 +42,6 @@ struct ProgressiveCommand: ParsableCommand {
     @Option(name: .customLong("completion-times"), help: "Timesteps t whose xₜ the completions share (default T, 0.75T, 0.5T, 0.25T).")
     var completionTimes: String?
 
-
-
-
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
         guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }
@@ -64,8 +61,10 @@ struct ProgressiveCommand: ParsableCommand {
         let work = T + shared.reduce(0, +)  // network evaluations, counted per batch
         let progress = Progress("progressive", total: work, unit: "steps")
         let samples = try CommandFailure.wrap {
-            try diffusion.sampleAncestral(model: trained.model, shape: [count] + trained.exampleShape, clipStart: trained.isImages,
-                                          generator: &generator) { step in
+            try diffusion.sampleAncestral(
+                model: trained.model, shape: [count] + trained.exampleShape, clipStart: trained.isImages,
+                generator: &generator
+            ) { step in
                 let t = step.index + 1
                 if shown.contains(t) { predictions[t] = step.predictedStart }
                 if shared.contains(t) { latents[t] = step.current.sliced(axis: 0, range: 0..<1) }
@@ -79,8 +78,10 @@ struct ProgressiveCommand: ParsableCommand {
             let latent = latents[t]!
             let start = latent.broadcast(to: [completions] + trained.exampleShape)
             completed[t] = try CommandFailure.wrap {
-                try diffusion.reverseChain(model: trained.model, from: start, index: t - 1, clipStart: trained.isImages,
-                                           generator: &generator) { step in progress.update(done + t - step.index) }
+                try diffusion.reverseChain(
+                    model: trained.model, from: start, index: t - 1, clipStart: trained.isImages,
+                    generator: &generator
+                ) { step in progress.update(done + t - step.index) }
             }
             done += t
         }
@@ -90,7 +91,8 @@ struct ProgressiveCommand: ParsableCommand {
         let first: String, second: String
         if trained.isImages {
             let shape = trained.exampleShape
-            let chain = Tensor.concatenate(shown.map { predictions[$0]!.reshaped([count, 1] + shape) } + [samples.reshaped([count, 1] + shape)], axis: 1)
+            let chain = Tensor.concatenate(
+                shown.map { predictions[$0]!.reshaped([count, 1] + shape) } + [samples.reshaped([count, 1] + shape)], axis: 1)
             let draws = Tensor.concatenate(shared.map { completed[$0]!.reshaped([1, completions] + shape) }, axis: 0)
             try CommandFailure.wrap {
                 try NPYFile.write(chain.converted(to: .float32), to: outFolder.appendingPathComponent("progressive.npy"))
@@ -98,21 +100,26 @@ struct ProgressiveCommand: ParsableCommand {
             }
             let columns = shown.map { Pictures.images(predictions[$0]!, scale: 2) } + [Pictures.images(samples, scale: 2)]
             let rows = (0..<count).map { i in columns.map { $0[i] } }
-            first = try Pictures.write(Pictures.labeledGrid(rows, columnLabels: labels, title: "predicted x0 along the reverse chain"),
-                                       "progressive.png", in: outFolder)
+            first = try Pictures.write(
+                Pictures.labeledGrid(rows, columnLabels: labels, title: "predicted x0 along the reverse chain"),
+                "progressive.png", in: outFolder)
             let completionRows = shared.map { t in Pictures.images(latents[t]!, scale: 2) + Pictures.images(completed[t]!, scale: 2) }
             second = try Pictures.write(
-                Pictures.labeledGrid(completionRows, columnLabels: ["x_t"] + (1...completions).map { "#\($0)" },
-                                     rowLabels: shared.map { "t=\($0)" }, title: "x0 from p(x0|x_t), one shared x_t"),
+                Pictures.labeledGrid(
+                    completionRows, columnLabels: ["x_t"] + (1...completions).map { "#\($0)" },
+                    rowLabels: shared.map { "t=\($0)" }, title: "x0 from p(x0|x_t), one shared x_t"),
                 "completions.png", in: outFolder)
         } else {
-            let panels = shown.map { Pictures.scatter(predictions[$0]!, title: "x0 pred, t=\($0)", size: 240) }
+            let panels =
+                shown.map { Pictures.scatter(predictions[$0]!, title: "x0 pred, t=\($0)", size: 240) }
                 + [Pictures.scatter(samples, title: "x0", size: 240)]
-            first = try Pictures.write(Figure.panels(panels, columns: min(6, panels.count), title: "predicted x0 along the reverse chain"),
-                                       "progressive.png", in: outFolder)
+            first = try Pictures.write(
+                Figure.panels(panels, columns: min(6, panels.count), title: "predicted x0 along the reverse chain"),
+                "progressive.png", in: outFolder)
             let completionPanels = shared.map { Pictures.scatter(completed[$0]!, title: "x0 from p(x0|x_t), t=\($0)", size: 240) }
-            second = try Pictures.write(Figure.panels(completionPanels, columns: completionPanels.count, title: "completions of one chain"),
-                                        "completions.png", in: outFolder)
+            second = try Pictures.write(
+                Figure.panels(completionPanels, columns: completionPanels.count, title: "completions of one chain"),
+                "completions.png", in: outFolder)
         }
         print("wrote \(first)\nwrote \(second)")
     }

@@ -39,9 +39,6 @@ struct RateDistortionCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images at once.")
     var batchSize: Int = 64
 
-
-
-
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
@@ -81,7 +78,9 @@ struct RateDistortionCommand: ParsableCommand {
         }
         // Means (the rates are Float64, so the files add up exactly).
         let scale = 1 / Double(n)
-        (terms, rates, distortions, prior) = (terms.map { $0 * scale }, rates.map { $0 * scale }, distortions.map { $0 * scale }, prior * scale)
+        (terms, rates, distortions, prior) = (
+            terms.map { $0 * scale }, rates.map { $0 * scale }, distortions.map { $0 * scale }, prior * scale
+        )
         let total = rates[0] + terms[0]
 
         // 2. Numbers.
@@ -99,10 +98,13 @@ struct RateDistortionCommand: ParsableCommand {
         ratePlot.line(x: t, y: rates, color: .orange, thickness: 2)
         var tradeOff = Plot(title: "trade-off", xLabel: "rate (bits/dim)", yLabel: "RMSE 0-255")
         tradeOff.line(x: rates, y: distortions, color: .green, thickness: 2)
-        let path = try Pictures.write(Figure.plots([distortionPlot, ratePlot, tradeOff], columns: 3, title: "progressive lossy compression"),
-                                      "rate-distortion.png", in: outFolder)
-        print(String(format: "bound %.4f bits/dim (L_T %.5f); distortion at t = T %.1f, at t = 1 %.2f (RMSE, 0–255)",
-                     total, prior, distortions[T - 1], distortions[0]))
+        let path = try Pictures.write(
+            Figure.plots([distortionPlot, ratePlot, tradeOff], columns: 3, title: "progressive lossy compression"),
+            "rate-distortion.png", in: outFolder)
+        print(
+            String(
+                format: "bound %.4f bits/dim (L_T %.5f); distortion at t = T %.1f, at t = 1 %.2f (RMSE, 0–255)",
+                total, prior, distortions[T - 1], distortions[0]))
         print("wrote \(path), rate-distortion.csv, rate-distortion.json")
     }
 }

@@ -74,11 +74,15 @@ struct SampleCommand: ParsableCommand {
         case leading, trailing, linspace
     }
 
-    @Option(help: "Timesteps of a --steps run: even, leading, trailing or linspace (default: even for a run folder, linspace with the solvers; the scheduler config's for a diffusers model).")
+    @Option(
+        help:
+            "Timesteps of a --steps run: even, leading, trailing or linspace (default: even for a run folder, linspace with the solvers; the scheduler config's for a diffusers model)."
+    )
     var spacing: Spacing?
 
-    @Option(name: .customLong("initial-noise"), help: "x_T to start from: an NPY file, N × C × H × W (float32 or float64).",
-            completion: .file(extensions: ["npy"]))
+    @Option(
+        name: .customLong("initial-noise"), help: "x_T to start from: an NPY file, N × C × H × W (float32 or float64).",
+        completion: .file(extensions: ["npy"]))
     var initialNoise: String?
 
     @Flag(name: .customLong("save-initial-noise"), help: "Write the x_T drawn to x_T.npy in the output folder.")
@@ -112,8 +116,11 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Order of dpm-solver++ and unipc (1–3) and sde-dpm-solver++ (1–2) (default: 2; 3 suits unconditional models).")
     var order: Int?
 
-    @Option(name: .customLong("step-placement"),
-            help: "Where the solvers step: uniform (in t, per --spacing), log-snr (uniform in λ) or karras (Karras et al.'s σ) (default: uniform).")
+    @Option(
+        name: .customLong("step-placement"),
+        help:
+            "Where the solvers step: uniform (in t, per --spacing), log-snr (uniform in λ) or karras (Karras et al.'s σ) (default: uniform)."
+    )
     var stepPlacement: StepPlacement?
 
     @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
@@ -124,7 +131,9 @@ struct SampleCommand: ParsableCommand {
 
     func validate() throws {
         if let count { guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") } }
-        if initialNoise != nil && saveInitialNoise { throw ValidationError("--save-initial-noise writes the x_T drawn; it cannot be used with --initial-noise.") }
+        if initialNoise != nil && saveInitialNoise {
+            throw ValidationError("--save-initial-noise writes the x_T drawn; it cannot be used with --initial-noise.")
+        }
         guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
             throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize).")
         }
@@ -137,8 +146,9 @@ struct SampleCommand: ParsableCommand {
         if let order {
             let maximum = sampler == .sdeDPMSolverPlusPlus ? 2 : 3
             guard (1...maximum).contains(order) else {
-                throw ValidationError("--order \(order): --sampler \(sampler.rawValue) has orders 1 to \(maximum)"
-                    + (sampler == .sdeDPMSolverPlusPlus ? " (the SDE variant is at most second order)." : "."))
+                throw ValidationError(
+                    "--order \(order): --sampler \(sampler.rawValue) has orders 1 to \(maximum)"
+                        + (sampler == .sdeDPMSolverPlusPlus ? " (the SDE variant is at most second order)." : "."))
             }
         }
     }
@@ -150,12 +160,16 @@ struct SampleCommand: ParsableCommand {
         let count = given?.shape[0] ?? self.count ?? 64
         let bytes = count.multipliedReportingOverflow(by: exampleShape.reduce(4, *))
         guard !bytes.overflow, bytes.partialValue <= Self.maximumSampleBytes else {
-            throw CommandFailure("--count \(count): the samples would take more than \(Self.maximumSampleBytes >> 30) GiB in memory; draw fewer per run.")
+            throw CommandFailure(
+                "--count \(count): the samples would take more than \(Self.maximumSampleBytes >> 30) GiB in memory; draw fewer per run.")
         }
-        let chain = try Chain(trained: trained, choice: Chain.Choice(
-            sampler: sampler, steps: steps, spacing: spacing, eta: eta, order: order, placement: stepPlacement))
+        let chain = try Chain(
+            trained: trained,
+            choice: Chain.Choice(
+                sampler: sampler, steps: steps, spacing: spacing, eta: eta, order: order, placement: stepPlacement))
         if !chain.startsFromGaussianNoise, initialNoise != nil || saveInitialNoise {
-            throw CommandFailure("--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
+            throw CommandFailure(
+                "--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
         }
         let isImages = trained.isImages
         let outFolder = try options.outputFolder(default: "samples")
@@ -194,16 +208,23 @@ struct SampleCommand: ParsableCommand {
         if isImages {
             let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
             var bytes = [UInt8](repeating: 0, count: values.count)
-            for i in 0..<count { for y in 0..<h { for x in 0..<w { for ch in 0..<c {
-                bytes[((i * h + y) * w + x) * c + ch] = Pictures.byte(values[((i * c + ch) * h + y) * w + x])
-            } } } }
+            for i in 0..<count {
+                for y in 0..<h {
+                    for x in 0..<w {
+                        for ch in 0..<c {
+                            bytes[((i * h + y) * w + x) * c + ch] = Pictures.byte(values[((i * c + ch) * h + y) * w + x])
+                        }
+                    }
+                }
+            }
             try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count, h, w, c], elements: .uint8(bytes)), to: npy) }
         } else {
             try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count] + exampleShape, elements: .float32(values)), to: npy) }
             let d = exampleShape[0]
             let header = d == 2 ? "x,y" : (0..<d).map { "x\($0)" }.joined(separator: ",")
             let rows = stride(from: 0, to: values.count, by: d).map { values[$0..<$0 + d].map { "\($0)" }.joined(separator: ",") }
-            try AtomicFile.write(Data((header + "\n" + rows.joined(separator: "\n") + "\n").utf8), to: outFolder.appendingPathComponent("samples.csv"))
+            try AtomicFile.write(
+                Data((header + "\n" + rows.joined(separator: "\n") + "\n").utf8), to: outFolder.appendingPathComponent("samples.csv"))
         }
         var record = chain.record
         record.seed = options.seed
@@ -222,11 +243,13 @@ struct SampleCommand: ParsableCommand {
         let array: NPYArray
         do { array = try NPYFile.read(URL(fileURLWithPath: path)) } catch { throw CommandFailure("--initial-noise: \(error)") }
         guard array.shape.count == exampleShape.count + 1, Array(array.shape.dropFirst()) == exampleShape, array.shape[0] >= 1 else {
-            throw CommandFailure("--initial-noise \(path): shape \(array.shape) does not fit the model; expected [N, "
-                + exampleShape.map(String.init).joined(separator: ", ") + "].")
+            throw CommandFailure(
+                "--initial-noise \(path): shape \(array.shape) does not fit the model; expected [N, "
+                    + exampleShape.map(String.init).joined(separator: ", ") + "].")
         }
         if let count, count != array.shape[0] {
-            throw CommandFailure("--initial-noise \(path) holds \(array.shape[0]) samples but --count is \(count); drop --count or make them agree.")
+            throw CommandFailure(
+                "--initial-noise \(path) holds \(array.shape[0]) samples but --count is \(count); drop --count or make them agree.")
         }
         switch array.elements {
         case .float32, .float64: break

@@ -136,7 +136,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("check-replicas-every"), help: "Under MPI: check every N steps that all ranks hold the same weights.")
     var checkReplicasEvery: Int = 100
 
-    @Option(name: .customLong("bucket-mb"), help: "Under MPI: megabytes of gradients summed over the ranks per message while the backward pass runs.")
+    @Option(
+        name: .customLong("bucket-mb"),
+        help: "Under MPI: megabytes of gradients summed over the ranks per message while the backward pass runs.")
     var bucketMB: Double = 25
 
     @OptionGroup var threads: ComputeOptions
@@ -151,25 +153,35 @@ struct TrainCommand: ParsableCommand {
         guard (1...maxT).contains(timesteps) else { throw ValidationError("--timesteps must be in 1…\(maxT), got \(timesteps).") }
         guard (1...maxBatch).contains(batchSize) else { throw ValidationError("--batch-size must be in 1…\(maxBatch), got \(batchSize).") }
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw ValidationError("--learning-rate must be a positive number, got \(learningRate).")
+        }
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup).") }
         guard gradClip >= 0, gradClip.isFinite else { throw ValidationError("--grad-clip must be 0 or more, got \(gradClip).") }
         guard emaDecay >= 0, emaDecay <= 1 else { throw ValidationError("--ema-decay must be in [0, 1], got \(emaDecay).") }
-        if let checkpointEvery { guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery).") } }
-        if let sampleEvery { guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery).") } }
-        guard checkReplicasEvery >= 1 else { throw ValidationError("--check-replicas-every must be at least 1, got \(checkReplicasEvery).") }
+        if let checkpointEvery {
+            guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery).") }
+        }
+        if let sampleEvery {
+            guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery).") }
+        }
+        guard checkReplicasEvery >= 1 else {
+            throw ValidationError("--check-replicas-every must be at least 1, got \(checkReplicasEvery).")
+        }
         guard bucketMB > 0, bucketMB <= 2048 else { throw ValidationError("--bucket-mb must be in (0, 2048], got \(bucketMB).") }
     }
 
     /// The settings of a new run from the flags, for data with examples of `shape`.
     func newConfiguration(exampleShape shape: [Int]) throws -> TrainingConfiguration {
         guard let architecture = model ?? ModelArchitecture.defaultFor(exampleShape: shape) else {
-            throw CommandFailure("--data gives examples of shape \(shape); no default network fits, pass --model toy, fashion, cifar10 or tiny.")
+            throw CommandFailure(
+                "--data gives examples of shape \(shape); no default network fits, pass --model toy, fashion, cifar10 or tiny.")
         }
         let process = ProcessConfiguration(
             kind: diffusion, schedule: schedule?.schedule, timesteps: timesteps,
-            gaussian: GaussianChoices(prediction: prediction, variance: variance, loss: loss.loss,
-                                      decoder: shape.count == 1 ? .continuous : .discretized))
+            gaussian: GaussianChoices(
+                prediction: prediction, variance: variance, loss: loss.loss,
+                decoder: shape.count == 1 ? .continuous : .discretized))
         var c = try CommandFailure.wrap("--model \(architecture.rawValue): ") {
             try TrainingConfiguration(data: data!, exampleShape: shape, architecture: architecture, process: process, steps: steps)
         }
@@ -190,8 +202,9 @@ struct TrainCommand: ParsableCommand {
     func startRun(in folder: URL, world: Communicator) throws -> TrainingRun {
         let (dataset, configuration) = try world.agree {
             guard batchSize >= world.size else {
-                throw CommandFailure("--batch-size \(batchSize) cannot be shared by \(world.size) ranks: every rank needs at least one example "
-                    + "of each batch. Pass --batch-size \(world.size) or more, or start fewer ranks.")
+                throw CommandFailure(
+                    "--batch-size \(batchSize) cannot be shared by \(world.size) ranks: every rank needs at least one example "
+                        + "of each batch. Pass --batch-size \(world.size) or more, or start fewer ranks.")
             }
             if world.isRoot, TrainingRun.exists(in: folder) {
                 throw CommandFailure("--output \(folder.path) already holds a run; pass --resume to continue it or choose another folder.")
@@ -213,7 +226,8 @@ struct TrainCommand: ParsableCommand {
             throw CommandFailure("--data \(data!) is binarised to {0, 1}; train binary data with --diffusion binomial.")
         }
         if !dataset.isBinary, process.diffusesBinaryData {
-            throw CommandFailure("--diffusion \(diffusion.rawValue) needs binary data: add ,binarize to an image --data (e.g. fashion-mnist,binarize).")
+            throw CommandFailure(
+                "--diffusion \(diffusion.rawValue) needs binary data: add ,binarize to an image --data (e.g. fashion-mnist,binarize).")
         }
         return configuration
     }
@@ -261,8 +275,9 @@ struct TrainCommand: ParsableCommand {
             }
             guard everyRank else {
                 // Only this rank knows: the others may be waiting for it in a collective; end them all.
-                writeStandardError("Error: rank \(world.rank) of \(world.size): \(error)\nStopping every rank of the job (MPI_Abort); "
-                    + "the last checkpoint is untouched: continue with --resume.\n")
+                writeStandardError(
+                    "Error: rank \(world.rank) of \(world.size): \(error)\nStopping every rank of the job (MPI_Abort); "
+                        + "the last checkpoint is untouched: continue with --resume.\n")
                 world.abort(exitCode: 1)
             }
             // Rank 0 reports before MPI_Finalize (a fence in Open MPI): no rank has exited yet, so
@@ -291,11 +306,14 @@ struct TrainCommand: ParsableCommand {
                 return
             }
         }
-        tell("train: \(run.dataset.name) \(run.dataset.count) × \(run.dataset.exampleShape), model \(settings.architecture.rawValue) "
-            + "(\(groupedThousands(trainer.network.parameterCount)) parameters), T = \(settings.process.timesteps), \(settings.steps) steps")
+        tell(
+            "train: \(run.dataset.name) \(run.dataset.count) × \(run.dataset.exampleShape), model \(settings.architecture.rawValue) "
+                + "(\(groupedThousands(trainer.network.parameterCount)) parameters), T = \(settings.process.timesteps), \(settings.steps) steps"
+        )
         if let parallel = run.dataParallel {
-            tell("data-parallel over \(world.size) ranks (\(ComputeThreads.count) thread\(ComputeThreads.count == 1 ? "" : "s") each): "
-                + "batch \(settings.batchSize), rank 0 computes \(parallel.examples.count) examples per step")
+            tell(
+                "data-parallel over \(world.size) ranks (\(ComputeThreads.count) thread\(ComputeThreads.count == 1 ? "" : "s") each): "
+                    + "batch \(settings.batchSize), rank 0 computes \(parallel.examples.count) examples per step")
         }
 
         // Signals (received on the signal thread, see `SignalGuard`): SIGINT, SIGTERM, SIGHUP finish
@@ -320,14 +338,16 @@ struct TrainCommand: ParsableCommand {
         while !run.isFinished {
             let report: Trainer.StepReport
             do { report = try run.step() } catch let error as TrainingError {
-                let message = "\(error) Stopped without saving; "
+                let message =
+                    "\(error) Stopped without saving; "
                     + (savedStep.map { "the last good checkpoint (step \($0)) is untouched." } ?? "no checkpoint had been saved yet.")
                 // Every rank applies the same gradients, so every rank finds the same divergence.
                 throw world.size > 1 ? FailureOnEveryRank(description: message) : CommandFailure(message)
             }
             progress?.update(report.step, [String(format: "loss %.4f", report.loss)])
-            status.text = String(format: "status: step %d of %d · loss %.5f · %.1f s · last checkpoint %@", report.step, settings.steps,
-                                 report.loss, Date().timeIntervalSince(started), savedStep.map { "step \($0)" } ?? "none")
+            status.text = String(
+                format: "status: step %d of %d · loss %.5f · %.1f s · last checkpoint %@", report.step, settings.steps,
+                report.loss, Date().timeIntervalSince(started), savedStep.map { "step \($0)" } ?? "none")
             // Under MPI the signals reach the ranks at different moments: they act on them together,
             // at the first step where any rank has seen one.
             var stopSignal = SignalGuard.stopSignal
@@ -338,7 +358,9 @@ struct TrainCommand: ParsableCommand {
                 stopSignal = flags[0] > 0 ? Int32(flags[0]) : nil
                 asked = flags[1] > 0
             }
-            if let every = settings.checkpointEvery, report.step % every == 0, !run.isFinished { try save() } else if asked, !run.isFinished {
+            if let every = settings.checkpointEvery, report.step % every == 0, !run.isFinished {
+                try save()
+            } else if asked, !run.isFinished {
                 try save()
                 tell("saved a checkpoint at step \(trainer.step) (SIGUSR2)")
             }
@@ -347,15 +369,21 @@ struct TrainCommand: ParsableCommand {
             }
             if let signal = stopSignal, !run.isFinished {
                 try save()
-                if isRoot { print("interrupted: saved a checkpoint at step \(trainer.step) of \(settings.steps) in \(folder.path); continue with --resume.") }
+                if isRoot {
+                    print(
+                        "interrupted: saved a checkpoint at step \(trainer.step) of \(settings.steps) in \(folder.path); continue with --resume."
+                    )
+                }
                 throw ExitCode(128 + signal)  // as shells report a command ended by the signal: 130 SIGINT, 143 SIGTERM
             }
         }
         try save()
         if let failure = run.logFailure { tell("some log lines were lost: \(failure)") }
         if isRoot {
-            print(String(format: "trained to step %d in %.1f s; last loss %.5f; checkpoint in %@",
-                         trainer.step, Date().timeIntervalSince(started), trainer.lastLoss ?? .nan, folder.path))
+            print(
+                String(
+                    format: "trained to step %d in %.1f s; last loss %.5f; checkpoint in %@",
+                    trainer.step, Date().timeIntervalSince(started), trainer.lastLoss ?? .nan, folder.path))
         }
     }
 }

@@ -7,8 +7,9 @@ import Testing
 @Suite("Batch sampler")
 struct BatchSamplerTests {
     /// 10 images of 1×2×3 whose pixels encode the example index and position.
-    static let images = Dataset(name: "tiny", images: (0..<10).flatMap { n in (0..<6).map { UInt8(n * 20 + $0) } },
-                                channels: 1, height: 2, width: 3, labels: Array(0..<10))
+    static let images = Dataset(
+        name: "tiny", images: (0..<10).flatMap { n in (0..<6).map { UInt8(n * 20 + $0) } },
+        channels: 1, height: 2, width: 3, labels: Array(0..<10))
 
     @Test("the same seed gives the same batch sequence; another seed another", arguments: [false, true])
     func determinism(flips: Bool) {

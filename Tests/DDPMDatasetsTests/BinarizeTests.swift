@@ -24,7 +24,9 @@ struct BinarizeTests {
     @Test func specFlagBinarisesImageData() throws {
         let spec = try DataSpec(parsing: "deadleaves,size=8,count=4,binarize")
         #expect(spec.binarize && spec.source == .deadLeaves(size: 8, count: 4))
-        #expect(try DataSpec(parsing: "fashion-mnist,binarize").source == .fashionMNIST(directory: URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")))
+        #expect(
+            try DataSpec(parsing: "fashion-mnist,binarize").source
+                == .fashionMNIST(directory: URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")))
         #expect(try DataSpec(parsing: "mnist:/data/m,binarize").binarize)
         #expect(try !DataSpec(parsing: "deadleaves,size=8").binarize)
         var g1 = PhiloxGenerator(seed: 1), g2 = PhiloxGenerator(seed: 1)

@@ -66,7 +66,8 @@ struct CIFARAndPNGFolderTests {
         }
         try RasterImage(width: 6, height: 4, format: .rgb, pixels: pixels).writePNG(to: folder.appendingPathComponent("b.png"))
         // A second, taller gray image: rows 0 and 3 are cropped; 2×2 → 1×1 averages.
-        try RasterImage(width: 2, height: 4, format: .gray, pixels: [0, 0, 10, 20, 30, 40, 255, 255]).writePNG(to: folder.appendingPathComponent("a.png"))
+        try RasterImage(width: 2, height: 4, format: .gray, pixels: [0, 0, 10, 20, 30, 40, 255, 255]).writePNG(
+            to: folder.appendingPathComponent("a.png"))
         try Data("not an image".utf8).write(to: folder.appendingPathComponent("notes.txt"))
 
         let rgb = try PNGFolder.load(directory: folder, size: 2, channels: 3)

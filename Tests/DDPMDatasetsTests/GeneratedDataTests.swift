@@ -55,7 +55,9 @@ struct GeneratedDataTests {
         }
     }
 
-    @Test("same seed, same data; another seed, other data", arguments: ["swissroll,count=64,noise=0.05", "gaussians8,count=64", "deadleaves,size=8,count=3"])
+    @Test(
+        "same seed, same data; another seed, other data",
+        arguments: ["swissroll,count=64,noise=0.05", "gaussians8,count=64", "deadleaves,size=8,count=3"])
     func determinism(spec: String) throws {
         let parsed = try DataSpec(parsing: spec)
         var a = PhiloxGenerator(seed: 42), b = PhiloxGenerator(seed: 42), c = PhiloxGenerator(seed: 43)

@@ -11,7 +11,10 @@ struct HostileDataTests {
 
     /// An IDX images header declaring `count × rows × columns`.
     static func imagesHeader(_ count: UInt32, _ rows: UInt32, _ columns: UInt32) -> [UInt8] {
-        [0, 0, 8, 3] + [count, rows, columns].flatMap { [UInt8($0 >> 24), UInt8(truncatingIfNeeded: $0 >> 16), UInt8(truncatingIfNeeded: $0 >> 8), UInt8(truncatingIfNeeded: $0)] }
+        [0, 0, 8, 3]
+            + [count, rows, columns].flatMap {
+                [UInt8($0 >> 24), UInt8(truncatingIfNeeded: $0 >> 16), UInt8(truncatingIfNeeded: $0 >> 8), UInt8(truncatingIfNeeded: $0)]
+            }
     }
 
     func write(_ bytes: [UInt8], _ name: String) throws -> URL {
@@ -24,14 +27,21 @@ struct HostileDataTests {
     func billionImages() throws {
         let url = try write(Self.imagesHeader(1_000_000_000, 28, 28) + [UInt8](repeating: 0, count: 84), "billion")
         let error = try #require(throws: DatasetError.self) { try IDXFile.readImages(url) }
-        #expect(error == .wrongFormat(url, reason: "the IDX header declares an array of shape [1000000000, 28, 28], more than the "
-                                      + "4294967296 bytes this reader accepts; the file is corrupt or not an IDX file."))
+        #expect(
+            error
+                == .wrongFormat(
+                    url,
+                    reason: "the IDX header declares an array of shape [1000000000, 28, 28], more than the "
+                        + "4294967296 bytes this reader accepts; the file is corrupt or not an IDX file."))
     }
 
     @Test("a 100-byte file whose header claims 10^6 images is truncated, without reserving their bytes")
     func millionImages() throws {
         let url = try write(Self.imagesHeader(1_000_000, 28, 28) + [UInt8](repeating: 0, count: 84), "million")
-        #expect(throws: DatasetError.truncated(url, expectedBytes: 16 + 784_000_000, foundBytes: 100, what: "an IDX array of shape [1000000, 28, 28]")) {
+        #expect(
+            throws: DatasetError.truncated(
+                url, expectedBytes: 16 + 784_000_000, foundBytes: 100, what: "an IDX array of shape [1000000, 28, 28]")
+        ) {
             try IDXFile.readImages(url)
         }
     }
@@ -48,8 +58,12 @@ struct HostileDataTests {
     func emptyImages(shape: (Int, Int, Int)) throws {
         let (count, rows, columns) = shape
         let url = try write(IDXFile.encode(shape: [count, rows, columns], bytes: []), "empty")
-        #expect(throws: DatasetError.wrongFormat(url, reason: "the IDX header declares \(count) images of \(rows)×\(columns) pixels; "
-                                                 + "a dataset needs at least one image of at least one pixel — re-create the file.")) {
+        #expect(
+            throws: DatasetError.wrongFormat(
+                url,
+                reason: "the IDX header declares \(count) images of \(rows)×\(columns) pixels; "
+                    + "a dataset needs at least one image of at least one pixel — re-create the file.")
+        ) {
             try IDXFile.readImages(url)
         }
     }
@@ -69,8 +83,12 @@ struct HostileDataTests {
         #expect(bomb.count < 100_000)
         let url = try write(bomb, "bomb.gz")
         let error = try #require(throws: DatasetError.self) { try IDXFile.readImages(url) }
-        #expect(error == .wrongFormat(url, reason: "data continues after the 7856 bytes that the IDX header (shape [10, 28, 28]) declares; "
-                                      + "the header and the file size disagree — the file may be of another format."))
+        #expect(
+            error
+                == .wrongFormat(
+                    url,
+                    reason: "data continues after the 7856 bytes that the IDX header (shape [10, 28, 28]) declares; "
+                        + "the header and the file size disagree — the file may be of another format."))
         // What the reader does: header, the promised bytes and one more — never the 64 MB.
         let reader = try Gzip.Reader(url, hint: "")
         #expect(try reader.read(upTo: 16 + 7840).count == 7856)

@@ -30,7 +30,8 @@ struct IDXTests {
         let folder = try temporaryFolder()
         let prefix = split == .train ? "train" : "t10k"
         let pixels = Self.images(count: 4, height: 28, width: 28)
-        try IDXFile.write(shape: [4, 28, 28], bytes: pixels, to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte.gz"), gzip: true)
+        try IDXFile.write(
+            shape: [4, 28, 28], bytes: pixels, to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte.gz"), gzip: true)
         try IDXFile.write(shape: [4], bytes: [1, 2, 3, 4], to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"), gzip: false)
         var generator = PhiloxGenerator(seed: 0)  // not drawn from by file datasets
         let data = try DataSpec(parsing: "mnist:\(folder.path)").load(split: split, generator: &generator)
@@ -56,8 +57,11 @@ struct IDXTests {
         let short = folder.appendingPathComponent("short")
         let cut = Array(encoded.prefix(encoded.count - 5))
         try Data(gzip ? Gzip.compress(cut) : cut).write(to: short)
-        #expect(throws: DatasetError.truncated(short, expectedBytes: encoded.count, foundBytes: encoded.count - 5,
-                                               what: "an IDX array of shape [2, 4, 4]")) { try IDXFile.readImages(short) }
+        #expect(
+            throws: DatasetError.truncated(
+                short, expectedBytes: encoded.count, foundBytes: encoded.count - 5,
+                what: "an IDX array of shape [2, 4, 4]")
+        ) { try IDXFile.readImages(short) }
         let header = folder.appendingPathComponent("header")
         try Data(encoded.prefix(10)).write(to: header)
         #expect(throws: DatasetError.truncated(header, expectedBytes: 16, foundBytes: 10, what: "the IDX header (3 dimensions)")) {
@@ -84,9 +88,11 @@ struct IDXTests {
         #expect(error.description.contains("apt-get install dataset-fashion-mnist"))
     }
 
-    @Test("the real Fashion-MNIST test split: 10,000 images 28×28, labels 0–9",
-          .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"),
-                   "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"))
+    @Test(
+        "the real Fashion-MNIST test split: 10,000 images 28×28, labels 0–9",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"),
+            "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"))
     func fashionMNIST() throws {
         let data = try MNIST.loadFashion(split: .test)
         #expect(data.count == 10_000 && data.exampleShape == [1, 28, 28])
@@ -95,4 +101,3 @@ struct IDXTests {
         #expect(labels.filter { $0 == 0 }.count == 1000)
     }
 }
-

@@ -31,14 +31,19 @@ import DDPMTensors
         let mask = Tensor([1, 0, 1, 0], shape: [1, 4], dtype: .float64)
         var g = PhiloxGenerator(seed: 12)
         let start = Tensor.randomNormal(shape: [8, 4], dtype: .float64, generator: &g)
-        let x = try d.reverseChain(model: Self.model, from: start, index: 19,
-                                   known: KnownDimensions(observation: observation, mask: mask), generator: &g).doubles
+        let x = try d.reverseChain(
+            model: Self.model, from: start, index: 19,
+            known: KnownDimensions(observation: observation, mask: mask), generator: &g
+        ).doubles
         let o = observation.doubles
         var unknownDiffers = false
         for i in 0..<8 {
             for j in 0..<4 {
-                if j % 2 == 0 { #expect(x[i * 4 + j] == o[i * 4 + j], "known dimension \(i),\(j): \(x[i * 4 + j]) ≠ \(o[i * 4 + j])") }
-                else if abs(x[i * 4 + j] - o[i * 4 + j]) > 1e-3 { unknownDiffers = true }
+                if j % 2 == 0 {
+                    #expect(x[i * 4 + j] == o[i * 4 + j], "known dimension \(i),\(j): \(x[i * 4 + j]) ≠ \(o[i * 4 + j])")
+                } else if abs(x[i * 4 + j] - o[i * 4 + j]) > 1e-3 {
+                    unknownDiffers = true
+                }
             }
         }
         #expect(unknownDiffers, "unknown dimensions are generated, not copied")
@@ -66,8 +71,9 @@ import DDPMTensors
         let a = Tensor([0.4, -0.1], shape: [1, 2], dtype: .float64)
         var g = PhiloxGenerator(seed: 9)
         let rows = try d.interpolate(model: Self.model, first: a, second: a, index: 10, lambdas: [0, 0.3, 1], generator: &g).doubles
-        #expect(Array(rows[0..<2]) == Array(rows[2..<4]) && Array(rows[2..<4]) == Array(rows[4..<6]),
-                "equal inputs decode to one image when the noise is shared: \(rows)")
+        #expect(
+            Array(rows[0..<2]) == Array(rows[2..<4]) && Array(rows[2..<4]) == Array(rows[4..<6]),
+            "equal inputs decode to one image when the noise is shared: \(rows)")
     }
 
     @Test func rateFallsWithTAndDistortionMatchesThePosteriorVariance() throws {
@@ -81,8 +87,9 @@ import DDPMTensors
         let distortion = result.distortion.doubles
         for b in 0..<n {
             for i in 0..<(T - 1) {
-                #expect(abs(rate[b * T + i] - (rate[b * T + i + 1] + terms[b * T + i + 1])) <= 1e-12,
-                        "example \(b), t=\(i + 1): holding xₜ costs what holding xₜ₊₁ did plus L_t")
+                #expect(
+                    abs(rate[b * T + i] - (rate[b * T + i + 1] + terms[b * T + i + 1])) <= 1e-12,
+                    "example \(b), t=\(i + 1): holding xₜ costs what holding xₜ₊₁ did plus L_t")
                 #expect(terms[b * T + i + 1] >= 0, "example \(b): KL terms are not negative")
             }
             #expect(abs(rate[b * T] + terms[b * T] - total[b]) < 1e-12, "example \(b): rate(1) + L₀ = the whole bound")
@@ -94,8 +101,9 @@ import DDPMTensors
             let expected = Self.s * Self.s * (1 - a) / (a * Self.s * Self.s + 1 - a)
             let squared = (0..<n).map { pow(distortion[$0 * T + t - 1] / 127.5, 2) }
             let (mean, variance) = moments(squared)
-            #expect(abs(mean - expected) <= 5 * (variance / Double(n)).squareRoot(),
-                    "t=\(t): mean squared distortion \(mean), posterior variance \(expected)")
+            #expect(
+                abs(mean - expected) <= 5 * (variance / Double(n)).squareRoot(),
+                "t=\(t): mean squared distortion \(mean), posterior variance \(expected)")
         }
         // E[L_T] = ½(−log(1−ᾱ_T) − 1 + (1−ᾱ_T) + ᾱ_T(m² + s²)) nats/dim.
         let aT = Self.schedule.alphaBar[T - 1]

@@ -34,14 +34,18 @@ import DDPMTensors
             for i in 0..<T {
                 let moments = (0...1).map { reference.term(start: $0, index: i, predictedStart: 0.5) }
                 let mean = (Double(count[0]) * moments[0].mean + Double(count[1]) * moments[1].mean) / Double(D) * toBits
-                let variance = (Double(count[0]) * moments[0].variance + Double(count[1]) * moments[1].variance)
+                let variance =
+                    (Double(count[0]) * moments[0].variance + Double(count[1]) * moments[1].variance)
                     / Double(D * D) * toBits * toBits
                 let got = terms[b * T + i]
-                #expect(abs(got - mean) <= 6 * variance.squareRoot() + 1e-12, "\(schedule) example \(b) t = \(i + 1): \(got) vs \(mean) ± \(variance.squareRoot())")
+                #expect(
+                    abs(got - mean) <= 6 * variance.squareRoot() + 1e-12,
+                    "\(schedule) example \(b) t = \(i + 1): \(got) vs \(mean) ± \(variance.squareRoot())")
                 expectedTotal += mean
                 totalVariance += variance
             }
-            let expectedPrior = (Double(count[0]) * reference.prior(start: 0) + Double(count[1]) * reference.prior(start: 1)) / Double(D) * toBits
+            let expectedPrior =
+                (Double(count[0]) * reference.prior(start: 0) + Double(count[1]) * reference.prior(start: 1)) / Double(D) * toBits
             #expect(abs(prior[b] - expectedPrior) < 1e-12, "L_T \(prior[b]) vs \(expectedPrior)")
             // The exact reverse process of uniform data: 1 bit/dim in expectation, for every schedule.
             #expect(abs(expectedTotal + expectedPrior - 1) < 1e-12, "expected bound \(expectedTotal + expectedPrior)")
@@ -75,7 +79,9 @@ import DDPMTensors
                     return try (k == 0 ? loss(t, b0) : loss(w0, t)).item
                 }
                 let numeric = (try value(plus) - value(minus)) / (2 * h)
-                #expect(abs(analytic[k][i] - numeric) <= 1e-6 + 1e-5 * abs(numeric), "\(k == 0 ? "w" : "b")[\(i)]: \(analytic[k][i]) vs \(numeric)")
+                #expect(
+                    abs(analytic[k][i] - numeric) <= 1e-6 + 1e-5 * abs(numeric),
+                    "\(k == 0 ? "w" : "b")[\(i)]: \(analytic[k][i]) vs \(numeric)")
             }
         }
         #expect(analytic[1].contains { abs($0) > 1e-3 }, "the loss reaches the logits")
@@ -90,7 +96,8 @@ import DDPMTensors
         let d = try BinomialDiffusion(schedule: .reciprocal, stepCount: 10)
         let (batch, size) = (128, 16)
         var g = PhiloxGenerator(seed: 31)
-        let data = Tensor((0..<batch * size).map { k in g.nextUniform() < (k % 2 == 0 ? 0.9 : 0.1) ? 1.0 : 0.0 }, shape: [batch, size], dtype: .float32)
+        let data = Tensor(
+            (0..<batch * size).map { k in g.nextUniform() < (k % 2 == 0 ? 0.9 : 0.1) ? 1.0 : 0.0 }, shape: [batch, size], dtype: .float32)
         var bias = Tensor(zeros: [1, size])
         func model(_ b: Tensor) -> DiffusionModel { { x, _ in b.broadcast(to: x.shape) } }
         let untrained = try d.variationalBound(model: model(bias), start: data, generator: &g).total.mean().item

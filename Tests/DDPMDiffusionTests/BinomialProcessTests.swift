@@ -18,8 +18,10 @@ import DDPMTensors
     /// Every (t, x₀, xₜ) combination as a batch of one-element examples, in Float64.
     static func grid(_ T: Int) -> (timesteps: [Int], start: Tensor, current: Tensor, cases: [(Int, Int, Int)]) {
         let cases = (0..<T).flatMap { i in [(i, 0, 0), (i, 0, 1), (i, 1, 0), (i, 1, 1)] }
-        return (cases.map(\.0), Tensor(cases.map { Double($0.1) }, shape: [cases.count, 1], dtype: .float64),
-                Tensor(cases.map { Double($0.2) }, shape: [cases.count, 1], dtype: .float64), cases)
+        return (
+            cases.map(\.0), Tensor(cases.map { Double($0.1) }, shape: [cases.count, 1], dtype: .float64),
+            Tensor(cases.map { Double($0.2) }, shape: [cases.count, 1], dtype: .float64), cases
+        )
     }
 
     @Test func reciprocalScheduleIsSD15s() throws {
@@ -61,7 +63,8 @@ import DDPMTensors
         for (k, (i, x0, xt)) in cases.enumerated() {
             let one = sigmoid(logits[k]), zero = sigmoid(-logits[k])
             #expect(abs(one + zero - 1) < 1e-15)
-            #expect(abs(one - reference.posterior(current: xt, start: x0, index: i)) < 1e-14, "\(schedule) t = \(i + 1) x₀ = \(x0) xₜ = \(xt)")
+            #expect(
+                abs(one - reference.posterior(current: xt, start: x0, index: i)) < 1e-14, "\(schedule) t = \(i + 1) x₀ = \(x0) xₜ = \(xt)")
             if i == 0 { #expect(abs(one - Double(x0)) < 1e-15, "t = 1 puts all mass on x₀") }
         }
         // Normalised as a conditional: Σ_{xₜ} q(xₜ₋₁ = 1|xₜ,x₀) q(xₜ|x₀) = q(xₜ₋₁ = 1|x₀).

@@ -59,7 +59,8 @@ struct BinomialReference {
         for current in 0...1 {
             let weight = current == 1 ? currentOne : 1 - currentOne
             let reverseOne = reverse(current: current, predictedStart: predictedStart, index: index)
-            let value = index == 0
+            let value =
+                index == 0
                 ? -log(start == 1 ? reverseOne : 1 - reverseOne)
                 : Self.kl(posterior(current: current, start: start, index: index), reverseOne)
             mean += weight * value

@@ -14,7 +14,8 @@ import DDPMTensors
         let logVariance: [Double] = [-6.0, 0.0, 1.5, -0.2]
         let density = gaussianLogDensity(
             Tensor(x, shape: [4], dtype: .float64), mean: Tensor(mean, shape: [4], dtype: .float64),
-            logVariance: Tensor(logVariance, shape: [4], dtype: .float64)).doubles
+            logVariance: Tensor(logVariance, shape: [4], dtype: .float64)
+        ).doubles
         for i in 0..<4 {
             let variance = exp(logVariance[i])
             let expected = -0.5 * log(2 * Double.pi * variance) - (x[i] - mean[i]) * (x[i] - mean[i]) / (2 * variance)

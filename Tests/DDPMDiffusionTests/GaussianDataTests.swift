@@ -50,8 +50,9 @@ import DDPMTensors
         let (mc, variance) = moments(nats)
         let standardError = (variance / Double(n)).squareRoot()
         let analytic = Self.analyticBoundTerm(index: t - 1, logVariance: reverse.logVariance.doubles[0], schedule: Self.schedule)
-        #expect(abs(mc - analytic) <= 5 * standardError + 1e-12 * abs(analytic),
-                "\(variance) t=\(t): Monte Carlo L_{t−1} = \(mc) ± \(standardError) nats/dim, analytic \(analytic)")
+        #expect(
+            abs(mc - analytic) <= 5 * standardError + 1e-12 * abs(analytic),
+            "\(variance) t=\(t): Monte Carlo L_{t−1} = \(mc) ± \(standardError) nats/dim, analytic \(analytic)")
     }
 
     @Test func ancestralSamplingRecoversTheDataDistribution() throws {
@@ -61,14 +62,17 @@ import DDPMTensors
         var steps = 0
         let samples = try d.sampleAncestral(
             model: optimalNoisePredictor(mean: Self.m, std: Self.s, schedule: Self.schedule),
-            shape: [n, 1], dtype: .float64, generator: &g, onStep: { _ in steps += 1 }).doubles
+            shape: [n, 1], dtype: .float64, generator: &g, onStep: { _ in steps += 1 }
+        ).doubles
         let (mean, variance) = moments(samples)
         // Statistical tolerance: 4.5 standard errors of the sample mean (s/√n) and variance (s²√(2/(n−1))).
         let meanTolerance = 4.5 * Self.s / Double(n).squareRoot()
         let varianceTolerance = 4.5 * Self.s * Self.s * (2 / Double(n - 1)).squareRoot()
         #expect(steps == 1000)
         #expect(abs(mean - Self.m) <= meanTolerance, "ancestral (1000 steps): mean \(mean), expected \(Self.m) ± \(meanTolerance)")
-        #expect(abs(variance - Self.s * Self.s) <= varianceTolerance, "ancestral (1000 steps): variance \(variance), expected \(Self.s * Self.s) ± \(varianceTolerance)")
+        #expect(
+            abs(variance - Self.s * Self.s) <= varianceTolerance,
+            "ancestral (1000 steps): variance \(variance), expected \(Self.s * Self.s) ± \(varianceTolerance)")
     }
 
     /// DDIM with η = 0 and a linear predictor is an affine map x_T ↦ A x_T + B. Derived here from
@@ -95,7 +99,8 @@ import DDPMTensors
         var seen: [Int] = []
         let samples = try d.sampleDDIM(
             model: optimalNoisePredictor(mean: Self.m, std: Self.s, schedule: Self.schedule),
-            shape: [n, 1], dtype: .float64, initialNoise: xT, generator: &g, onStep: { seen.append($0.timestep) }).doubles
+            shape: [n, 1], dtype: .float64, initialNoise: xT, generator: &g, onStep: { seen.append($0.timestep) }
+        ).doubles
         #expect(seen == Array(stride(from: 980, through: 0, by: -20)), "DDIM visits the kept original timesteps, noisiest first")
         // Exactness: every sample is the affine image of its x_T.
         let (gain, offset) = Self.ddimAffineMap(keptAlphaBar: d.schedule.alphaBar)
@@ -111,11 +116,17 @@ import DDPMTensors
         let varianceTolerance = 4.5 * Self.s * Self.s * (2 / Double(n - 1)).squareRoot()
         let discretisation = abs(gain * gain - Self.s * Self.s)
         #expect(discretisation < 0.12 * Self.s * Self.s, "DDIM-50 discretisation error \(discretisation) on s² = \(Self.s * Self.s)")
-        #expect(abs(mean - Self.m) <= meanTolerance + abs(offset - Self.m), "DDIM (50 steps): mean \(mean), expected \(Self.m) ± \(meanTolerance)")
+        #expect(
+            abs(mean - Self.m) <= meanTolerance + abs(offset - Self.m),
+            "DDIM (50 steps): mean \(mean), expected \(Self.m) ± \(meanTolerance)")
         #expect(abs(mean - Self.m) <= meanTolerance, "DDIM (50 steps): mean \(mean), expected \(Self.m) ± \(meanTolerance)")
-        #expect(abs(variance - gain * gain) <= varianceTolerance, "DDIM (50 steps): variance \(variance), exact DDIM variance \(gain * gain) ± \(varianceTolerance)")
-        #expect(abs(variance - Self.s * Self.s) <= varianceTolerance + discretisation,
-                "DDIM (50 steps): variance \(variance), expected s² = \(Self.s * Self.s) ± \(varianceTolerance) + discretisation \(discretisation)")
+        #expect(
+            abs(variance - gain * gain) <= varianceTolerance,
+            "DDIM (50 steps): variance \(variance), exact DDIM variance \(gain * gain) ± \(varianceTolerance)")
+        #expect(
+            abs(variance - Self.s * Self.s) <= varianceTolerance + discretisation,
+            "DDIM (50 steps): variance \(variance), expected s² = \(Self.s * Self.s) ± \(varianceTolerance) + discretisation \(discretisation)"
+        )
     }
 
     @Test func ddimWithEtaZeroIsDeterministicGivenXT() throws {
@@ -155,9 +166,11 @@ import DDPMTensors
         for t in 2...20 {
             let column = (0..<n).map { terms[$0 * 20 + t - 1] * log(2.0) }
             let (mc, variance) = moments(column)
-            let analytic = Self.analyticBoundTerm(index: t - 1, logVariance: schedule.posteriorLogVarianceClipped[t - 1], schedule: schedule)
-            #expect(abs(mc - analytic) <= 5 * (variance / Double(n)).squareRoot() + 1e-12,
-                    "full bound column for t=\(t): \(mc) nats/dim, analytic \(analytic)")
+            let analytic = Self.analyticBoundTerm(
+                index: t - 1, logVariance: schedule.posteriorLogVarianceClipped[t - 1], schedule: schedule)
+            #expect(
+                abs(mc - analytic) <= 5 * (variance / Double(n)).squareRoot() + 1e-12,
+                "full bound column for t=\(t): \(mc) nats/dim, analytic \(analytic)")
         }
     }
 }

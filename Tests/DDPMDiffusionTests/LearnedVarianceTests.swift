@@ -14,9 +14,11 @@ import DDPMTensors
 
     static func batch(_ seed: UInt64) -> (start: Tensor, noise: Tensor, output: Tensor) {
         var g = PhiloxGenerator(seed: seed)
-        return (Tensor.randomNormal(shape: [4, 2], dtype: .float64, generator: &g),
-                Tensor.randomNormal(shape: [4, 2], dtype: .float64, generator: &g),
-                Tensor.randomNormal(shape: [4, 4], dtype: .float64, generator: &g) * 0.5)
+        return (
+            Tensor.randomNormal(shape: [4, 2], dtype: .float64, generator: &g),
+            Tensor.randomNormal(shape: [4, 2], dtype: .float64, generator: &g),
+            Tensor.randomNormal(shape: [4, 4], dtype: .float64, generator: &g) * 0.5
+        )
     }
 
     @Test func outputIsDoubledAndLearned() {
@@ -65,11 +67,14 @@ import DDPMTensors
         for b in 0..<4 {
             var nats = 0.0
             for i in 0..<2 {
-                let posteriorMean = alphaBarPrevious.squareRoot() * betas[index] / (1 - alphaBar) * x0[2 * b + i]
+                let posteriorMean =
+                    alphaBarPrevious.squareRoot() * betas[index] / (1 - alphaBar) * x0[2 * b + i]
                     + (1 - betas[index]).squareRoot() * (1 - alphaBarPrevious) / (1 - alphaBar) * xt[2 * b + i]
                 let logVariance = o[4 * b + 2 + i], variance = exp(logVariance)
-                nats += 0.5 * (-1 + logVariance - log(posteriorVariance) + posteriorVariance / variance
-                    + (posteriorMean - mu[2 * b + i]) * (posteriorMean - mu[2 * b + i]) / variance)
+                nats +=
+                    0.5
+                    * (-1 + logVariance - log(posteriorVariance) + posteriorVariance / variance
+                        + (posteriorMean - mu[2 * b + i]) * (posteriorMean - mu[2 * b + i]) / variance)
             }
             let expected = nats / (2 * log(2.0))
             #expect(abs(bits[b] - expected) <= 1e-10 * max(1, abs(expected)), "t = \(index + 1) example \(b): \(bits[b]) vs \(expected)")
@@ -94,9 +99,13 @@ import DDPMTensors
                 var plus = values, minus = values
                 plus[i] += h
                 minus[i] -= h
-                let numeric = try (loss(Tensor(plus, shape: [4, 4], dtype: .float64)).item
+                let numeric =
+                    try
+                    (loss(Tensor(plus, shape: [4, 4], dtype: .float64)).item
                     - loss(Tensor(minus, shape: [4, 4], dtype: .float64)).item) / (2 * h)
-                #expect(abs(gradient[i] - numeric) <= 1e-6 * max(1, abs(numeric)), "t = \(timesteps[b] + 1) output \(c): \(gradient[i]) vs \(numeric)")
+                #expect(
+                    abs(gradient[i] - numeric) <= 1e-6 * max(1, abs(numeric)),
+                    "t = \(timesteps[b] + 1) output \(c): \(gradient[i]) vs \(numeric)")
                 if c >= 2 { #expect(gradient[i] != 0, "t = \(timesteps[b] + 1): the variance output \(c) gets a gradient") }
             }
         }

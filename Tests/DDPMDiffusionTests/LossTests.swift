@@ -53,12 +53,15 @@ import DDPMTensors
         // Loss value: L_simple + λ · T · L_{t−1}.
         let expected = zip(h.meanSquaredError!.doubles, h.boundTerm!.doubles).map { $0 + lambda * 1000 * $1 }
         expectClose(h.loss.doubles, expected, relative: 1e-12, absolute: 1e-12 * 1e-12, "hybrid loss value")
-        expectClose(h.boundTerm!.doubles, v.boundTerm!.doubles, relative: 1e-12, absolute: 1e-12 * 1e-12, "the bound term's value is the same with a detached mean")
+        expectClose(
+            h.boundTerm!.doubles, v.boundTerm!.doubles, relative: 1e-12, absolute: 1e-12 * 1e-12,
+            "the bound term's value is the same with a detached mean")
         for b in 0..<4 {
             for c in 0..<4 {
                 let i = b * 4 + c
                 if c < 2 {  // mean part: only L_simple's gradient
-                    #expect(abs(hg[i] - sg[i]) < 1e-12, "example \(b) mean channel \(c): hybrid gradient \(hg[i]) ≠ L_simple gradient \(sg[i])")
+                    #expect(
+                        abs(hg[i] - sg[i]) < 1e-12, "example \(b) mean channel \(c): hybrid gradient \(hg[i]) ≠ L_simple gradient \(sg[i])")
                     if timesteps[b] > 0 { #expect(vg[i] != 0, "example \(b) mean channel \(c): the full bound trains the mean") }
                 } else {  // variance part: λ T × the bound's gradient
                     #expect(sg[i] == 0, "L_simple does not train v")

@@ -23,16 +23,19 @@ import DDPMTensors
         func t(_ v: [Double]) -> Tensor { Tensor(v, shape: [n], dtype: .float64) }
         let ll = discretizedGaussianLogLikelihood(t(d.x), mean: t(d.mean), logVariance: t(d.logVariance)).doubles
         for i in 0..<n {
-            expectClose([ll[i]], [d.logLikelihood[i]], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance,
-                        "log p(pixel \(d.pixels[i]) | μ = \(d.mean[i]))\(d.pixels[i] == 0 ? " lowest bin" : d.pixels[i] == 255 ? " highest bin" : "")")
+            expectClose(
+                [ll[i]], [d.logLikelihood[i]], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance,
+                "log p(pixel \(d.pixels[i]) | μ = \(d.mean[i]))\(d.pixels[i] == 0 ? " lowest bin" : d.pixels[i] == 255 ? " highest bin" : "")"
+            )
         }
     }
 
     @Test(arguments: [(0.0, -9.0), (-0.98, -7.0), (0.999, -12.0), (0.3, 0.0)])
     func binProbabilitiesSumToOne(mean: Double, logVariance: Double) {
         let x = Tensor((0...255).map { Double($0) / 127.5 - 1 }, shape: [256], dtype: .float64)
-        let ll = discretizedGaussianLogLikelihood(x, mean: Tensor(scalar: mean, dtype: .float64),
-                                                  logVariance: Tensor(scalar: logVariance, dtype: .float64))
+        let ll = discretizedGaussianLogLikelihood(
+            x, mean: Tensor(scalar: mean, dtype: .float64),
+            logVariance: Tensor(scalar: logVariance, dtype: .float64))
         let total = ll.doubles.reduce(0) { $0 + exp($1) }
         #expect(abs(total - 1) < 1e-9, "μ = \(mean), log σ² = \(logVariance): bins sum to \(total)")
     }
@@ -66,7 +69,8 @@ import DDPMTensors
         let d = try Self.diffusion(c)
         let D = c.current.count
         let current = Tensor(c.current, shape: [1, D], dtype: .float64)
-        let output = d.varianceKind.isLearned
+        let output =
+            d.varianceKind.isLearned
             ? Tensor(c.modelMean + c.modelVariance, shape: [1, 2 * D], dtype: .float64)
             : Tensor(c.modelMean, shape: [1, D], dtype: .float64)
         let step = try d.reverseStep(modelOutput: output, current: current, timesteps: [c.t - 1], clipStart: c.clip)
@@ -85,10 +89,14 @@ import DDPMTensors
         let start = Tensor(c.start, shape: [1, D], dtype: .float64)
         let noise = Tensor(c.noise, shape: [1, D], dtype: .float64)
         let current = try d.sampleForward(start: start, timesteps: [t - 1], noise: noise)
-        expectClose(current.doubles, c.current, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) xₜ (eq. 4)")
+        expectClose(
+            current.doubles, c.current, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) xₜ (eq. 4)")
         let q = try d.posterior(start: start, current: current, timesteps: [t - 1])
-        expectClose(q.mean.doubles, c.posteriorMean, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) μ̃ (eq. 7)")
-        expectClose(q.variance.doubles, [c.posteriorVariance], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) β̃ (eq. 7)")
+        expectClose(
+            q.mean.doubles, c.posteriorMean, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "t=\(t) μ̃ (eq. 7)")
+        expectClose(
+            q.variance.doubles, [c.posteriorVariance], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance,
+            "t=\(t) β̃ (eq. 7)")
         // The three predictions are interconvertible.
         let fromNoise = try d.predictStart(fromNoise: noise, current: current, timesteps: [t - 1])
         expectClose(fromNoise.doubles, c.start, relative: 1e-9, absolute: 1e-12 * 1e-9, "t=\(t) x₀ from ε")
@@ -105,7 +113,8 @@ import DDPMTensors
         let d = try GaussianDiffusion(schedule: Self.diffusionSchedule)
         for (i, p) in Self.fixture.prior.enumerated() {
             let bits = try d.priorBitsPerDim(start: Tensor(p.start, shape: [1, p.start.count], dtype: .float64))
-            expectClose(bits.doubles, [p.bitsPerDim], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "prior case \(i)")
+            expectClose(
+                bits.doubles, [p.bitsPerDim], relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "prior case \(i)")
         }
     }
 

@@ -24,7 +24,9 @@ import Testing
         for (name, table) in schedule.namedTables {
             let expected = try #require(entry.tables[name], "\(label): fixture has no table \(name)")
             let actual = entry.t.map { table[$0 - 1] }  // fixture t is 1-based
-            expectClose(actual, expected, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "\(label) \(name) at t=\(entry.t)")
+            expectClose(
+                actual, expected, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance,
+                "\(label) \(name) at t=\(entry.t)")
             seen.insert(name)
         }
         #expect(seen == Set(entry.tables.keys), "\(label): tables not compared: \(Set(entry.tables.keys).subtracting(seen))")
@@ -65,9 +67,13 @@ import Testing
         let base = try DiffusionSchedule(.linear(), stepCount: entry.steps)
         let respaced = try base.respaced(spacing)
         #expect(respaced.originalTimesteps == entry.kept, "\(label): kept timesteps")
-        if let betas = entry.betas { expectClose(respaced.betas, betas, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "\(label) respaced β") }
+        if let betas = entry.betas {
+            expectClose(
+                respaced.betas, betas, relative: Self.fixture.tolerance, absolute: 1e-12 * Self.fixture.tolerance, "\(label) respaced β")
+        }
         // ᾱ at every kept step is unchanged.
-        expectClose(respaced.alphaBar, entry.kept.map { base.alphaBar[$0] }, relative: 1e-12, absolute: 1e-12 * 1e-12, "\(label) respaced ᾱ")
+        expectClose(
+            respaced.alphaBar, entry.kept.map { base.alphaBar[$0] }, relative: 1e-12, absolute: 1e-12 * 1e-12, "\(label) respaced ᾱ")
     }
 
     @Test func respacingTwiceComposesTheTimestepMap() throws {

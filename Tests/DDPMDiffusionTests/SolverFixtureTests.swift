@@ -51,10 +51,12 @@ struct SolverCase: CustomStringConvertible, Sendable {
             variant: o["solver_type"] as? String, order: (o["solver_order"] as! NSNumber).intValue,
             velocity: (o["prediction_type"] as? String) == "v_prediction", lowerOrderFinal: flag("lower_order_final"),
             thresholding: flag("thresholding")
-                ? try! DynamicThresholding(ratio: (o["dynamic_thresholding_ratio"] as! NSNumber).doubleValue,
-                                           maximum: (o["sample_max_value"] as! NSNumber).doubleValue) : nil,
-            grid: SolverGrid(placement: placement, spacing: DiffusersScheduler.Spacing(rawValue: o["timestep_spacing"] as? String ?? "linspace")!,
-                             finalNoise: (o["final_sigmas_type"] as? String) == "zero" ? .zero : .minimum),
+                ? try! DynamicThresholding(
+                    ratio: (o["dynamic_thresholding_ratio"] as! NSNumber).doubleValue,
+                    maximum: (o["sample_max_value"] as! NSNumber).doubleValue) : nil,
+            grid: SolverGrid(
+                placement: placement, spacing: DiffusersScheduler.Spacing(rawValue: o["timestep_spacing"] as? String ?? "linspace")!,
+                finalNoise: (o["final_sigmas_type"] as? String) == "zero" ? .zero : .minimum),
             timesteps: (c["timesteps"] as! [NSNumber]).map(\.intValue), sigmas: (c["sigmas"] as! [NSNumber]).map(\.doubleValue),
             orders: (c["orders"] as! [NSNumber]).map(\.intValue), corrector: (c["corrector"] as? [NSNumber])?.map(\.boolValue),
             file: c["file"] as! String, usesNoise: !(c["noise"] is NSNull), maxAbs: (c["max_abs"] as! [NSNumber]).map(\.doubleValue),
@@ -64,7 +66,9 @@ struct SolverCase: CustomStringConvertible, Sendable {
     /// ᾱ of the base config: T = 1000, β = linspace(1e-4, 0.02, 1000).
     static let alphaBar: [Double] = {
         var product = 1.0
-        return try! BetaSchedule.linear(start: 1e-4, end: 0.02).betas(stepCount: 1000).map { product *= 1 - $0; return product }
+        return try! BetaSchedule.linear(start: 1e-4, end: 0.02).betas(stepCount: 1000).map {
+            product *= 1 - $0; return product
+        }
     }()
 
     func dpmSolver() throws -> DPMSolver {
@@ -89,8 +93,9 @@ func dummyModel(_ x: Tensor, _ timesteps: [Int]) -> Tensor {
 
 @Suite("multistep solvers against diffusers, step for step")
 struct SolverFixtureTests {
-    @Test("every case: timesteps, σ, orders; x after every step within 1e-5 of max |x|; max |x| and mean |x_final| within 1e-12",
-          arguments: SolverCase.all)
+    @Test(
+        "every case: timesteps, σ, orders; x after every step within 1e-5 of max |x|; max |x| and mean |x_final| within 1e-12",
+        arguments: SolverCase.all)
     func reproducesDiffusers(_ testCase: SolverCase) throws {
         let n = testCase.timesteps.count
         let steps: SolverSteps
@@ -105,8 +110,13 @@ struct SolverFixtureTests {
             orders = solver.orders(count: n)
             let noise = try array("noise.npy").split(sizes: [Int](repeating: 1, count: n), axis: 0).map { $0.reshaped([4, 3, 8, 8]) }
             var asked: [Int] = []
-            final = try solver.sample(model: dummyModel, initialNoise: initial, steps: n, noise: { asked.append($0); return noise[$0] },
-                                      generator: &generator) { after.append($0.current) }
+            final = try solver.sample(
+                model: dummyModel, initialNoise: initial, steps: n,
+                noise: {
+                    asked.append($0); return noise[$0]
+                },
+                generator: &generator
+            ) { after.append($0.current) }
             #expect(asked == (testCase.usesNoise ? Array(0..<n) : []), "\(testCase): noise asked for steps \(asked)")
         } else {
             let solver = try testCase.uniPC()
@@ -127,12 +137,17 @@ struct SolverFixtureTests {
             let scale = expected.map(abs).max()!
             expectClose(got, expected, relative: 0, absolute: 1e-5 * scale, "\(testCase), after step \(k)")
             let maxAbs = got.map(abs).max()!
-            #expect(relativeError(maxAbs, testCase.maxAbs[k]) <= 1e-12, "\(testCase), after step \(k): max |x| \(maxAbs), diffusers \(testCase.maxAbs[k])")
+            #expect(
+                relativeError(maxAbs, testCase.maxAbs[k]) <= 1e-12,
+                "\(testCase), after step \(k): max |x| \(maxAbs), diffusers \(testCase.maxAbs[k])")
         }
         let meanAbs = final.doubles.map(abs).reduce(0, +) / Double(final.scalarCount)
-        #expect(relativeError(meanAbs, testCase.finalMeanAbs) <= 1e-12, "\(testCase): mean |x_final| \(meanAbs), diffusers \(testCase.finalMeanAbs)")
-        print("\(testCase): largest deviation \(SolverFixtureTests.largestDeviation(after, reference)) of max |x| "
-              + "(float32 storage: ≤ 6e-8); mean |x_final| off by \(relativeError(meanAbs, testCase.finalMeanAbs)) relative")
+        #expect(
+            relativeError(meanAbs, testCase.finalMeanAbs) <= 1e-12,
+            "\(testCase): mean |x_final| \(meanAbs), diffusers \(testCase.finalMeanAbs)")
+        print(
+            "\(testCase): largest deviation \(SolverFixtureTests.largestDeviation(after, reference)) of max |x| "
+                + "(float32 storage: ≤ 6e-8); mean |x_final| off by \(relativeError(meanAbs, testCase.finalMeanAbs)) relative")
     }
 
     static func largestDeviation(_ ours: [Tensor], _ theirs: [Tensor]) -> Double {
@@ -142,7 +157,9 @@ struct SolverFixtureTests {
         }.max()!
     }
 
-    @Test("diffusers' own anchors: mean |x_final| of its scheduler tests (DPM-Solver++ 2M 0.3301, v 0.2251, thresholding 1.1364; UniPC 0.2464, Karras 0.2925, v 0.1014, both 0.1966)")
+    @Test(
+        "diffusers' own anchors: mean |x_final| of its scheduler tests (DPM-Solver++ 2M 0.3301, v 0.2251, thresholding 1.1364; UniPC 0.2464, Karras 0.2925, v 0.1014, both 0.1966)"
+    )
     func anchors() throws {
         let anchors = SolverCase.manifest()["anchors"] as! [[String: Any]]
         #expect(anchors.count == 7)
@@ -150,13 +167,18 @@ struct SolverFixtureTests {
             let config = anchor["scheduler_config"] as! [String: Any]
             let expected = (anchor["expected_mean_abs"] as! NSNumber).doubleValue
             let prediction: MeanPrediction = (config["prediction_type"] as? String) == "v_prediction" ? .velocity : .noise
-            let grid = SolverGrid(placement: (config["use_karras_sigmas"] as? NSNumber)?.boolValue == true ? .karras : .uniform, finalNoise: .minimum)
+            let grid = SolverGrid(
+                placement: (config["use_karras_sigmas"] as? NSNumber)?.boolValue == true ? .karras : .uniform, finalNoise: .minimum)
             let final: Tensor
             var generator = PhiloxGenerator(seed: 0)
             if (anchor["test"] as! String).hasPrefix("DPM") {
-                let thresholding = (config["thresholding"] as? NSNumber)?.boolValue == true ? try DynamicThresholding(ratio: 0.87, maximum: 0.5) : nil
-                final = try DPMSolver(alphaBar: SolverCase.alphaBar, prediction: prediction, order: 2, lowerOrderFinal: false, thresholding: thresholding, grid: grid)
-                    .sample(model: dummyModel, initialNoise: try array("x_T.npy"), steps: 10, generator: &generator)
+                let thresholding =
+                    (config["thresholding"] as? NSNumber)?.boolValue == true ? try DynamicThresholding(ratio: 0.87, maximum: 0.5) : nil
+                final = try DPMSolver(
+                    alphaBar: SolverCase.alphaBar, prediction: prediction, order: 2, lowerOrderFinal: false, thresholding: thresholding,
+                    grid: grid
+                )
+                .sample(model: dummyModel, initialNoise: try array("x_T.npy"), steps: 10, generator: &generator)
             } else {
                 final = try UniPC(alphaBar: SolverCase.alphaBar, prediction: prediction, grid: grid)
                     .sample(model: dummyModel, initialNoise: try array("x_T.npy"), steps: 10)

@@ -67,7 +67,9 @@ struct CommunicatorTests {
         #expect(same.description == "every rank (2 of 2): m")
         let diverged = DistributedError.replicasDiverged(step: 7, ranks: [2], size: 4, detail: "checksum 1 on rank 2 vs 2 on rank 0")
         #expect(diverged.description.hasPrefix("after step 7 the model of rank 2 (of 4) differs from rank 0's"))
-        #expect(DistributedError.callFailed(function: "MPI_Allreduce", rank: 3, code: 5, message: "x").description.hasPrefix("rank 3: MPI_Allreduce failed"))
+        #expect(
+            DistributedError.callFailed(function: "MPI_Allreduce", rank: 3, code: 5, message: "x").description.hasPrefix(
+                "rank 3: MPI_Allreduce failed"))
     }
 
     @Test func suggestedThreadsAreAtLeastOne() {

@@ -9,13 +9,16 @@ struct PNGCodecTests {
     /// A deterministic image whose samples vary in every channel and position.
     static func pattern(width: Int, height: Int, format: PixelFormat) -> RasterImage {
         let n = width * height * format.channels
-        return RasterImage(width: width, height: height, format: format,
-                           pixels: (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) })
+        return RasterImage(
+            width: width, height: height, format: format,
+            pixels: (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) })
     }
 
-    @Test("encode then decode gives identical samples", arguments: [
-        (PixelFormat.gray, 1, 1), (.gray, 7, 5), (.gray, 33, 2), (.rgb, 1, 1), (.rgb, 5, 7), (.rgb, 31, 17), (.rgba, 3, 9),
-    ])
+    @Test(
+        "encode then decode gives identical samples",
+        arguments: [
+            (PixelFormat.gray, 1, 1), (.gray, 7, 5), (.gray, 33, 2), (.rgb, 1, 1), (.rgb, 5, 7), (.rgb, 31, 17), (.rgba, 3, 9),
+        ])
     func roundTrip(format: PixelFormat, width: Int, height: Int) throws {
         let folder = try temporaryFolder()
         let url = folder.appendingPathComponent("image.png")
@@ -118,7 +121,9 @@ struct HostilePNGTests {
     static func claiming(width: UInt32, height: UInt32) throws -> [UInt8] {
         var bytes = try PNGCodec.encode(PNGCodecTests.pattern(width: 8, height: 8, format: .gray))
         #expect(Array(bytes[12..<16]) == Array("IHDR".utf8))
-        func put(_ value: UInt32, at offset: Int) { for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (24 - 8 * i)) } }
+        func put(_ value: UInt32, at offset: Int) {
+            for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (24 - 8 * i)) }
+        }
         put(width, at: 16)
         put(height, at: 20)
         put(crc32(bytes[12..<29]), at: 29)

@@ -23,8 +23,12 @@ struct PlotTests {
         let f = plot.frame(width: 300, height: 240)
         let cx = f.x + (f.width - 1) / 2, cy = f.y + (f.height - 1) / 2
         #expect(Self.count(.red, in: image, x: (cx - 4)..<(cx + 5), y: (cy - 4)..<(cy + 5)) >= 25)
-        #expect(Self.count(.red, in: image, x: 0..<300, y: 0..<240) == Self.count(.red, in: image, x: (cx - 4)..<(cx + 5), y: (cy - 4)..<(cy + 5)))
-        for (x, y) in [(f.x + 2, f.y + 2), (f.x + f.width - 3, f.y + 2), (f.x + 2, f.y + f.height - 3), (f.x + f.width - 3, f.y + f.height - 3)] {
+        #expect(
+            Self.count(.red, in: image, x: 0..<300, y: 0..<240)
+                == Self.count(.red, in: image, x: (cx - 4)..<(cx + 5), y: (cy - 4)..<(cy + 5)))
+        for (x, y) in [
+            (f.x + 2, f.y + 2), (f.x + f.width - 3, f.y + 2), (f.x + 2, f.y + f.height - 3), (f.x + f.width - 3, f.y + f.height - 3),
+        ] {
             #expect(Self.isWhite(image, x, y), "corner (\(x), \(y))")
         }
     }
@@ -40,9 +44,12 @@ struct PlotTests {
         #expect(image[px, py] == [Color.blue.red, Color.blue.green, Color.blue.blue])
     }
 
-    @Test("nice ticks step by 1, 2 or 5 times a power of ten", arguments: [
-        (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (-3.0, 3.0, [-3.0, -2, -1, 0, 1, 2, 3]), (0.0, 1000.0, [0.0, 200, 400, 600, 800, 1000]),
-    ])
+    @Test(
+        "nice ticks step by 1, 2 or 5 times a power of ten",
+        arguments: [
+            (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (-3.0, 3.0, [-3.0, -2, -1, 0, 1, 2, 3]),
+            (0.0, 1000.0, [0.0, 200, 400, 600, 800, 1000]),
+        ])
     func ticks(lower: Double, upper: Double, expected: [Double]) {
         let ticks = AxisScale(lower: lower, upper: upper).ticks()
         #expect(ticks.count == expected.count)

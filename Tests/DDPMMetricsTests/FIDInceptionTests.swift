@@ -33,7 +33,8 @@ import Testing
     @Test func featuresMatchPytorchFID() throws {
         let images = try (0..<4).map { FIDInceptionV3.prepare(try fixtureImage($0)) }
         let start = Date()
-        let features = FormulaWeights.network.featuresOfPrepared(Tensor.concatenate(images, axis: 0), blocks: Set(FIDInceptionV3.Block.allCases))
+        let features = FormulaWeights.network.featuresOfPrepared(
+            Tensor.concatenate(images, axis: 0), blocks: Set(FIDInceptionV3.Block.allCases))
         let seconds = Date().timeIntervalSince(start)
         var report: [String] = []
         for block in FIDInceptionV3.Block.allCases {
@@ -45,10 +46,14 @@ import Testing
             let (exactError, _) = deviation(ours.doubles, exact.values)
             let (torchError, _) = deviation(reference.values, exact.values)
             #expect(error <= 1e-4 * scale, "pool \(block.dimension): max |ours − pytorch-fid| = \(error), 1e-4 · max = \(1e-4 * scale)")
-            report.append(String(format: "%d-d: |ours − torch f32| %.2e, |ours − torch f64| %.2e, |torch f32 − f64| %.2e (of max %.3g)",
-                                 block.dimension, error / scale, exactError / scale, torchError / scale, scale))
+            report.append(
+                String(
+                    format: "%d-d: |ours − torch f32| %.2e, |ours − torch f64| %.2e, |torch f32 − f64| %.2e (of max %.3g)",
+                    block.dimension, error / scale, exactError / scale, torchError / scale, scale))
         }
-        print("FID Inception parity (relative to the largest feature), 4 images in \(String(format: "%.2f", seconds)) s:\n  " + report.joined(separator: "\n  "))
+        print(
+            "FID Inception parity (relative to the largest feature), 4 images in \(String(format: "%.2f", seconds)) s:\n  "
+                + report.joined(separator: "\n  "))
     }
 
     /// Asking for pool3 alone runs the whole network and gives the same numbers; asking for 64 stops early.

@@ -8,13 +8,17 @@ import Testing
 /// The weights file named by DDPM_FID_WEIGHTS, if any.
 private let realWeights = ProcessInfo.processInfo.environment["DDPM_FID_WEIGHTS"].map { URL(fileURLWithPath: $0) }
 
-@Suite(.serialized, .enabled(if: realWeights != nil, "skipped: set DDPM_FID_WEIGHTS to pytorch-fid's pt_inception-2015-12-05-6726825d.pth to run"))
+@Suite(
+    .serialized,
+    .enabled(if: realWeights != nil, "skipped: set DDPM_FID_WEIGHTS to pytorch-fid's pt_inception-2015-12-05-6726825d.pth to run"))
 struct RealWeightsTests {
     @Test func theRealWeightsLoadAndGivePytorchFIDsFeatures() throws {
         let url = try #require(realWeights)
         if url.pathExtension == "pth" {
             let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int
-            #expect(size == FIDInceptionV3.weightsByteCount, "\(url.path) is \(size ?? -1) bytes, pytorch-fid's file \(FIDInceptionV3.weightsByteCount)")
+            #expect(
+                size == FIDInceptionV3.weightsByteCount,
+                "\(url.path) is \(size ?? -1) bytes, pytorch-fid's file \(FIDInceptionV3.weightsByteCount)")
         }
         let network = try FIDInceptionV3(contentsOf: url)
         let images = try (0..<4).map { FIDInceptionV3.prepare(try fixtureImage($0)) }
@@ -27,7 +31,9 @@ struct RealWeightsTests {
             guard FileManager.default.fileExists(atPath: reference.path) else { continue }
             let expected = try fixtureArray("real/features\(block.dimension).npy").values
             let (error, scale) = deviation(values.map(Double.init), expected)
-            #expect(error <= 1e-4 * scale, "pool \(block.dimension) with the real weights: max |ours − pytorch-fid| = \(error), 1e-4 · max = \(1e-4 * scale)")
+            #expect(
+                error <= 1e-4 * scale,
+                "pool \(block.dimension) with the real weights: max |ours − pytorch-fid| = \(error), 1e-4 · max = \(1e-4 * scale)")
             print(String(format: "real weights, %d-d: max |ours − pytorch-fid| / max = %.2e", block.dimension, error / scale))
         }
     }

@@ -17,7 +17,8 @@ struct FIDManifest: Decodable {
         var std: Double
     }
     struct Distances: Decodable {
-        var fid_ab: Double, fid_ab_eigen: Double, fid_aa: Double, fid_cb: Double, fid_cb_eigen: Double, fid_cb_mp40: Double, fid_ab_mp40: Double
+        var fid_ab: Double, fid_ab_eigen: Double, fid_aa: Double, fid_cb: Double, fid_cb_eigen: Double, fid_cb_mp40: Double,
+            fid_ab_mp40: Double
         var kid_ab_f64: KID, kid_ab_f32: KID, kid_aa_f64: KID
         var kid_subsets: Int, kid_subset_size: Int, kid_rng_seed: UInt32
         var kid_first_subsets: [[Int]]

@@ -109,8 +109,9 @@ private let cifar10ConfigJSON = """
         let exported = try SafeTensorsFile(contentsOf: out.appendingPathComponent(DiffusersFolder.weightsName))
         #expect(original.names == exported.names)
         for tensorName in original.names {
-            #expect(try original.tensor(named: tensorName).floats.map(\.bitPattern)
-                == exported.tensor(named: tensorName).floats.map(\.bitPattern), "\(tensorName)")
+            #expect(
+                try original.tensor(named: tensorName).floats.map(\.bitPattern)
+                    == exported.tensor(named: tensorName).floats.map(\.bitPattern), "\(tensorName)")
         }
         // Same outputs from the reloaded network.
         let input = try NPYFile.read(fixture(name).appendingPathComponent("input.npy")).tensor()
@@ -129,8 +130,9 @@ private let cifar10ConfigJSON = """
         try model.save(diffusersFolder: folder)
         let reloaded = try DiffusersFolder.load(folder, dtype: .float64)
         for (key, tensor) in model.parameterTensors {
-            #expect(tensor.scalars(as: Double.self).map(\.bitPattern)
-                == reloaded.parameterTensors[key]!.scalars(as: Double.self).map(\.bitPattern), "\(key)")
+            #expect(
+                tensor.scalars(as: Double.self).map(\.bitPattern)
+                    == reloaded.parameterTensors[key]!.scalars(as: Double.self).map(\.bitPattern), "\(key)")
         }
     }
 
@@ -206,8 +208,9 @@ private let cifar10ConfigJSON = """
             return
         }
         #expect(tensor == "mid_block.attentions.0.to_q.weight")
-        #expect(error.description.contains(DiffusersFolder.weightsName)
-            && error.description.contains("mid_block.attentions.0.to_q.weight"))
+        #expect(
+            error.description.contains(DiffusersFolder.weightsName)
+                && error.description.contains("mid_block.attentions.0.to_q.weight"))
     }
 
     @Test func extraTensorNamesFileAndTensor() throws {

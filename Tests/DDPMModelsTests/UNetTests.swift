@@ -101,7 +101,8 @@ let tinyConfiguration = UNetConfiguration(
             let minus = withoutGradients { loss().item }
             parameter.value = original
             let numeric = (plus - minus) / (2 * h)
-            #expect(Swift.abs(analytic - numeric) <= 1e-6 + 1e-6 * Swift.abs(numeric), "\(name): analytic \(analytic) vs numeric \(numeric)")
+            #expect(
+                Swift.abs(analytic - numeric) <= 1e-6 + 1e-6 * Swift.abs(numeric), "\(name): analytic \(analytic) vs numeric \(numeric)")
         }
     }
 }

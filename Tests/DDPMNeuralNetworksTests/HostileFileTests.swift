@@ -15,8 +15,11 @@ struct HostileSafeTensorsTests {
 
     @Test("a shape of 2^62 elements is refused without overflow")
     func hugeShape() throws {
-        let url = try file(#"{"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,16]}}"#, data: [UInt8](repeating: 0, count: 16))
-        #expect(throws: TensorFileError.shapeTooLarge(url, tensor: "w", shape: [1 << 62], dataSize: 16)) { try SafeTensorsFile(contentsOf: url) }
+        let url = try file(
+            #"{"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,16]}}"#, data: [UInt8](repeating: 0, count: 16))
+        #expect(throws: TensorFileError.shapeTooLarge(url, tensor: "w", shape: [1 << 62], dataSize: 16)) {
+            try SafeTensorsFile(contentsOf: url)
+        }
         let error = try #require(throws: TensorFileError.self) { try SafeTensorsFile(contentsOf: url) }
         #expect(error.description.contains("\"w\" of shape [4611686018427387904] would need more bytes than can be counted"))
     }
@@ -24,40 +27,53 @@ struct HostileSafeTensorsTests {
     @Test("extents whose product overflows are refused even when another extent is 0")
     func overflowBesideZero() throws {
         let url = try file(#"{"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}"#)
-        #expect(throws: TensorFileError.shapeTooLarge(url, tensor: "w", shape: [0, 1 << 32, 1 << 32], dataSize: 0)) { try SafeTensorsFile(contentsOf: url) }
+        #expect(throws: TensorFileError.shapeTooLarge(url, tensor: "w", shape: [0, 1 << 32, 1 << 32], dataSize: 0)) {
+            try SafeTensorsFile(contentsOf: url)
+        }
     }
 
     @Test("a header length above 100 MB is refused before it is compared with the file")
     func hugeHeaderLength() throws {
         let url = folder.file("huge.safetensors")
         try Data([0, 0, 0, 0, 0, 1, 0, 0] + [UInt8](repeating: 0x20, count: 92)).write(to: url)
-        #expect(throws: TensorFileError.headerTooLarge(url, headerLength: 1 << 40, limit: 100_000_000)) { try SafeTensorsFile(contentsOf: url) }
+        #expect(throws: TensorFileError.headerTooLarge(url, headerLength: 1 << 40, limit: 100_000_000)) {
+            try SafeTensorsFile(contentsOf: url)
+        }
     }
 
     @Test("overlapping offsets are refused, naming both tensors")
     func overlap() throws {
-        let url = try file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
-                           data: [UInt8](repeating: 0, count: 12))
-        #expect(throws: TensorFileError.offsetsOverlap(url, tensor: "b", begin: 4, previous: "a", previousEnd: 8)) { try SafeTensorsFile(contentsOf: url) }
+        let url = try file(
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            data: [UInt8](repeating: 0, count: 12))
+        #expect(throws: TensorFileError.offsetsOverlap(url, tensor: "b", begin: 4, previous: "a", previousEnd: 8)) {
+            try SafeTensorsFile(contentsOf: url)
+        }
     }
 
     @Test("two tensors on the same bytes are an overlap")
     func sharedBytes() throws {
-        let url = try file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
-                           data: [UInt8](repeating: 0, count: 8))
-        #expect(throws: TensorFileError.offsetsOverlap(url, tensor: "b", begin: 0, previous: "a", previousEnd: 8)) { try SafeTensorsFile(contentsOf: url) }
+        let url = try file(
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            data: [UInt8](repeating: 0, count: 8))
+        #expect(throws: TensorFileError.offsetsOverlap(url, tensor: "b", begin: 0, previous: "a", previousEnd: 8)) {
+            try SafeTensorsFile(contentsOf: url)
+        }
     }
 
     @Test("offsets that end before they begin are out of range")
     func reversedOffsets() throws {
         let url = try file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: [UInt8](repeating: 0, count: 8))
-        #expect(throws: TensorFileError.offsetsOutOfRange(url, tensor: "a", begin: 8, end: 0, dataSize: 8)) { try SafeTensorsFile(contentsOf: url) }
+        #expect(throws: TensorFileError.offsetsOutOfRange(url, tensor: "a", begin: 8, end: 0, dataSize: 8)) {
+            try SafeTensorsFile(contentsOf: url)
+        }
     }
 
     @Test("bytes between tensors that belong to none are a gap")
     func gap() throws {
-        let url = try file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
-                           data: [UInt8](repeating: 0, count: 12))
+        let url = try file(
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+            data: [UInt8](repeating: 0, count: 12))
         #expect(throws: TensorFileError.offsetsGap(url, tensor: "b", begin: 8, previousEnd: 4)) { try SafeTensorsFile(contentsOf: url) }
     }
 
@@ -69,16 +85,18 @@ struct HostileSafeTensorsTests {
 
     @Test("offsets laid out in another order than the header's are accepted")
     func headerOrderDiffersFromLayout() throws {
-        let url = try file(#"{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
-                           data: [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40])
+        let url = try file(
+            #"{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            data: [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40])
         let read = try SafeTensorsFile(contentsOf: url)
         #expect(try read.tensor(named: "a").floats == [1] && read.tensor(named: "b").floats == [2])
     }
 
     @Test("a tensor named twice is refused (JSON keeps one of them silently)")
     func duplicateName() throws {
-        let url = try file(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
-                           data: [UInt8](repeating: 0, count: 8))
+        let url = try file(
+            #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            data: [UInt8](repeating: 0, count: 8))
         #expect(throws: TensorFileError.duplicateTensor(url, tensor: "w")) { try SafeTensorsFile(contentsOf: url) }
         let error = try #require(throws: TensorFileError.self) { try SafeTensorsFile(contentsOf: url) }
         #expect(error.description.contains("tensor \"w\" is named twice"))
@@ -87,7 +105,9 @@ struct HostileSafeTensorsTests {
     @Test("a field named twice inside an entry is refused")
     func duplicateField() throws {
         let url = try file(#"{"w":{"dtype":"F32","shape":[1],"shape":[2],"data_offsets":[0,4]}}"#, data: [UInt8](repeating: 0, count: 4))
-        #expect(throws: TensorFileError.invalidJSON(url, reason: "key \"shape\" appears twice in \"w\"")) { try SafeTensorsFile(contentsOf: url) }
+        #expect(throws: TensorFileError.invalidJSON(url, reason: "key \"shape\" appears twice in \"w\"")) {
+            try SafeTensorsFile(contentsOf: url)
+        }
     }
 
     @Test("a header that is not UTF-8 is refused")
@@ -143,7 +163,9 @@ struct HostileNPYTests {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }"
         let bytes = Self.npy(header, data: [UInt8](repeating: 0, count: 100 - 11 - header.utf8.count))
         #expect(bytes.count == 100)
-        #expect(throws: TensorFileError.truncatedData(url, expectedBytes: 4_000_000_000_000, foundBytes: 100 - 11 - header.utf8.count)) { try NPYFile.decode(bytes, url: url) }
+        #expect(throws: TensorFileError.truncatedData(url, expectedBytes: 4_000_000_000_000, foundBytes: 100 - 11 - header.utf8.count)) {
+            try NPYFile.decode(bytes, url: url)
+        }
     }
 
     @Test("a shape whose byte count overflows is refused", arguments: ["(4611686018427387904,)", "(0, 4294967296, 4294967296)"])
@@ -156,7 +178,9 @@ struct HostileNPYTests {
     @Test("an extent beyond Int is an unparsable header")
     func extentBeyondInt() throws {
         let bytes = Self.npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }")
-        #expect(throws: TensorFileError.invalidNPYHeader(url, reason: "'shape' entry \"99999999999999999999\" is not a non-negative integer")) {
+        #expect(
+            throws: TensorFileError.invalidNPYHeader(url, reason: "'shape' entry \"99999999999999999999\" is not a non-negative integer")
+        ) {
             try NPYFile.decode(bytes, url: url)
         }
     }
@@ -171,14 +195,18 @@ struct NonFiniteWeightTests {
         var generator = PhiloxGenerator(seed: 0)
         let layer = Linear(2, 3, generator: &generator)
         let before = layer.weight.value.floats
-        try SafeTensorsFile.write([
-            "weight": Tensor([Float]([1, .nan, 2, .infinity, 3, .nan]), shape: [3, 2]),
-            "bias": Tensor([Float]([0, -.infinity, 0]), shape: [3]),
-        ], to: url)
-        #expect(throws: TensorFileError.nonFiniteValues(url, tensor: "weight", count: 3, tensors: 2)) { try layer.loadParameters(from: url) }
+        try SafeTensorsFile.write(
+            [
+                "weight": Tensor([Float]([1, .nan, 2, .infinity, 3, .nan]), shape: [3, 2]),
+                "bias": Tensor([Float]([0, -.infinity, 0]), shape: [3]),
+            ], to: url)
+        #expect(throws: TensorFileError.nonFiniteValues(url, tensor: "weight", count: 3, tensors: 2)) {
+            try layer.loadParameters(from: url)
+        }
         #expect(layer.weight.value.floats == before)
         let error = try #require(throws: TensorFileError.self) { try layer.loadParameters(from: url) }
-        #expect(error.description == "\(url.path): tensor \"weight\" holds 3 NaN or infinite values (and 1 more tensor holds some); "
+        #expect(
+            error.description == "\(url.path): tensor \"weight\" holds 3 NaN or infinite values (and 1 more tensor holds some); "
                 + "the weights are damaged or from a diverged training run — use other weights.")
         try layer.loadParameters(from: url, allowNonFinite: true)
         #expect(layer.weight.value.floats[1].isNaN)

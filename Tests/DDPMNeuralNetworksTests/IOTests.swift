@@ -17,7 +17,9 @@ final class IOTestFolder {
 }
 
 /// Bit patterns of awkward values: signed zero, subnormal, infinity, extremes.
-private let awkwardFloats: [Float] = [0, -0.0, 1.5, -2.25, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, -.infinity, 1e-30, 3.14159265]
+private let awkwardFloats: [Float] = [
+    0, -0.0, 1.5, -2.25, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, -.infinity, 1e-30, 3.14159265,
+]
 private let awkwardDoubles: [Double] = [0, -0.0, .pi, -1e300, .leastNonzeroMagnitude, .infinity, 1.0 / 3.0, 2.5]
 
 @Suite("safetensors")
@@ -41,8 +43,10 @@ struct SafeTensorsTests {
             let read = try file.tensor(named: name)
             #expect(read.shape == tensor.shape && read.dtype == tensor.dtype, "\(name)")
             switch tensor.dtype {
-            case .float32: #expect(read.scalars(as: Float.self).map(\.bitPattern) == tensor.scalars(as: Float.self).map(\.bitPattern), "\(name)")
-            case .float64: #expect(read.scalars(as: Double.self).map(\.bitPattern) == tensor.scalars(as: Double.self).map(\.bitPattern), "\(name)")
+            case .float32:
+                #expect(read.scalars(as: Float.self).map(\.bitPattern) == tensor.scalars(as: Float.self).map(\.bitPattern), "\(name)")
+            case .float64:
+                #expect(read.scalars(as: Double.self).map(\.bitPattern) == tensor.scalars(as: Double.self).map(\.bitPattern), "\(name)")
             }
         }
         let bytes = [UInt8](try Data(contentsOf: url))
@@ -67,8 +71,9 @@ struct SafeTensorsTests {
         let folder = try IOTestFolder()
         // F16: 1.0 = 0x3C00, -2.0 = 0xC000, 65504 = 0x7BFF, smallest subnormal 0x0001 = 2^-24.
         // BF16: 1.0 = 0x3F80, -3.0 = 0xC040.
-        let url = try Self.file(header: #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#,
-                                data: [0x00, 0x3C, 0x00, 0xC0, 0xFF, 0x7B, 0x01, 0x00, 0x80, 0x3F, 0x40, 0xC0], in: folder)
+        let url = try Self.file(
+            header: #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#,
+            data: [0x00, 0x3C, 0x00, 0xC0, 0xFF, 0x7B, 0x01, 0x00, 0x80, 0x3F, 0x40, 0xC0], in: folder)
         let file = try SafeTensorsFile(contentsOf: url)
         #expect(try file.tensor(named: "h").scalars(as: Float.self) == [1, -2, 65504, 0x1p-24])
         #expect(try file.tensor(named: "b").scalars(as: Float.self) == [1, -3])
@@ -79,7 +84,9 @@ struct SafeTensorsTests {
         let folder = try IOTestFolder()
         let short = folder.file("short.safetensors")
         try Data([1, 2, 3]).write(to: short)
-        #expect(throws: TensorFileError.fileTooShort(short, size: 3, needed: 8, what: "the safetensors header length")) { try SafeTensorsFile(contentsOf: short) }
+        #expect(throws: TensorFileError.fileTooShort(short, size: 3, needed: 8, what: "the safetensors header length")) {
+            try SafeTensorsFile(contentsOf: short)
+        }
 
         let past = folder.file("past.safetensors")
         try Data([200, 0, 0, 0, 0, 0, 0, 0] + Array("{}".utf8)).write(to: past)
@@ -89,13 +96,19 @@ struct SafeTensorsTests {
         let jsonError = try #require(throws: TensorFileError.self) { try SafeTensorsFile(contentsOf: json) }
         guard case .invalidJSON(json, _) = jsonError else { Issue.record("expected invalidJSON, got \(jsonError)"); return }
 
-        let dtype = try Self.file(header: #"{"w":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0], in: folder, name: "dtype.safetensors")
+        let dtype = try Self.file(
+            header: #"{"w":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0], in: folder, name: "dtype.safetensors")
         #expect(throws: TensorFileError.unknownDtype(dtype, tensor: "w", dtype: "I32")) { try SafeTensorsFile(contentsOf: dtype) }
 
-        let range = try Self.file(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0], in: folder, name: "range.safetensors")
-        #expect(throws: TensorFileError.offsetsOutOfRange(range, tensor: "w", begin: 0, end: 8, dataSize: 4)) { try SafeTensorsFile(contentsOf: range) }
+        let range = try Self.file(
+            header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0], in: folder, name: "range.safetensors")
+        #expect(throws: TensorFileError.offsetsOutOfRange(range, tensor: "w", begin: 0, end: 8, dataSize: 4)) {
+            try SafeTensorsFile(contentsOf: range)
+        }
 
-        let size = try Self.file(header: #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8), in: folder, name: "size.safetensors")
+        let size = try Self.file(
+            header: #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8), in: folder,
+            name: "size.safetensors")
         #expect(throws: TensorFileError.sizeMismatch(size, tensor: "w", shape: [3], dtype: "F32", expectedBytes: 12, foundBytes: 8)) {
             try SafeTensorsFile(contentsOf: size)
         }
@@ -110,7 +123,9 @@ struct SafeTensorsTests {
         try SafeTensorsFile.write(["w": Tensor([Float](repeating: 1, count: 6), shape: [2, 3])], to: url)
         let file = try SafeTensorsFile(contentsOf: url)
         #expect(throws: TensorFileError.missingTensor(url, tensor: "v", available: ["w"])) { try file.tensor(named: "v") }
-        #expect(throws: TensorFileError.shapeMismatch(url, tensor: "w", expected: [3, 2], found: [2, 3])) { try file.tensor(named: "w", expectedShape: [3, 2]) }
+        #expect(throws: TensorFileError.shapeMismatch(url, tensor: "w", expected: [3, 2], found: [2, 3])) {
+            try file.tensor(named: "w", expectedShape: [3, 2])
+        }
         #expect(try file.tensor(named: "w", expectedShape: [2, 3]).shape == [2, 3])
     }
 
@@ -123,13 +138,15 @@ struct SafeTensorsTests {
 
 @Suite("NPY")
 struct NPYTests {
-    @Test("round trips are bit-exact for every dtype and both versions", arguments: [UInt8(1), 2], [
-        NPYArray(shape: [2, 5], elements: .float32(awkwardFloats)),
-        NPYArray(shape: [8], elements: .float64(awkwardDoubles)),
-        NPYArray(shape: [3, 1, 2], elements: .uint8([0, 1, 127, 128, 254, 255])),
-        NPYArray(shape: [], elements: .int64([-9_223_372_036_854_775_807])),
-        NPYArray(shape: [0], elements: .int64([])),
-    ])
+    @Test(
+        "round trips are bit-exact for every dtype and both versions", arguments: [UInt8(1), 2],
+        [
+            NPYArray(shape: [2, 5], elements: .float32(awkwardFloats)),
+            NPYArray(shape: [8], elements: .float64(awkwardDoubles)),
+            NPYArray(shape: [3, 1, 2], elements: .uint8([0, 1, 127, 128, 254, 255])),
+            NPYArray(shape: [], elements: .int64([-9_223_372_036_854_775_807])),
+            NPYArray(shape: [0], elements: .int64([])),
+        ])
     func roundTrip(version: UInt8, array: NPYArray) throws {
         let folder = try IOTestFolder()
         let url = folder.file("a.npy")
@@ -183,10 +200,16 @@ struct NPYTests {
         let url = URL(fileURLWithPath: "/tmp/bad.npy")
         func decode(_ bytes: [UInt8]) throws { _ = try NPYFile.decode(bytes, url: url) }
         #expect(throws: TensorFileError.notNPY(url)) { try decode(Array("PK\u{3}\u{4} zip file".utf8)) }
-        #expect(throws: TensorFileError.fileTooShort(url, size: 8, needed: 10, what: "the NPY preamble")) { try decode(Array(Self.numpyBytes.prefix(8))) }
+        #expect(throws: TensorFileError.fileTooShort(url, size: 8, needed: 10, what: "the NPY preamble")) {
+            try decode(Array(Self.numpyBytes.prefix(8)))
+        }
         #expect(throws: TensorFileError.unsupportedNPYVersion(url, major: 4, minor: 0)) { try decode(Self.corrupted { $0[6] = 4 }) }
-        #expect(throws: TensorFileError.fileTooShort(url, size: 60, needed: 128, what: "the NPY header of 118 bytes")) { try decode(Array(Self.numpyBytes.prefix(60))) }
-        #expect(throws: TensorFileError.truncatedData(url, expectedBytes: 16, foundBytes: 10)) { try decode(Array(Self.numpyBytes.prefix(138))) }
+        #expect(throws: TensorFileError.fileTooShort(url, size: 60, needed: 128, what: "the NPY header of 118 bytes")) {
+            try decode(Array(Self.numpyBytes.prefix(60)))
+        }
+        #expect(throws: TensorFileError.truncatedData(url, expectedBytes: 16, foundBytes: 10)) {
+            try decode(Array(Self.numpyBytes.prefix(138)))
+        }
         #expect(throws: TensorFileError.fortranOrder(url)) {
             try decode(Self.corrupted { Self.replaceHeader(&$0, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }") })
         }

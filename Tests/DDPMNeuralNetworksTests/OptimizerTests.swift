@@ -21,14 +21,17 @@ import DDPMTensors
     @Test(arguments: [DType.float32, .float64])
     func adamMatchesTensorOpFormula(_ dtype: DType) {
         let shapes = [[3, 7], [200_003]]
-        let model = Two(Tensor(values(21, seed: 1), shape: shapes[0], dtype: dtype),
-                        Tensor(values(200_003, seed: 2), shape: shapes[1], dtype: dtype))
+        let model = Two(
+            Tensor(values(21, seed: 1), shape: shapes[0], dtype: dtype),
+            Tensor(values(200_003, seed: 2), shape: shapes[1], dtype: dtype))
         let adam = Adam(learningRate: 1e-2, warmupSteps: 2)
         var theta = model.parameters.map(\.value)
         var m = theta.map { Tensor(zeros: $0.shape, dtype: dtype) }
         var v = m
         for step in 1...3 {
-            let grads = shapes.enumerated().map { Tensor(values($0.element.reduce(1, *), seed: UInt64(10 * step + $0.offset)), shape: $0.element, dtype: dtype) }
+            let grads = shapes.enumerated().map {
+                Tensor(values($0.element.reduce(1, *), seed: UInt64(10 * step + $0.offset)), shape: $0.element, dtype: dtype)
+            }
             adam.update(model.namedParameters, gradients: grads)
             // The formula as tensor ops (the implementation before the one-pass kernel).
             let lr = adam.learningRate(atStep: step)
@@ -57,7 +60,8 @@ import DDPMTensors
 
     @Test(arguments: [DType.float32, .float64])
     func movingAverageMatchesTensorOpFormula(_ dtype: DType) {
-        let model = Two(Tensor(values(21, seed: 5), shape: [21], dtype: dtype), Tensor(values(70_001, seed: 6), shape: [70_001], dtype: dtype))
+        let model = Two(
+            Tensor(values(21, seed: 5), shape: [21], dtype: dtype), Tensor(values(70_001, seed: 6), shape: [70_001], dtype: dtype))
         let ema = ExponentialMovingAverage(of: model, decay: 0.9)
         var expected = ["a": model.a.value, "b": model.b.value]
         model.a.value = Tensor(values(21, seed: 7), shape: [21], dtype: dtype)

@@ -87,16 +87,23 @@ private func unicode(_ text: String) -> [UInt8] {
         #expect(error.description.contains("nothing was run"))
     }
 
-    @Test(arguments: ["builtins\neval\n", "torch\nload\n", "torch._utils\n_rebuild_qtensor\n", "collections\ndefaultdict\n", "__main__\nEvil\n"])
+    @Test(arguments: [
+        "builtins\neval\n", "torch\nload\n", "torch._utils\n_rebuild_qtensor\n", "collections\ndefaultdict\n", "__main__\nEvil\n",
+    ])
     func everyGlobalOutsideTheListIsRefused(global: String) throws {
         let pickle = bytes(0x80, 2, "c", global, ")", "R", ".")
         let url = URL(fileURLWithPath: "hand.pth")
         let name = global.split(separator: "\n").joined(separator: ".")
-        #expect(throws: TensorFileError.refusedGlobal(url, name: name)) { try PyTorchCheckpoint(bytes: checkpoint(pickle: pickle), url: url) }
+        #expect(throws: TensorFileError.refusedGlobal(url, name: name)) {
+            try PyTorchCheckpoint(bytes: checkpoint(pickle: pickle), url: url)
+        }
         // Protocol 4's STACK_GLOBAL is checked the same way.
         let parts = global.split(separator: "\n").map(String.init)
-        let stacked = bytes(0x80, 4, [0x8C, UInt8(parts[0].utf8.count)], parts[0], [0x8C, UInt8(parts[1].utf8.count)], parts[1], 0x93, ".")
-        #expect(throws: TensorFileError.refusedGlobal(url, name: name)) { try PyTorchCheckpoint(bytes: checkpoint(pickle: stacked), url: url) }
+        let stacked = bytes(
+            0x80, 4, [0x8C, UInt8(parts[0].utf8.count)], parts[0], [0x8C, UInt8(parts[1].utf8.count)], parts[1], 0x93, ".")
+        #expect(throws: TensorFileError.refusedGlobal(url, name: name)) {
+            try PyTorchCheckpoint(bytes: checkpoint(pickle: stacked), url: url)
+        }
     }
 
     @Test func storageTypesCannotBeCalledAndObjectsCannotBeBuilt() throws {
@@ -120,8 +127,10 @@ private func unicode(_ text: String) -> [UInt8] {
     private func oneTensor(size: [Int], stride: [Int], offset: Int, storageSize: Int, recordBytes: Int) -> [UInt8] {
         func long(_ v: Int) -> [UInt8] { [0x8A, 8] + withUnsafeBytes(of: Int64(v).littleEndian, Array.init) }  // LONG1, 8 bytes
         func tuple(_ xs: [Int]) -> [UInt8] { bytes("(") + xs.flatMap(long) + bytes("t") }
-        let pid = bytes("(", unicode("storage"), "ctorch\nFloatStorage\n", unicode("0"), unicode("cpu")) + long(storageSize) + bytes("t", "Q")
-        let pickle = bytes(0x80, 2, "ccollections\nOrderedDict\n", ")", "R", unicode("w"), "ctorch._utils\n_rebuild_tensor_v2\n", "(")
+        let pid =
+            bytes("(", unicode("storage"), "ctorch\nFloatStorage\n", unicode("0"), unicode("cpu")) + long(storageSize) + bytes("t", "Q")
+        let pickle =
+            bytes(0x80, 2, "ccollections\nOrderedDict\n", ")", "R", unicode("w"), "ctorch._utils\n_rebuild_tensor_v2\n", "(")
             + pid + long(offset) + tuple(size) + tuple(stride)
             + bytes(0x89, "ccollections\nOrderedDict\n", ")", "R", "t", "R", "s", ".")
         return checkpoint(pickle: pickle, storages: [("0", [UInt8](repeating: 0, count: recordBytes))])
@@ -130,8 +139,12 @@ private func unicode(_ text: String) -> [UInt8] {
     @Test func viewsMustStayInsideTheirStorage() throws {
         let url = URL(fileURLWithPath: "hand.pth")
         // Fine: 2×3 contiguous in 6 floats; a transposed view.
-        #expect(try PyTorchCheckpoint(bytes: oneTensor(size: [2, 3], stride: [3, 1], offset: 0, storageSize: 6, recordBytes: 24), url: url).tensor(named: "w").shape == [2, 3])
-        #expect(try PyTorchCheckpoint(bytes: oneTensor(size: [3, 2], stride: [1, 3], offset: 0, storageSize: 6, recordBytes: 24), url: url).tensor(named: "w").shape == [3, 2])
+        #expect(
+            try PyTorchCheckpoint(bytes: oneTensor(size: [2, 3], stride: [3, 1], offset: 0, storageSize: 6, recordBytes: 24), url: url)
+                .tensor(named: "w").shape == [2, 3])
+        #expect(
+            try PyTorchCheckpoint(bytes: oneTensor(size: [3, 2], stride: [1, 3], offset: 0, storageSize: 6, recordBytes: 24), url: url)
+                .tensor(named: "w").shape == [3, 2])
         for (size, stride, offset, storage, record) in [
             ([2, 3], [3, 1], 1, 6, 24),  // one element past the end
             ([2, 3], [3, 1], 0, 6, 20),  // record shorter than the storage
@@ -143,7 +156,8 @@ private func unicode(_ text: String) -> [UInt8] {
             ([2, 3], [3, 1], 0, 1 << 60, 24),  // a storage of 2^60 elements
         ] {
             #expect(throws: TensorFileError.self, "size \(size) stride \(stride) offset \(offset) storage \(storage) record \(record)") {
-                try PyTorchCheckpoint(bytes: oneTensor(size: size, stride: stride, offset: offset, storageSize: storage, recordBytes: record), url: url)
+                try PyTorchCheckpoint(
+                    bytes: oneTensor(size: size, stride: stride, offset: offset, storageSize: storage, recordBytes: record), url: url)
             }
         }
     }
@@ -168,7 +182,9 @@ private func unicode(_ text: String) -> [UInt8] {
 
 @Suite struct ZipAndNPZTests {
     @Test func storedArchivesRoundTrip() throws {
-        let members: [(name: String, bytes: [UInt8])] = [("a.txt", Array("hello".utf8)), ("dir/b.bin", (0..<300).map { UInt8($0 % 256) }), ("empty", [])]
+        let members: [(name: String, bytes: [UInt8])] = [
+            ("a.txt", Array("hello".utf8)), ("dir/b.bin", (0..<300).map { UInt8($0 % 256) }), ("empty", []),
+        ]
         let archive = try ZipArchive(bytes: ZipArchive.storedArchive(members), url: URL(fileURLWithPath: "t.zip"))
         #expect(archive.entries.map(\.name) == members.map(\.name))
         for member in members { #expect(try archive.contents(named: member.name) == member.bytes) }

@@ -43,7 +43,8 @@ private func expectWithinSummationBound(
     _ fast: [Float], _ reference: [Float], absolute: [Float], terms: Int, bfloat16: Bool = false,
     _ context: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    #expect(fast.count == reference.count, "\(context()): \(fast.count) values, expected \(reference.count)", sourceLocation: sourceLocation)
+    #expect(
+        fast.count == reference.count, "\(context()): \(fast.count) values, expected \(reference.count)", sourceLocation: sourceLocation)
     let u = Double(Float.ulpOfOne) / 2
     let gamma = Double(terms) * u / (1 - Double(terms) * u)
     let ub = bfloat16 ? 1.0 / 256 : 0
@@ -60,7 +61,9 @@ private func expectWithinSummationBound(
             }
         }
     }
-    #expect(count == 0, "\(context()): \(count) of \(fast.count) values differ; \(mismatches.joined(separator: "; "))", sourceLocation: sourceLocation)
+    #expect(
+        count == 0, "\(context()): \(count) of \(fast.count) values differ; \(mismatches.joined(separator: "; "))",
+        sourceLocation: sourceLocation)
 }
 
 /// Checks `fast` against `reference` bit for bit (for inputs whose results are exact in Float32).
@@ -85,8 +88,10 @@ private struct ConvolutionCase {
     let precision: DNNLConvolution.Precision
     let x, w, bias, dy: [Float]
 
-    init(_ g: Conv2DGeometry, seed: UInt64, integers: Bool = false, algorithm: DNNLConvolution.Algorithm,
-         precision: DNNLConvolution.Precision = .float32) {
+    init(
+        _ g: Conv2DGeometry, seed: UInt64, integers: Bool = false, algorithm: DNNLConvolution.Algorithm,
+        precision: DNNLConvolution.Precision = .float32
+    ) {
         self.g = g
         self.algorithm = algorithm
         self.precision = precision
@@ -159,28 +164,54 @@ private struct ConvolutionCase {
 /// are plain loops).
 private let geometries: [Conv2DGeometry] = [
     // 3×3, stride 1, padding 1 (the U-Net's convolution).
-    .init(batch: 1, inChannels: 3, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
-    .init(batch: 2, inChannels: 16, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
-    .init(batch: 1, inChannels: 32, outChannels: 33, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
-    .init(batch: 1, inChannels: 33, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
-    .init(batch: 3, inChannels: 5, outChannels: 3, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
-    .init(batch: 2, inChannels: 128, outChannels: 96, height: 10, width: 10, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
+    .init(
+        batch: 1, inChannels: 3, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1,
+        padRight: 1),
+    .init(
+        batch: 2, inChannels: 16, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1,
+        padLeft: 1, padRight: 1),
+    .init(
+        batch: 1, inChannels: 32, outChannels: 33, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1,
+        padLeft: 1, padRight: 1),
+    .init(
+        batch: 1, inChannels: 33, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1,
+        padLeft: 1, padRight: 1),
+    .init(
+        batch: 3, inChannels: 5, outChannels: 3, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1,
+        padRight: 1),
+    .init(
+        batch: 2, inChannels: 128, outChannels: 96, height: 10, width: 10, kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1,
+        padLeft: 1, padRight: 1),
     // 3×3, stride 2, TensorFlow 'SAME' padding (bottom and right only): DDPM's downsampling.
-    .init(batch: 1, inChannels: 16, outChannels: 16, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1),
-    .init(batch: 2, inChannels: 32, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1),
-    .init(batch: 2, inChannels: 3, outChannels: 5, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padBottom: 1, padRight: 1),
+    .init(
+        batch: 1, inChannels: 16, outChannels: 16, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
+        padBottom: 1, padRight: 1),
+    .init(
+        batch: 2, inChannels: 32, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
+        padBottom: 1, padRight: 1),
+    .init(
+        batch: 2, inChannels: 3, outChannels: 5, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
+        padBottom: 1, padRight: 1),
     // 3×3, stride 2, padding 1; unpadded; unequal padding on all sides.
-    .init(batch: 3, inChannels: 16, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
+    .init(
+        batch: 3, inChannels: 16, outChannels: 16, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
+        padTop: 1, padBottom: 1, padLeft: 1, padRight: 1),
     .init(batch: 2, inChannels: 5, outChannels: 16, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3),
-    .init(batch: 1, inChannels: 16, outChannels: 5, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 2, padBottom: 0, padLeft: 1, padRight: 2),
+    .init(
+        batch: 1, inChannels: 16, outChannels: 5, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, padTop: 2, padBottom: 0, padLeft: 1,
+        padRight: 2),
     // 1×1 (the U-Net's shortcut projections), stride 1 and 2.
     .init(batch: 2, inChannels: 33, outChannels: 32, height: 8, width: 8, kernelHeight: 1, kernelWidth: 1),
     .init(batch: 3, inChannels: 5, outChannels: 3, height: 7, width: 9, kernelHeight: 1, kernelWidth: 1),
     .init(batch: 1, inChannels: 32, outChannels: 16, height: 16, width: 16, kernelHeight: 1, kernelWidth: 1),
     .init(batch: 2, inChannels: 16, outChannels: 33, height: 7, width: 9, kernelHeight: 1, kernelWidth: 1, strideHeight: 2, strideWidth: 2),
     // 5×5, padding 2; stride 2 with 'SAME'-style padding (1, 2, 1, 2).
-    .init(batch: 1, inChannels: 5, outChannels: 16, height: 16, width: 16, kernelHeight: 5, kernelWidth: 5, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2),
-    .init(batch: 2, inChannels: 16, outChannels: 3, height: 7, width: 9, kernelHeight: 5, kernelWidth: 5, strideHeight: 2, strideWidth: 2, padTop: 1, padBottom: 2, padLeft: 1, padRight: 2),
+    .init(
+        batch: 1, inChannels: 5, outChannels: 16, height: 16, width: 16, kernelHeight: 5, kernelWidth: 5, padTop: 2, padBottom: 2,
+        padLeft: 2, padRight: 2),
+    .init(
+        batch: 2, inChannels: 16, outChannels: 3, height: 7, width: 9, kernelHeight: 5, kernelWidth: 5, strideHeight: 2, strideWidth: 2,
+        padTop: 1, padBottom: 2, padLeft: 1, padRight: 2),
 ]
 
 /// Both algorithms: Winograd where oneDNN has it (3×3, stride 1 here), and the direct sum.
@@ -216,7 +247,8 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
             let (referenceDW, referenceDB) = c.backwardWeights(fast: false, bias: bias)
             let (absoluteDW, absoluteDB) = c.backwardWeights(fast: false, absolute: true, bias: bias)
             let terms = g.batch * g.outHeight * g.outWidth
-            expectWithinSummationBound(dw, referenceDW, absolute: absoluteDW, terms: terms, "\(algorithm) backward weights\(bias ? " with bias" : "") \(g)")
+            expectWithinSummationBound(
+                dw, referenceDW, absolute: absoluteDW, terms: terms, "\(algorithm) backward weights\(bias ? " with bias" : "") \(g)")
             if bias {
                 expectWithinSummationBound(db, referenceDB, absolute: absoluteDB, terms: terms, "\(algorithm) backward bias \(g)")
             }
@@ -230,7 +262,8 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
         let c = ConvolutionCase(g, seed: 4, algorithm: .direct, precision: .bfloat16)
         let forwardTerms = g.inChannels * g.kernelHeight * g.kernelWidth + 1
         expectWithinSummationBound(
-            c.forward(fast: true, bias: true), c.forward(fast: false, bias: true), absolute: c.forward(fast: false, absolute: true, bias: true),
+            c.forward(fast: true, bias: true), c.forward(fast: false, bias: true),
+            absolute: c.forward(fast: false, absolute: true, bias: true),
             terms: forwardTerms, bfloat16: true, "bf16 forward \(g)")
         expectWithinSummationBound(
             c.backwardData(fast: true), c.backwardData(fast: false), absolute: c.backwardData(fast: false, absolute: true),

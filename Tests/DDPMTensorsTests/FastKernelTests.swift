@@ -25,8 +25,10 @@ func sweepInputs() -> [Float] {
         xs += [magnitude, -magnitude]
         magnitude *= 1.7
     }
-    xs += [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .leastNormalMagnitude,
-           .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e30, -1e30, 88.72, 88.73, -87.5, -103.9, -104.5]
+    xs += [
+        0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .leastNormalMagnitude,
+        .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e30, -1e30, 88.72, 88.73, -87.5, -103.9, -104.5,
+    ]
     return xs
 }
 
@@ -94,12 +96,16 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
         for (x, y) in zip(xs, ys) {
             var e = ulpError(y, function.reference(Double(x)))
             // SiLU for x < −87 multiplies x by a subnormal sigmoid: only absolute accuracy |x|·2⁻¹⁴⁹ there.
-            if function == .silu, abs(Double(y) - function.reference(Double(x))) <= Double(abs(x)) * Double(Float.leastNonzeroMagnitude) { e = 0 }
+            if function == .silu, abs(Double(y) - function.reference(Double(x))) <= Double(abs(x)) * Double(Float.leastNonzeroMagnitude) {
+                e = 0
+            }
             if !(e <= worst) { worst = e; worstInput = x }
         }
         print("FastKernels.\(function): max error \(worst) ulp at x = \(worstInput)")
-        #expect(worst <= function.toleranceULP,
-                "\(function)(\(worstInput)) = \(ys[xs.firstIndex(of: worstInput) ?? 0]) is \(worst) ulp from \(function.reference(Double(worstInput))); tolerance \(function.toleranceULP) ulp")
+        #expect(
+            worst <= function.toleranceULP,
+            "\(function)(\(worstInput)) = \(ys[xs.firstIndex(of: worstInput) ?? 0]) is \(worst) ulp from \(function.reference(Double(worstInput))); tolerance \(function.toleranceULP) ulp"
+        )
     }
 
     /// Every tail length gives the same values as the vector body (count not a multiple of 16).
@@ -130,7 +136,8 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
         xs.withUnsafeBufferPointer { x in
             dys.withUnsafeBufferPointer { dy in
                 dxs.withUnsafeMutableBufferPointer { dx in
-                    FastKernels.siluBackward(input: x.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, count: xs.count)
+                    FastKernels.siluBackward(
+                        input: x.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, count: xs.count)
                 }
             }
         }
@@ -148,7 +155,8 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
             let err = max(0, abs(Double(dxs[i]) - want) - floor) / max(scale * Double(Float.ulpOfOne), Double(Float.leastNonzeroMagnitude))
             if !(err <= worst) { worst = err; worstIndex = i }
         }
-        #expect(worst <= 4, "siluBackward(x: \(xs[worstIndex]), dy: \(dys[worstIndex])) = \(dxs[worstIndex]): \(worst) ulp of the terms' scale")
+        #expect(
+            worst <= 4, "siluBackward(x: \(xs[worstIndex]), dy: \(dys[worstIndex])) = \(dxs[worstIndex]): \(worst) ulp of the terms' scale")
         print("FastKernels.siluBackward: max error \(worst) ulp of |dy|·(s + |x·s·(1 − s)|)")
     }
 
@@ -160,7 +168,9 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
             return ys
         }
         let e = run(.exp)
-        #expect(e[0] == .infinity && e[1] == 0 && e[2].isNaN && e[4] > 0 && e[4] < 1e-43 && e[5] == .infinity && e[7] == 1, "exp specials: \(e)")
+        #expect(
+            e[0] == .infinity && e[1] == 0 && e[2].isNaN && e[4] > 0 && e[4] < 1e-43 && e[5] == .infinity && e[7] == 1, "exp specials: \(e)"
+        )
         for f in [UnaryFunction.tanh, .sigmoid, .silu, .erf] {
             let y = run(f)
             #expect(y.enumerated().allSatisfy { $0.offset == 2 || !$0.element.isNaN }, "\(f) gave NaN for a non-NaN input: \(y) for \(xs)")
@@ -174,7 +184,9 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
         #expect(silu[0] == .infinity && silu[1] == 0 && silu[5] == 1e30 && silu[6] == 0, "silu saturation: \(silu)")
         var out = [Float](repeating: 1, count: 3)
         let logIn: [Float] = [0, -1, .infinity]
-        logIn.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { FastKernels.log(input: x.baseAddress!, output: $0.baseAddress!, count: 3) } }
+        logIn.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { FastKernels.log(input: x.baseAddress!, output: $0.baseAddress!, count: 3) }
+        }
         #expect(out[0] == -.infinity && out[1].isNaN && out[2] == .infinity, "log(0), log(-1), log(inf) = \(out)")
     }
 
@@ -204,9 +216,11 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
 
     /// Large groups, also split over threads when batch·groups is small (the split needs ≥ 131072
     /// elements per group and more than one thread).
-    @Test(arguments: [GroupNormCase(batch: 1, channels: 4, spatial: 65_536, groups: 1, offset: 1000),
-                      GroupNormCase(batch: 1, channels: 8, spatial: 32_768, groups: 2, offset: 0),
-                      GroupNormCase(batch: 3, channels: 8, spatial: 16_384, groups: 2, offset: 1000)])
+    @Test(arguments: [
+        GroupNormCase(batch: 1, channels: 4, spatial: 65_536, groups: 1, offset: 1000),
+        GroupNormCase(batch: 1, channels: 8, spatial: 32_768, groups: 2, offset: 0),
+        GroupNormCase(batch: 3, channels: 8, spatial: 16_384, groups: 2, offset: 1000),
+    ])
     func groupNormLargeGroups(_ shape: GroupNormCase) {
         checkGroupNorm(shape)
     }
@@ -224,41 +238,65 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
         func forward(_ fast: Bool) -> (y: [Float], mean: [Float], rstd: [Float]) {
             var y = [Float](repeating: 0, count: count)
             var mean = [Float](repeating: 0, count: stats), rstd = [Float](repeating: 0, count: stats)
-            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { gp in beta.withUnsafeBufferPointer { bp in
-                y.withUnsafeMutableBufferPointer { yp in mean.withUnsafeMutableBufferPointer { mp in rstd.withUnsafeMutableBufferPointer { rp in
-                    if fast {
-                        FastKernels.groupNormForward(input: xp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
-                                                     output: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
-                                                     batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
-                    } else {
-                        ReferenceKernels.groupNormForward(input: xp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
-                                                          output: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
-                                                          batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
+            x.withUnsafeBufferPointer { xp in
+                gamma.withUnsafeBufferPointer { gp in
+                    beta.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            mean.withUnsafeMutableBufferPointer { mp in
+                                rstd.withUnsafeMutableBufferPointer { rp in
+                                    if fast {
+                                        FastKernels.groupNormForward(
+                                            input: xp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                            output: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                            batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
+                                    } else {
+                                        ReferenceKernels.groupNormForward(
+                                            input: xp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                            output: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                            batch: batch, channels: channels, spatial: spatial, groups: groups, eps: 1e-5)
+                                    }
+                                }
+                            }
+                        }
                     }
-                }}}
-            }}}
+                }
+            }
             return (y, mean, rstd)
         }
         func backward(_ fast: Bool, mean: [Float], rstd: [Float]) -> (dx: [Float], dgamma: [Float], dbeta: [Float]) {
             var dx = [Float](repeating: 0, count: count)
             var dgamma = [Float](repeating: 0, count: channels), dbeta = [Float](repeating: 0, count: channels)
-            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { gp in mean.withUnsafeBufferPointer { mp in
-                rstd.withUnsafeBufferPointer { rp in dy.withUnsafeBufferPointer { dyp in
-                    dx.withUnsafeMutableBufferPointer { dxp in dgamma.withUnsafeMutableBufferPointer { dgp in dbeta.withUnsafeMutableBufferPointer { dbp in
-                        if fast {
-                            FastKernels.groupNormBackward(input: xp.baseAddress!, gamma: gp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
-                                                          outputGrad: dyp.baseAddress!, inputGrad: dxp.baseAddress!,
-                                                          gammaGrad: dgp.baseAddress!, betaGrad: dbp.baseAddress!,
-                                                          batch: batch, channels: channels, spatial: spatial, groups: groups)
-                        } else {
-                            ReferenceKernels.groupNormBackward(input: xp.baseAddress!, gamma: gp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
-                                                               outputGrad: dyp.baseAddress!, inputGrad: dxp.baseAddress!,
-                                                               gammaGrad: dgp.baseAddress!, betaGrad: dbp.baseAddress!,
-                                                               batch: batch, channels: channels, spatial: spatial, groups: groups)
+            x.withUnsafeBufferPointer { xp in
+                gamma.withUnsafeBufferPointer { gp in
+                    mean.withUnsafeBufferPointer { mp in
+                        rstd.withUnsafeBufferPointer { rp in
+                            dy.withUnsafeBufferPointer { dyp in
+                                dx.withUnsafeMutableBufferPointer { dxp in
+                                    dgamma.withUnsafeMutableBufferPointer { dgp in
+                                        dbeta.withUnsafeMutableBufferPointer { dbp in
+                                            if fast {
+                                                FastKernels.groupNormBackward(
+                                                    input: xp.baseAddress!, gamma: gp.baseAddress!, mean: mp.baseAddress!,
+                                                    rstd: rp.baseAddress!,
+                                                    outputGrad: dyp.baseAddress!, inputGrad: dxp.baseAddress!,
+                                                    gammaGrad: dgp.baseAddress!, betaGrad: dbp.baseAddress!,
+                                                    batch: batch, channels: channels, spatial: spatial, groups: groups)
+                                            } else {
+                                                ReferenceKernels.groupNormBackward(
+                                                    input: xp.baseAddress!, gamma: gp.baseAddress!, mean: mp.baseAddress!,
+                                                    rstd: rp.baseAddress!,
+                                                    outputGrad: dyp.baseAddress!, inputGrad: dxp.baseAddress!,
+                                                    gammaGrad: dgp.baseAddress!, betaGrad: dbp.baseAddress!,
+                                                    batch: batch, channels: channels, spatial: spatial, groups: groups)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
-                    }}}
-                }}
-            }}}
+                    }
+                }
+            }
             return (dx, dgamma, dbeta)
         }
 
@@ -290,15 +328,29 @@ enum UnaryFunction: String, CaseIterable, CustomStringConvertible {
             let dy = (0..<count).map { _ in rng.uniform(-1, 1) }
             var yFast = [Float](repeating: 0, count: count), yRef = yFast, dxFast = yFast, dxRef = yFast
             x.withUnsafeBufferPointer { xp in
-                yFast.withUnsafeMutableBufferPointer { FastKernels.softmaxForward(input: xp.baseAddress!, output: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
-                yRef.withUnsafeMutableBufferPointer { ReferenceKernels.softmaxForward(input: xp.baseAddress!, output: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
+                yFast.withUnsafeMutableBufferPointer {
+                    FastKernels.softmaxForward(input: xp.baseAddress!, output: $0.baseAddress!, outer: outer, axis: axis, inner: inner)
+                }
+                yRef.withUnsafeMutableBufferPointer {
+                    ReferenceKernels.softmaxForward(input: xp.baseAddress!, output: $0.baseAddress!, outer: outer, axis: axis, inner: inner)
+                }
             }
             let label = "softmax outer \(outer), axis \(axis), inner \(inner), logits ×\(logitScale)"
             expectClose(yFast, yRef, relative: 1e-5, absolute: 1e-37, "\(label): y")
-            yRef.withUnsafeBufferPointer { yp in dy.withUnsafeBufferPointer { dyp in
-                dxFast.withUnsafeMutableBufferPointer { FastKernels.softmaxBackward(output: yp.baseAddress!, outputGrad: dyp.baseAddress!, inputGrad: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
-                dxRef.withUnsafeMutableBufferPointer { ReferenceKernels.softmaxBackward(output: yp.baseAddress!, outputGrad: dyp.baseAddress!, inputGrad: $0.baseAddress!, outer: outer, axis: axis, inner: inner) }
-            }}
+            yRef.withUnsafeBufferPointer { yp in
+                dy.withUnsafeBufferPointer { dyp in
+                    dxFast.withUnsafeMutableBufferPointer {
+                        FastKernels.softmaxBackward(
+                            output: yp.baseAddress!, outputGrad: dyp.baseAddress!, inputGrad: $0.baseAddress!, outer: outer, axis: axis,
+                            inner: inner)
+                    }
+                    dxRef.withUnsafeMutableBufferPointer {
+                        ReferenceKernels.softmaxBackward(
+                            output: yp.baseAddress!, outputGrad: dyp.baseAddress!, inputGrad: $0.baseAddress!, outer: outer, axis: axis,
+                            inner: inner)
+                    }
+                }
+            }
             // dx = y·(dy − dot): the dot product is summed in a different order.
             let dxTolerance = zip(yRef, dy).map { abs($0 * $1) }.max() ?? 0
             expectClose(dxFast, dxRef, relative: 1e-5, absolute: 1e-6 * dxTolerance + 1e-37, "\(label): dx")
@@ -313,4 +365,3 @@ struct GroupNormCase: CustomStringConvertible, Sendable {
         "groupNorm [\(batch), \(channels), \(spatial)] groups \(groups), x = \(offset) + U(-2, 2)"
     }
 }
-

@@ -34,7 +34,9 @@ import DDPMTensors
     }
 
     @Test func convWithManyChannels() {
-        compare("conv 32→48 3×3", [[2, 32, 8, 8], [48, 32, 3, 3], [48]]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: Padding2D(1)) }
+        compare("conv 32→48 3×3", [[2, 32, 8, 8], [48, 32, 3, 3], [48]]) {
+            conv2d($0[0], weight: $0[1], bias: $0[2], padding: Padding2D(1))
+        }
     }
 
     @Test func matmuls() {
@@ -55,7 +57,9 @@ import DDPMTensors
     func groupNormSiLUMatchesComposition(_ shape: [Int]) {
         for dtype in [DType.float32, .float64] {
             let c = shape[1], groups = c / 2
-            let inputs = [testTensor(shape, seed: 20, range: -3...5), testTensor([c], seed: 21), testTensor([c], seed: 22)].map { $0.converted(to: dtype) }
+            let inputs = [testTensor(shape, seed: 20, range: -3...5), testTensor([c], seed: 21), testTensor([c], seed: 22)].map {
+                $0.converted(to: dtype)
+            }
             let seed = testTensor(shape, seed: 23).converted(to: dtype)
             func run(_ f: ([Tensor]) -> Tensor) -> [[Double]] {
                 let leaves = inputs.map { $0.requiringGradient() }

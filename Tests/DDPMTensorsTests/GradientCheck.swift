@@ -30,7 +30,9 @@ func checkGradients(
     for (k, input) in inputs.enumerated() {
         let base = input.doubles
         let grad = analytic[k].doubles
-        #expect(analytic[k].shape == input.shape, "\(name): gradient shape \(analytic[k].shape) ≠ input \(input.shape)", sourceLocation: sourceLocation)
+        #expect(
+            analytic[k].shape == input.shape, "\(name): gradient shape \(analytic[k].shape) ≠ input \(input.shape)",
+            sourceLocation: sourceLocation)
         var worst = 0.0
         var worstIndex = -1
         var worstPair = (0.0, 0.0)
@@ -49,6 +51,8 @@ func checkGradients(
                 worstPair = (grad[i], numeric)
             }
         }
-        #expect(worstIndex < 0, "\(name): input \(k) \(input.shape), element \(worstIndex): analytic \(worstPair.0) vs numeric \(worstPair.1)", sourceLocation: sourceLocation)
+        #expect(
+            worstIndex < 0, "\(name): input \(k) \(input.shape), element \(worstIndex): analytic \(worstPair.0) vs numeric \(worstPair.1)",
+            sourceLocation: sourceLocation)
     }
 }

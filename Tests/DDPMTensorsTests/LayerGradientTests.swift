@@ -10,9 +10,11 @@ struct ConvCase: CustomStringConvertible, Sendable {
 let convCases: [ConvCase] = [
     ConvCase(input: [1, 1, 4, 4], weight: [1, 1, 3, 3], stride: (1, 1), padding: Padding2D(1), bias: false),
     ConvCase(input: [2, 2, 5, 4], weight: [3, 2, 3, 3], stride: (1, 1), padding: Padding2D(1), bias: true),
-    ConvCase(input: [2, 3, 5, 5], weight: [2, 3, 3, 3], stride: (2, 2), padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1), bias: true),
+    ConvCase(
+        input: [2, 3, 5, 5], weight: [2, 3, 3, 3], stride: (2, 2), padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1), bias: true),
     ConvCase(input: [1, 2, 6, 5], weight: [2, 2, 1, 1], stride: (1, 1), padding: .zero, bias: true),
-    ConvCase(input: [1, 2, 5, 6], weight: [1, 2, 2, 3], stride: (2, 1), padding: Padding2D(top: 1, bottom: 0, left: 2, right: 1), bias: false),
+    ConvCase(
+        input: [1, 2, 5, 6], weight: [1, 2, 2, 3], stride: (2, 1), padding: Padding2D(top: 1, bottom: 0, left: 2, right: 1), bias: false),
     ConvCase(input: [2, 1, 3, 3], weight: [2, 1, 3, 3], stride: (1, 1), padding: .zero, bias: true),
 ]
 
@@ -56,7 +58,8 @@ let convCases: [ConvCase] = [
         // TF 'SAME' stride 2 (pad bottom/right by one) on a 4×4 ramp with a 3×3 box filter.
         let ramp = Tensor((0..<16).map(Double.init), shape: [1, 1, 4, 4])
         let box = Tensor([Double](repeating: 1, count: 9), shape: [1, 1, 3, 3])
-        let y = conv2d(ramp, weight: box, bias: Tensor([1.0], shape: [1]), stride: (2, 2), padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1))
+        let y = conv2d(
+            ramp, weight: box, bias: Tensor([1.0], shape: [1]), stride: (2, 2), padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1))
         // Windows: rows 0–2 × cols 0–2 = 45; rows 0–2 × cols 2–3 (+pad) = 39; rows 2–3 (+pad) × cols 0–2 = 66; rows 2–3 × cols 2–3 = 50; plus bias 1.
         #expect(y.doubles == [46, 40, 67, 51])
     }
@@ -64,7 +67,10 @@ let convCases: [ConvCase] = [
     @Test(arguments: [([2, 4, 3, 3], 2), ([1, 6, 5], 3), ([2, 4], 1), ([3, 8, 2, 2], 8), ([1, 4, 1, 1], 4)])
     func groupNormGradient(_ shape: [Int], _ groups: Int) {
         let c = shape[1]
-        checkGradients("groupNorm \(shape) groups \(groups)", [testTensor(shape, seed: 10, range: -2...3), testTensor([c], seed: 11), testTensor([c], seed: 12)]) {
+        checkGradients(
+            "groupNorm \(shape) groups \(groups)",
+            [testTensor(shape, seed: 10, range: -2...3), testTensor([c], seed: 11), testTensor([c], seed: 12)]
+        ) {
             groupNorm($0[0], groups: groups, gamma: $0[1], beta: $0[2], eps: 1e-5)
         }
     }
@@ -72,7 +78,10 @@ let convCases: [ConvCase] = [
     @Test(arguments: [([2, 4, 3, 3], 2), ([1, 6, 5], 3), ([2, 4], 1), ([3, 8, 2, 2], 8)])
     func groupNormSiLUGradient(_ shape: [Int], _ groups: Int) {
         let c = shape[1]
-        checkGradients("groupNormSiLU \(shape) groups \(groups)", [testTensor(shape, seed: 13, range: -2...3), testTensor([c], seed: 14), testTensor([c], seed: 15)]) {
+        checkGradients(
+            "groupNormSiLU \(shape) groups \(groups)",
+            [testTensor(shape, seed: 13, range: -2...3), testTensor([c], seed: 14), testTensor([c], seed: 15)]
+        ) {
             groupNormSiLU($0[0], groups: groups, gamma: $0[1], beta: $0[2], eps: 1e-5)
         }
     }

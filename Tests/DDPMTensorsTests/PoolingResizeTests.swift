@@ -44,7 +44,9 @@ private func referencePool(
 /// PyTorch's bilinear interpolation (align_corners=False), written out: source coordinates in `T`
 /// (PyTorch computes them in the tensor's precision, so Float32 positions carry Float32 rounding),
 /// the interpolation in Float64.
-private func referenceResize<T: BinaryFloatingPoint>(_ x: [Double], _ shape: [Int], height: Int, width: Int, coordinates: T.Type) -> [Double] {
+private func referenceResize<T: BinaryFloatingPoint>(_ x: [Double], _ shape: [Int], height: Int, width: Int, coordinates: T.Type)
+    -> [Double]
+{
     let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3])
     func taps(_ i: Int, _ input: Int, _ output: Int) -> (Int, Int, Double) {
         let scale = T(input) / T(output)
@@ -91,7 +93,9 @@ private let poolCases: [(shape: [Int], kernel: (Int, Int), stride: (Int, Int), p
                 let ref = referencePool(x, c.shape, kernel: c.kernel, stride: c.stride, padding: c.padding, max: false, countPad: countPad)
                 let out = averagePool2D(input, kernel: c.kernel, stride: c.stride, padding: padding, countingPadding: countPad)
                 #expect(out.shape == ref.shape, "\(label)")
-                expectClose(out.doubles, ref.values, relative: tolerance, absolute: tolerance, "average pool (count_include_pad \(countPad)) \(label)")
+                expectClose(
+                    out.doubles, ref.values, relative: tolerance, absolute: tolerance,
+                    "average pool (count_include_pad \(countPad)) \(label)")
             }
         }
     }
@@ -107,12 +111,15 @@ private let poolCases: [(shape: [Int], kernel: (Int, Int), stride: (Int, Int), p
     }
 
     /// Every size class: up and down in each axis, odd factors, 1 pixel, identity, FID's 299.
-    @Test(arguments: [([1, 1, 1, 1], 3, 2), ([1, 2, 4, 4], 8, 8), ([2, 1, 5, 7], 3, 11), ([1, 1, 28, 28], 299, 299),
-                      ([1, 3, 32, 32], 299, 299), ([1, 1, 311, 37], 299, 299), ([1, 1, 6, 6], 6, 6), ([1, 1, 9, 4], 4, 9)])
+    @Test(arguments: [
+        ([1, 1, 1, 1], 3, 2), ([1, 2, 4, 4], 8, 8), ([2, 1, 5, 7], 3, 11), ([1, 1, 28, 28], 299, 299),
+        ([1, 3, 32, 32], 299, 299), ([1, 1, 311, 37], 299, 299), ([1, 1, 6, 6], 6, 6), ([1, 1, 9, 4], 4, 9),
+    ])
     func resizeMatchesTheReferenceLoop(shape: [Int], height: Int, width: Int) {
         let x = values(shape.reduce(1, *), seed: 99)
         for dtype in DType.allCases {
-            let reference = dtype == .float64
+            let reference =
+                dtype == .float64
                 ? referenceResize(x, shape, height: height, width: width, coordinates: Double.self)
                 : referenceResize(x, shape, height: height, width: width, coordinates: Float.self)
             let out = resizeBilinear(Tensor(x, shape: shape, dtype: dtype), height: height, width: width)

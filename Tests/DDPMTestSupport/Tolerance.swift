@@ -9,7 +9,8 @@ public func expectClose<T: BinaryFloatingPoint>(
     _ actual: [T], _ expected: [T], relative: T, absolute: T = 0, _ label: @autoclosure () -> String,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    #expect(actual.count == expected.count, "\(label()): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
+    #expect(
+        actual.count == expected.count, "\(label()): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
     var failures = 0, worstIndex = -1
     var worstExcess = T.zero
     for i in 0..<min(actual.count, expected.count) {
@@ -33,7 +34,8 @@ public func expectClose<T: BinaryFloatingPoint>(
     }
     if failures > 0 {
         let a = actual[worstIndex], e = expected[worstIndex]
-        let message = "\(label()): \(failures) of \(actual.count) values differ; worst [\(worstIndex)]: got \(a), "
+        let message =
+            "\(label()): \(failures) of \(actual.count) values differ; worst [\(worstIndex)]: got \(a), "
             + "expected \(e) (|error| \((a - e).magnitude) > \(absolute) + \(relative)·|expected|)"
         Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
     }

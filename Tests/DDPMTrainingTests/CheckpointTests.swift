@@ -24,14 +24,17 @@ struct CheckpointTests {
         try training.step()
         try training.saveCheckpoint()
         #expect(try entries(run) == ["checkpoint", "checkpoint-00000002", "log.jsonl", "run.json"])
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: run.appendingPathComponent("checkpoint").path) == "checkpoint-00000002")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: run.appendingPathComponent("checkpoint").path)
+                == "checkpoint-00000002")
 
         // What a crash mid-save leaves: a partial folder, a finished but unlinked one, a temporary link.
         let stale = [".checkpoint-00000003.partial", "checkpoint-00000003", ".checkpoint.link-123"]
         for name in stale.prefix(2) {
             try FileManager.default.createDirectory(at: run.appendingPathComponent(name), withIntermediateDirectories: true)
         }
-        try FileManager.default.createSymbolicLink(atPath: run.appendingPathComponent(stale[2]).path, withDestinationPath: "checkpoint-00000003")
+        try FileManager.default.createSymbolicLink(
+            atPath: run.appendingPathComponent(stale[2]).path, withDestinationPath: "checkpoint-00000003")
         let resumed = try TrainingRun.resume(run)
         #expect(resumed.trainer.step == 2)
         #expect(try entries(run) == ["checkpoint", "checkpoint-00000002", "log.jsonl", "run.json"])
@@ -127,9 +130,12 @@ struct CheckpointTests {
         #expect(try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").count == 5)
     }
 
-    @Test("hand-edited state.json values are refused, naming the file and the key", arguments: [
-        ("step", "-3" as String, "step"), ("emaUpdates", "1.5", "emaUpdates"), ("surprise", "1", "surprise"), ("formatVersion", "7", "formatVersion"),
-    ])
+    @Test(
+        "hand-edited state.json values are refused, naming the file and the key",
+        arguments: [
+            ("step", "-3" as String, "step"), ("emaUpdates", "1.5", "emaUpdates"), ("surprise", "1", "surprise"),
+            ("formatVersion", "7", "formatVersion"),
+        ])
     func editedState(_ key: String, _ value: String, _ named: String) throws {
         let configuration = try toyConfiguration(steps: 2)
         let run = try temporaryFolder().appendingPathComponent("run")

@@ -24,28 +24,33 @@ struct ConfigurationTests {
         for prediction in MeanPrediction.allCases {
             for variance in VarianceKind.allCases {
                 for loss in [LossKind.simple, .vlb, .hybrid(lambda: 0.25)] {
-                    for (schedule, shape, decoder) in [(BetaSchedule.linear(start: 2e-4, end: 0.03), [2], DecoderKind.continuous),
-                                                       (.cosine(s: 0.01), [1, 8, 8], .discretized),
-                                                       (.custom([0.1, 0.2, 0.3]), [2], .continuous)] {
+                    for (schedule, shape, decoder) in [
+                        (BetaSchedule.linear(start: 2e-4, end: 0.03), [2], DecoderKind.continuous),
+                        (.cosine(s: 0.01), [1, 8, 8], .discretized),
+                        (.custom([0.1, 0.2, 0.3]), [2], .continuous),
+                    ] {
                         let process = ProcessConfiguration(
                             kind: .gaussian, schedule: schedule, timesteps: 3,
                             gaussian: GaussianChoices(prediction: prediction, variance: variance, loss: loss, decoder: decoder))
-                        cases.append(try TrainingConfiguration(
-                            data: shape.count == 1 ? "swissroll" : "deadleaves,size=8", exampleShape: shape,
-                            architecture: shape.count == 1 ? .toy : .tiny, process: process, steps: 7))
+                        cases.append(
+                            try TrainingConfiguration(
+                                data: shape.count == 1 ? "swissroll" : "deadleaves,size=8", exampleShape: shape,
+                                architecture: shape.count == 1 ? .toy : .tiny, process: process, steps: 7))
                     }
                 }
             }
         }
         for schedule in [BetaSchedule.reciprocal, .ddpm, .cosine()] {
-            cases.append(try TrainingConfiguration(
-                data: "deadleaves,size=8,binarize", exampleShape: [1, 8, 8], architecture: .tiny,
-                process: ProcessConfiguration(kind: .binomial, schedule: schedule, timesteps: 10)))
+            cases.append(
+                try TrainingConfiguration(
+                    data: "deadleaves,size=8,binarize", exampleShape: [1, 8, 8], architecture: .tiny,
+                    process: ProcessConfiguration(kind: .binomial, schedule: schedule, timesteps: 10)))
         }
         for architecture in [ModelArchitecture.fashion, .cifar10] {
-            cases.append(try TrainingConfiguration(
-                data: "x", exampleShape: architecture == .fashion ? [1, 28, 28] : [3, 32, 32], architecture: architecture,
-                process: ProcessConfiguration(kind: .gaussian)))
+            cases.append(
+                try TrainingConfiguration(
+                    data: "x", exampleShape: architecture == .fashion ? [1, 28, 28] : [3, 32, 32], architecture: architecture,
+                    process: ProcessConfiguration(kind: .gaussian)))
         }
         var other = try toyConfiguration()
         other.timestepSampling = .lossAware(historyLength: 4, uniformProbability: 0.25)
@@ -89,19 +94,23 @@ struct ConfigurationTests {
         object[path[0]] = inner
     }
 
-    @Test("unknown values name the file and the key", arguments: [
-        (["process", "schedule", "kind"], "quadratic", "process.schedule.kind"),
-        (["process", "gaussian", "variance"], "huge", "process.gaussian.variance"),
-        (["process", "gaussian", "loss", "kind"], "l1", "process.gaussian.loss.kind"),
-        (["process", "kind"], "poisson", "process.kind"),
-        (["architecture"], "resnet", "architecture"),
-        (["timestepSampling", "kind"], "sometimes", "timestepSampling.kind"),
-    ])
+    @Test(
+        "unknown values name the file and the key",
+        arguments: [
+            (["process", "schedule", "kind"], "quadratic", "process.schedule.kind"),
+            (["process", "gaussian", "variance"], "huge", "process.gaussian.variance"),
+            (["process", "gaussian", "loss", "kind"], "l1", "process.gaussian.loss.kind"),
+            (["process", "kind"], "poisson", "process.kind"),
+            (["architecture"], "resnet", "architecture"),
+            (["timestepSampling", "kind"], "sometimes", "timestepSampling.kind"),
+        ])
     func unknownValues(_ path: [String], _ value: String, _ key: String) throws {
         expectError(try edited { nested(&$0, path, value) }, mentioning: [key, value])
     }
 
-    @Test("an unknown key, top level or nested, is named", arguments: [["learningRate"], ["optimizer", "momentum"], ["process", "gaussian", "clip"]])
+    @Test(
+        "an unknown key, top level or nested, is named",
+        arguments: [["learningRate"], ["optimizer", "momentum"], ["process", "gaussian", "clip"]])
     func unknownKeys(_ path: [String]) throws {
         expectError(try edited { nested(&$0, path, 1.5) }, mentioning: ["unknown key", path.joined(separator: ".")])
     }
@@ -112,17 +121,19 @@ struct ConfigurationTests {
         expectError(try edited { $0["steps"] = 1.7 }, mentioning: ["steps"])
     }
 
-    @Test("values are checked as strictly as the flags", arguments: [
-        (["batchSize"], 0 as Double, "batchSize"),
-        (["optimizer", "learningRate"], -1, "optimizer.learningRate"),
-        (["optimizer", "warmupSteps"], -5, "optimizer.warmupSteps"),
-        (["ema", "decay"], 1.5, "ema.decay"),
-        (["process", "timesteps"], 0, "process.timesteps"),
-        (["process", "timesteps"], 1e9, "process.timesteps"),
-        (["batchSize"], 1e9, "batchSize"),
-        (["gradientClipNorm"], -1, "gradientClipNorm"),
-        (["checkpointEvery"], 0, "checkpointEvery"),
-    ])
+    @Test(
+        "values are checked as strictly as the flags",
+        arguments: [
+            (["batchSize"], 0 as Double, "batchSize"),
+            (["optimizer", "learningRate"], -1, "optimizer.learningRate"),
+            (["optimizer", "warmupSteps"], -5, "optimizer.warmupSteps"),
+            (["ema", "decay"], 1.5, "ema.decay"),
+            (["process", "timesteps"], 0, "process.timesteps"),
+            (["process", "timesteps"], 1e9, "process.timesteps"),
+            (["batchSize"], 1e9, "batchSize"),
+            (["gradientClipNorm"], -1, "gradientClipNorm"),
+            (["checkpointEvery"], 0, "checkpointEvery"),
+        ])
     func ranges(_ path: [String], _ value: Double, _ key: String) throws {
         expectError(try edited { nested(&$0, path, value) }, mentioning: [key])
     }
@@ -149,7 +160,9 @@ struct ConfigurationTests {
     }
 
     /// run.json files written before format 1 migrate to the same run.
-    @Test("format 0 migrates", arguments: ["legacy-run/run.json", "legacy-oldest-run.json", "legacy-binomial-run.json", "legacy-hybrid-run.json"])
+    @Test(
+        "format 0 migrates",
+        arguments: ["legacy-run/run.json", "legacy-oldest-run.json", "legacy-binomial-run.json", "legacy-hybrid-run.json"])
     func legacyMigration(_ name: String) throws {
         let (c, migrated) = try TrainingConfiguration.load(from: fixture(name))
         #expect(migrated == 0)
@@ -159,14 +172,19 @@ struct ConfigurationTests {
             #expect(c.architecture == .tiny && c.exampleShape == [1, 8, 8] && c.batchSize == 4 && c.steps == 1)
             #expect(c.gradientClipNorm == 1 && c.ema == EMAConfiguration(decay: 0.9999, warmup: false))
         case "legacy-hybrid-run.json":
-            #expect(c.process == ProcessConfiguration(
-                kind: .gaussian, schedule: .cosine(s: 0.008), timesteps: 20,
-                gaussian: GaussianChoices(prediction: .noise, variance: .learnedRange, loss: .hybrid(lambda: 0.001), decoder: .discretized)))
+            #expect(
+                c.process
+                    == ProcessConfiguration(
+                        kind: .gaussian, schedule: .cosine(s: 0.008), timesteps: 20,
+                        gaussian: GaussianChoices(
+                            prediction: .noise, variance: .learnedRange, loss: .hybrid(lambda: 0.001), decoder: .discretized)))
             #expect(c.gradientClipNorm == nil && c.randomFlips && c.model.outputChannels == 2)
         default:
-            #expect(c.process == ProcessConfiguration(
-                kind: .gaussian, schedule: .linear(start: 1e-4, end: 0.02), timesteps: 1000,
-                gaussian: GaussianChoices(prediction: .noise, variance: .fixedLarge, loss: .simple, decoder: .continuous)))
+            #expect(
+                c.process
+                    == ProcessConfiguration(
+                        kind: .gaussian, schedule: .linear(start: 1e-4, end: 0.02), timesteps: 1000,
+                        gaussian: GaussianChoices(prediction: .noise, variance: .fixedLarge, loss: .simple, decoder: .continuous)))
             #expect(c.architecture == .toy && c.exampleShape == [2] && c.batchSize == 8 && c.steps == 3 && c.seed == 4)
             #expect(c.optimizer == OptimizerConfiguration(learningRate: 1e-3, warmupSteps: 2))
             #expect(c.ema == EMAConfiguration(decay: 0.9, warmup: false) && c.gradientClipNorm == 1 && !c.randomFlips)

@@ -41,7 +41,9 @@ struct DataParallelTests {
         // The buckets leave while the backward pass runs: with 1 KiB buckets, most of them.
         if bucketBytes == 1 << 10 {
             #expect(parallel.bucketCount > 10)
-            #expect(parallel.bucketsSentDuringBackward * 2 > parallel.bucketCount, "\(parallel.bucketsSentDuringBackward) of \(parallel.bucketCount)")
+            #expect(
+                parallel.bucketsSentDuringBackward * 2 > parallel.bucketCount,
+                "\(parallel.bucketsSentDuringBackward) of \(parallel.bucketCount)")
         }
         try parallel.verifyReplicas()
         #expect(parallel.checksum() != 0)

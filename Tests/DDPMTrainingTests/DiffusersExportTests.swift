@@ -13,7 +13,8 @@ import Testing
 /// Trains `configuration` to its steps in `folder`/run and saves a checkpoint.
 private func trainedRun(_ configuration: TrainingConfiguration, in folder: URL) throws -> URL {
     let run = folder.appendingPathComponent("run")
-    let training = try TrainingRun.start(configuration, dataset: try TrainingRun.loadData(configuration.data, seed: configuration.seed), in: run)
+    let training = try TrainingRun.start(
+        configuration, dataset: try TrainingRun.loadData(configuration.data, seed: configuration.seed), in: run)
     while !training.isFinished { try training.step() }
     try training.saveCheckpoint()
     return run
@@ -32,7 +33,9 @@ private func partials(_ folder: URL) throws -> [String] {
 
 @Suite("diffusers export")
 struct DiffusersExportTests {
-    @Test("a U-Net run exports its EMA or raw weights bit for bit and its process as a DDPMScheduler", arguments: [TrainedModel.Weights.ema, .raw])
+    @Test(
+        "a U-Net run exports its EMA or raw weights bit for bit and its process as a DDPMScheduler",
+        arguments: [TrainedModel.Weights.ema, .raw])
     func roundTrip(_ weights: TrainedModel.Weights) throws {
         let folder = try temporaryFolder()
         let run = try trainedRun(try unetConfiguration(steps: 3), in: folder)
@@ -43,10 +46,12 @@ struct DiffusersExportTests {
         #expect(try folderContents(output.appendingPathComponent("unet")) == ["config.json", "diffusion_pytorch_model.safetensors"])
         #expect(try folderContents(output.appendingPathComponent("scheduler")) == ["scheduler_config.json"])
         #expect(try partials(output.deletingLastPathComponent()).isEmpty)
-        let index = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("model_index.json"))) as? [String: Any])
+        let index = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("model_index.json"))) as? [String: Any])
         #expect(Set(index.keys) == ["_class_name", "_diffusers_version", "scheduler", "unet"])
         #expect(index["_class_name"] as? String == "DDPMPipeline" && index["_diffusers_version"] as? String == "0.42.1")
-        #expect(index["scheduler"] as? [String] == ["diffusers", "DDPMScheduler"] && index["unet"] as? [String] == ["diffusers", "UNet2DModel"])
+        #expect(
+            index["scheduler"] as? [String] == ["diffusers", "DDPMScheduler"] && index["unet"] as? [String] == ["diffusers", "UNet2DModel"])
         #expect(try schedulerConfig(output)["_class_name"] as? String == "DDPMScheduler")
 
         let source = try TrainedModel.load(run, weights: weights)
@@ -57,7 +62,9 @@ struct DiffusersExportTests {
         #expect(exported.network.namedParameters.count == expected.count)
         for (name, parameter) in exported.network.namedParameters {
             let value = try #require(expected[name], "\(name) is not a parameter of the run's network")
-            #expect(parameter.value.shape == value.shape && parameter.value.floats.map(\.bitPattern) == value.floats.map(\.bitPattern), "\(name)")
+            #expect(
+                parameter.value.shape == value.shape && parameter.value.floats.map(\.bitPattern) == value.floats.map(\.bitPattern),
+                "\(name)")
         }
         let process = try #require(source.process as? GaussianDiffusion)
         let scheduler = try DiffusersScheduler(matching: process, clipStart: true)
@@ -67,7 +74,10 @@ struct DiffusersExportTests {
 
         // The EMA of 3 steps and the raw weights differ, so the test above tells them apart.
         let other = try TrainedModel.load(run, weights: weights == .ema ? .raw : .ema)
-        #expect(zip(other.network.namedParameters, source.network.namedParameters).contains { $0.parameter.value.floats != $1.parameter.value.floats })
+        #expect(
+            zip(other.network.namedParameters, source.network.namedParameters).contains {
+                $0.parameter.value.floats != $1.parameter.value.floats
+            })
     }
 
     /// (schedule, Gaussian choices, the expected beta_schedule or nil for trained_betas).
@@ -78,8 +88,9 @@ struct DiffusersExportTests {
         (.custom((1...50).map { 0.0007 * Double($0) + 1e-4 / 3 }), GaussianChoices(), nil),
     ]
 
-    @Test("β is written as beta_schedule linear or squaredcos_cap_v2 where diffusers computes the same β, else as trained_betas",
-          arguments: schedules)
+    @Test(
+        "β is written as beta_schedule linear or squaredcos_cap_v2 where diffusers computes the same β, else as trained_betas",
+        arguments: schedules)
     func betaSchedules(_ schedule: BetaSchedule, _ choices: GaussianChoices, _ name: String?) throws {
         let folder = try temporaryFolder()
         let process = ProcessConfiguration(kind: .gaussian, schedule: schedule, timesteps: 50, gaussian: choices)
@@ -123,7 +134,8 @@ struct DiffusersExportTests {
         ]
     }
 
-    @Test("binomial diffusion, the learned variance and the toy MLP are refused with their reasons, from run.json alone; nothing is written")
+    @Test(
+        "binomial diffusion, the learned variance and the toy MLP are refused with their reasons, from run.json alone; nothing is written")
     func refusals() throws {
         for (label, configuration, fragments) in try Self.refusedRuns() {
             let folder = try temporaryFolder()
@@ -140,7 +152,9 @@ struct DiffusersExportTests {
             }
             let withoutWeights = #expect(throws: TrainingError.self, "\(label)") { try DiffusersExport.write(run: run, to: output) }
             for error in errors + [withoutWeights] {
-                for fragment in fragments { #expect("\(String(describing: error))".contains(fragment), "\(label): \(String(describing: error))") }
+                for fragment in fragments {
+                    #expect("\(String(describing: error))".contains(fragment), "\(label): \(String(describing: error))")
+                }
             }
             #expect(try folderContents(folder) == ["run"], "\(label)")
         }
@@ -150,14 +164,17 @@ struct DiffusersExportTests {
     func existingOutput() throws {
         let folder = try temporaryFolder()
         let run = try trainedRun(try unetConfiguration(steps: 1), in: folder)
-        let full = folder.appendingPathComponent("full"), empty = folder.appendingPathComponent("empty"), file = folder.appendingPathComponent("file")
+        let full = folder.appendingPathComponent("full"), empty = folder.appendingPathComponent("empty"),
+            file = folder.appendingPathComponent("file")
         try FileManager.default.createDirectory(at: full, withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: full.appendingPathComponent("notes.txt"))
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: file)
         for output in [full, empty, file] {
             let error = #expect(throws: TrainingError.self) { try DiffusersExport.write(run: run, to: output) }
-            #expect("\(String(describing: error))".contains("already exists; choose another folder or delete it"), "\(String(describing: error))")
+            #expect(
+                "\(String(describing: error))".contains("already exists; choose another folder or delete it"),
+                "\(String(describing: error))")
         }
         #expect(try folderContents(folder) == ["empty", "file", "full", "run"])
         #expect(try folderContents(full) == ["notes.txt"] && folderContents(empty).isEmpty)
@@ -170,7 +187,9 @@ struct DiffusersExportTests {
         let run = try trainedRun(try unetConfiguration(steps: 1), in: folder)
         let pipeline = folder.appendingPathComponent("pipeline")
         try DiffusersExport.write(run: run, to: pipeline)
-        let error = #expect(throws: TrainingError.self) { try DiffusersExport.write(run: pipeline, to: folder.appendingPathComponent("again")) }
+        let error = #expect(throws: TrainingError.self) {
+            try DiffusersExport.write(run: pipeline, to: folder.appendingPathComponent("again"))
+        }
         #expect("\(String(describing: error))".contains("already in diffusers' format"), "\(String(describing: error))")
         let loaded = try TrainedModel.load(pipeline)
         #expect(throws: TrainingError.self) { try DiffusersExport(loaded) }

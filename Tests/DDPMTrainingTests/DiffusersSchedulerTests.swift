@@ -42,8 +42,9 @@ private func array(_ path: String, dtype: DType) throws -> Tensor {
 
 @Suite("diffusers schedulers, step for step")
 struct DiffusersSchedulerTests {
-    @Test("every case: the timesteps, and x after every step within 1e-9 (Float64) and 2e-4 (Float32) of diffusers in Float64, relative to max |x|",
-          arguments: SchedulerCase.all)
+    @Test(
+        "every case: the timesteps, and x after every step within 1e-9 (Float64) and 2e-4 (Float32) of diffusers in Float64, relative to max |x|",
+        arguments: SchedulerCase.all)
     func reproducesDiffusers(_ testCase: SchedulerCase) throws {
         let file = try SchedulerConfigFile(testCase.config, path: testCase.name)
         #expect(file.warnings.isEmpty, "\(file.warnings)")
@@ -57,11 +58,16 @@ struct DiffusersSchedulerTests {
             var after: [Tensor] = []
             var generator = PhiloxGenerator(seed: 0)
             let initial = try array("x_T\(suffix).npy", dtype: dtype)
-            let final = try testCase.scheduler == "DDIMScheduler"
-                ? scheduler.sampleDDIM(model: model, initialNoise: initial, steps: testCase.timesteps.count, eta: testCase.eta ?? 0,
-                                       generator: &generator) { after.append($0.current) }
-                : scheduler.sampleAncestral(model: model, initialNoise: initial, steps: testCase.timesteps.count, noise: { noise[$0] },
-                                            generator: &generator) { after.append($0.current) }
+            let final =
+                try testCase.scheduler == "DDIMScheduler"
+                ? scheduler.sampleDDIM(
+                    model: model, initialNoise: initial, steps: testCase.timesteps.count, eta: testCase.eta ?? 0,
+                    generator: &generator
+                ) { after.append($0.current) }
+                : scheduler.sampleAncestral(
+                    model: model, initialNoise: initial, steps: testCase.timesteps.count, noise: { noise[$0] },
+                    generator: &generator
+                ) { after.append($0.current) }
             after.removeFirst()  // x_T, the first step's input
             after.append(final)
             // Float64 against diffusers in Float64. Float32 against diffusers in Float64, which the
@@ -69,8 +75,10 @@ struct DiffusersSchedulerTests {
             // of ε̂ is multiplied by 1/√ᾱ_T ≈ 156 in x̂₀ at t = 999 (measured: 1.7e-4 of max |x|);
             // and against diffusers' own Float32 run, which also rounds ᾱ and every step in Float32
             // (7.9e-5 from its Float64 run), with 1.5 times that tolerance.
-            for (file, allowance) in [("trajectory.npy", tolerance)] + (dtype == .float32 ? [("trajectory_f32.npy", 1.5 * tolerance)] : []) {
-                let reference = try array("cases/\(testCase.name)/\(file)", dtype: .float64).split(sizes: [Int](repeating: 1, count: 10), axis: 0)
+            for (file, allowance) in [("trajectory.npy", tolerance)] + (dtype == .float32 ? [("trajectory_f32.npy", 1.5 * tolerance)] : [])
+            {
+                let reference = try array("cases/\(testCase.name)/\(file)", dtype: .float64).split(
+                    sizes: [Int](repeating: 1, count: 10), axis: 0)
                 #expect(after.count == reference.count)
                 var worst = 0.0
                 defer { print("\(testCase) \(dtype) vs \(file): largest deviation \(worst) of max |x|") }
@@ -78,7 +86,9 @@ struct DiffusersSchedulerTests {
                     let expected = theirs.doubles
                     let scale = expected.map(abs).max()!
                     worst = max(worst, zip(ours.doubles, expected).map { abs($0 - $1) }.max()! / scale)
-                    expectClose(ours.doubles, expected, relative: 0, absolute: allowance * scale, "\(testCase) \(dtype) vs \(file), after step \(k)")
+                    expectClose(
+                        ours.doubles, expected, relative: 0, absolute: allowance * scale, "\(testCase) \(dtype) vs \(file), after step \(k)"
+                    )
                 }
             }
         }

@@ -22,7 +22,8 @@ struct ExportedPipelineDiffusersTests {
 
     @Test("diffusers loaded the folder with DDPMPipeline.from_pretrained as a DDPMScheduler with the written config, printing no warning")
     func diffusersLoadedIt() throws {
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.check.appendingPathComponent("ddim10.json"))) as? [String: Any])
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.check.appendingPathComponent("ddim10.json"))) as? [String: Any])
         #expect(report["loaded"] as? Bool == true && report["pipeline"] as? String == "DDPMPipeline")
         #expect(report["scheduler_class"] as? String == "DDPMScheduler" && report["unet_class"] as? String == "UNet2DModel")
         let messages = try #require(report["messages_while_loading"] as? [String: [String]])
@@ -56,14 +57,16 @@ struct ExportedPipelineDiffusersTests {
             let model: DiffusionModel = { network($0, timesteps: $1, mode: .evaluation) }
             var after: [Tensor] = []
             var generator = PhiloxGenerator(seed: 0)
-            let final = try scheduler.sampleDDIM(model: model, initialNoise: array(start, dtype), steps: 10, eta: 0, generator: &generator) {
+            let final = try scheduler.sampleDDIM(model: model, initialNoise: array(start, dtype), steps: 10, eta: 0, generator: &generator)
+            {
                 after.append($0.current)
             }
             after.removeFirst()  // x_T
             after.append(final)
             #expect(final.shape == [2, 1, 8, 8] && final.dtype == dtype)
             for (file, tolerance) in references {
-                let reference = try array(file, .float64).split(sizes: [Int](repeating: 1, count: 10), axis: 0)
+                let reference =
+                    try array(file, .float64).split(sizes: [Int](repeating: 1, count: 10), axis: 0)
                     + [array(file.replacingOccurrences(of: "_trajectory", with: ""), .float64)]  // the final sample, ddim10{,_f32}.npy
                 #expect(after.count + 1 == reference.count)
                 for (k, (ours, theirs)) in zip(after + [final], reference).enumerated() {

@@ -113,7 +113,8 @@ struct TrainerTests {
         let keys = (0..<4).map { PhiloxGenerator(seed: 9, key: (0, UInt64($0))) }
         var all = keys, front = Array(keys[0..<2]), back = Array(keys[2..<4])
         let whole = dropout(x, probability: 0.5, rowGenerators: &all).floats
-        let parts = dropout(Tensor(repeating: 1, shape: [2, 3, 5], dtype: .float32), probability: 0.5, rowGenerators: &front).floats
+        let parts =
+            dropout(Tensor(repeating: 1, shape: [2, 3, 5], dtype: .float32), probability: 0.5, rowGenerators: &front).floats
             + dropout(Tensor(repeating: 1, shape: [2, 3, 5], dtype: .float32), probability: 0.5, rowGenerators: &back).floats
         #expect(whole == parts)
         #expect(Set(whole) == [0, 2], "inverted dropout keeps 1/(1 − p) = 2 or drops to 0")

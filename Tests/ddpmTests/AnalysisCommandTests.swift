@@ -14,7 +14,9 @@ struct AnalysisFixture: Sendable {
     let untrained: URL
 
     static let shared: Result<AnalysisFixture, CommandError> = {
-        do { return .success(try make()) } catch let error as CommandError { return .failure(error) } catch { return .failure(CommandError(description: "\(error)")) }
+        do { return .success(try make()) } catch let error as CommandError { return .failure(error) } catch {
+            return .failure(CommandError(description: "\(error)"))
+        }
     }()
 
     struct CommandError: Error, CustomStringConvertible { let description: String }
@@ -39,8 +41,11 @@ struct AnalysisFixture: Sendable {
             }
             let common = ["--data", "png:\(data.path),size=8,channels=1", "--model", "fashion", "--batch-size", "8", "--threads", "1"]
             let trained = folder.appendingPathComponent("trained"), untrained = folder.appendingPathComponent("untrained")
-            let a = try runDDPM(["train", "--output", trained.path, "--steps", "300", "--learning-rate", "2e-3", "--warmup", "10",
-                                 "--ema-decay", "0.9"] + common)
+            let a = try runDDPM(
+                [
+                    "train", "--output", trained.path, "--steps", "300", "--learning-rate", "2e-3", "--warmup", "10",
+                    "--ema-decay", "0.9",
+                ] + common)
             guard a.status == 0 else { throw CommandError(description: "training failed: \(a.standardError)") }
             let b = try runDDPM(["train", "--output", untrained.path, "--steps", "1", "--learning-rate", "1e-12"] + common)
             guard b.status == 0 else { throw CommandError(description: "untrained run failed: \(b.standardError)") }
@@ -83,11 +88,17 @@ struct AnalysisCommandTests {
 
     func evaluate(_ checkpoint: URL, data: [String] = []) throws -> (bound: Bound, perExample: [[Double]], perT: [[Double]]) {
         let out = fixture.folder.appendingPathComponent("evaluation-\(checkpoint.lastPathComponent)")
-        let result = try runDDPM(["evaluate", "--checkpoint", checkpoint.path, "--split", "train", "--count", "2",
-                                  "--output", out.path, "--threads", "1"] + data)
+        let result = try runDDPM(
+            [
+                "evaluate", "--checkpoint", checkpoint.path, "--split", "train", "--count", "2",
+                "--output", out.path, "--threads", "1",
+            ] + data)
         #expect(result.status == 0, "\(result.standardError)")
         let bound = try JSONDecoder().decode(Bound.self, from: Data(contentsOf: out.appendingPathComponent("bound.json")))
-        return (bound, try csvRows(out.appendingPathComponent("bound-per-example.csv")), try csvRows(out.appendingPathComponent("bound-per-t.csv")))
+        return (
+            bound, try csvRows(out.appendingPathComponent("bound-per-example.csv")),
+            try csvRows(out.appendingPathComponent("bound-per-t.csv"))
+        )
     }
 
     @Test func boundIsTheSumOfItsTermsAndTrainingLowersItBelowRawBytes() throws {
@@ -111,8 +122,10 @@ struct AnalysisCommandTests {
 
     @Test func inpaintingKeepsKnownPixelsAndCompletesTheRest() throws {
         let out = fixture.folder.appendingPathComponent("inpaint")
-        let result = try runDDPM(["inpaint", "--checkpoint", fixture.trained.path, "--images", fixture.images.map(\.path).joined(separator: ","),
-                                  "--mask", "right", "--completions", "2", "--output", out.path, "--threads", "1"])
+        let result = try runDDPM([
+            "inpaint", "--checkpoint", fixture.trained.path, "--images", fixture.images.map(\.path).joined(separator: ","),
+            "--mask", "right", "--completions", "2", "--output", out.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let (shape, values) = try npyFloats(out.appendingPathComponent("inpaint.npy"))
         #expect(shape == [2, 2, 1, 8, 8])
@@ -125,7 +138,8 @@ struct AnalysisCommandTests {
                 }
                 let unknown = (0..<64).filter { $0 % 8 >= 4 }
                 let error = rms(ArraySlice(unknown.map { values[base + $0] }), ArraySlice(unknown.map { original[$0] }))
-                #expect(error < 0.5, "image \(image) completion \(completion): the right half differs from the training image by RMS \(error)")
+                #expect(
+                    error < 0.5, "image \(image) completion \(completion): the right half differs from the training image by RMS \(error)")
             }
         }
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("inpaint.png").path))
@@ -133,8 +147,10 @@ struct AnalysisCommandTests {
 
     @Test func denoisingStartsAtTheMatchingNoiseLevel() throws {
         let out = fixture.folder.appendingPathComponent("denoise")
-        let result = try runDDPM(["inpaint", "--checkpoint", fixture.trained.path, "--images", fixture.images.map(\.path).joined(separator: ","),
-                                  "--mask", "none", "--noise", "0.3", "--completions", "2", "--output", out.path, "--threads", "1"])
+        let result = try runDDPM([
+            "inpaint", "--checkpoint", fixture.trained.path, "--images", fixture.images.map(\.path).joined(separator: ","),
+            "--mask", "none", "--noise", "0.3", "--completions", "2", "--output", out.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         // √((1−ᾱₜ)/ᾱₜ) = 0.3 at ᾱₜ = 1/1.09; for DDPM's linear schedule that is t = 89.
         #expect(result.standardError.contains("t = 89"), "\(result.standardError)")
@@ -148,8 +164,10 @@ struct AnalysisCommandTests {
 
     @Test func interpolationEndsAreTheInputsFromSmallT() throws {
         let out = fixture.folder.appendingPathComponent("interpolation")
-        let result = try runDDPM(["interpolate", "--checkpoint", fixture.trained.path, "--images", fixture.images.map(\.path).joined(separator: ","),
-                                  "--times", "1,3", "--lambdas", "3", "--output", out.path, "--threads", "1"])
+        let result = try runDDPM([
+            "interpolate", "--checkpoint", fixture.trained.path, "--images", fixture.images.map(\.path).joined(separator: ","),
+            "--times", "1,3", "--lambdas", "3", "--output", out.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let (shape, values) = try npyFloats(out.appendingPathComponent("interpolation.npy"))
         #expect(shape == [2, 3, 1, 8, 8])
@@ -163,8 +181,10 @@ struct AnalysisCommandTests {
 
     @Test func progressivePredictionsSharpenAndCompletionsAgreeAtTOne() throws {
         let out = fixture.folder.appendingPathComponent("progressive")
-        let result = try runDDPM(["progressive", "--checkpoint", fixture.trained.path, "--count", "2", "--times", "1000,500,1",
-                                  "--completions", "3", "--completion-times", "1000,1", "--output", out.path, "--threads", "1"])
+        let result = try runDDPM([
+            "progressive", "--checkpoint", fixture.trained.path, "--count", "2", "--times", "1000,500,1",
+            "--completions", "3", "--completion-times", "1000,1", "--output", out.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let (shape, chain) = try npyFloats(out.appendingPathComponent("progressive.npy"))
         #expect(shape == [2, 4, 1, 8, 8])
@@ -181,15 +201,19 @@ struct AnalysisCommandTests {
 
     @Test func rateGrowsAsTFallsAndDistortionEndsNearZero() throws {
         let out = fixture.folder.appendingPathComponent("rate-distortion")
-        let result = try runDDPM(["rate-distortion", "--checkpoint", fixture.trained.path, "--split", "train", "--count", "2",
-                                  "--output", out.path, "--threads", "1"])
+        let result = try runDDPM([
+            "rate-distortion", "--checkpoint", fixture.trained.path, "--split", "train", "--count", "2",
+            "--output", out.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let rows = try csvRows(out.appendingPathComponent("rate-distortion.csv"))
         #expect(rows.count == 1000 && rows.first?[0] == 1000 && rows.last?[0] == 1, "rows from t = T to 1")
         for (a, b) in zip(rows, rows.dropFirst()) {
             #expect(b[2] >= a[2], "rate must not fall as t falls: t=\(a[0]) \(a[2]), t=\(b[0]) \(b[2])")
         }
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("rate-distortion.json"))) as! [String: Double]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("rate-distortion.json")))
+            as! [String: Double]
         let total = summary["total_bits_per_dim"]!, prior = summary["prior_bits_per_dim"]!
         let sum = prior + rows.reduce(0) { $0 + $1[1] }
         #expect(abs(sum - total) <= 1e-9 * total, "L_T + Σ terms \(sum) = total \(total)")
@@ -201,15 +225,20 @@ struct AnalysisCommandTests {
 
     @Test func evaluateOnPointsUsesTheContinuousDecoder() throws {
         let run = fixture.folder.appendingPathComponent("roll")
-        let train = try runDDPM(["train", "--data", "swissroll,count=500", "--output", run.path, "--steps", "200", "--batch-size", "64",
-                                 "--timesteps", "100", "--learning-rate", "1e-3", "--warmup", "10", "--ema-decay", "0.9", "--threads", "1"])
+        let train = try runDDPM([
+            "train", "--data", "swissroll,count=500", "--output", run.path, "--steps", "200", "--batch-size", "64",
+            "--timesteps", "100", "--learning-rate", "1e-3", "--warmup", "10", "--ema-decay", "0.9", "--threads", "1",
+        ])
         #expect(train.status == 0, "\(train.standardError)")
         let out = fixture.folder.appendingPathComponent("roll-evaluation")
-        let result = try runDDPM(["evaluate", "--checkpoint", run.path, "--count", "200", "--batch-size", "200",
-                                  "--output", out.path, "--threads", "1"])
+        let result = try runDDPM([
+            "evaluate", "--checkpoint", run.path, "--count", "200", "--batch-size", "200",
+            "--output", out.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardOutput.contains("differential entropy") && result.standardOutput.contains("nats per example"),
-                "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.contains("differential entropy") && result.standardOutput.contains("nats per example"),
+            "\(result.standardOutput)")
         let bound = try JSONDecoder().decode(Bound.self, from: Data(contentsOf: out.appendingPathComponent("bound.json")))
         // The roll (noise 0.05·scale) has far less entropy than N(0, I) in 2-D (1.42 nats/dim = 2.05 bits/dim):
         // a model that learned anything bounds it well below the standard normal's entropy.

@@ -4,8 +4,10 @@ import Testing
 
 @Suite struct BenchCommandTests {
     @Test func toyTrainJSONHasPositiveValues() throws {
-        let result = try runDDPM(["bench", "--model", "toy", "--mode", "train", "--batch-size", "8",
-                                  "--iterations", "2", "--warmup", "1", "--threads", "1", "--json"])
+        let result = try runDDPM([
+            "bench", "--model", "toy", "--mode", "train", "--batch-size", "8",
+            "--iterations", "2", "--warmup", "1", "--threads", "1", "--json",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardOutput.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == 1, "\(result.standardOutput)")
@@ -24,8 +26,10 @@ import Testing
     }
 
     @Test func toySampleTextOutput() throws {
-        let result = try runDDPM(["bench", "--model", "toy", "--mode", "sample", "--batch-size", "4",
-                                  "--iterations", "2", "--warmup", "0", "--threads", "1"])
+        let result = try runDDPM([
+            "bench", "--model", "toy", "--mode", "sample", "--batch-size", "4",
+            "--iterations", "2", "--warmup", "0", "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("seconds per step"), "\(result.standardOutput)")
         #expect(result.standardOutput.contains("GFLOPS"))

@@ -5,9 +5,11 @@ import Testing
 
 @Suite("binomial train and sample")
 struct BinomialTrainTests {
-    static let tiny = ["--diffusion", "binomial", "--data", "deadleaves,size=8,count=256,binarize", "--model", "tiny",
-                       "--timesteps", "10", "--batch-size", "16", "--warmup", "0", "--learning-rate", "1e-3",
-                       "--ema-decay", "0.9", "--threads", "1"]
+    static let tiny = [
+        "--diffusion", "binomial", "--data", "deadleaves,size=8,count=256,binarize", "--model", "tiny",
+        "--timesteps", "10", "--batch-size", "16", "--warmup", "0", "--learning-rate", "1e-3",
+        "--ema-decay", "0.9", "--threads", "1",
+    ]
 
     func losses(_ folder: URL) throws -> [Double] {
         let text = try String(contentsOf: folder.appendingPathComponent("log.jsonl"), encoding: .utf8)
@@ -39,7 +41,9 @@ struct BinomialTrainTests {
         #expect(first > 0.85 && last < first - 0.1, "loss \(first) → \(last)")
 
         let out = dir.appendingPathComponent("samples")
-        let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "6", "--batch-size", "4", "--output", out.path, "--threads", "1"])
+        let sample = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "6", "--batch-size", "4", "--output", out.path, "--threads", "1",
+        ])
         #expect(sample.status == 0, "\(sample.standardError)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.png").path))
         let npy = try Data(contentsOf: out.appendingPathComponent("samples.npy"))
@@ -48,7 +52,8 @@ struct BinomialTrainTests {
         #expect(pixels == [0, 255], "binary samples hold only 0 and 255, got \(pixels.sorted())")
 
         for flags in [["--steps", "5"], ["--sampler", "ddim"]] {
-            let refused = try runDDPM(["sample", "--checkpoint", run.path, "--count", "2", "--output", dir.appendingPathComponent("x").path] + flags)
+            let refused = try runDDPM(
+                ["sample", "--checkpoint", run.path, "--count", "2", "--output", dir.appendingPathComponent("x").path] + flags)
             #expect(refused.status != 0)
             #expect(refused.standardError.contains("all T = 10 steps"), "\(refused.standardError)")
         }
@@ -63,7 +68,9 @@ struct BinomialTrainTests {
         #expect(resumed.status == 0, "\(resumed.standardError)")
         #expect(try losses(straight) == losses(split))
         for name in ["model.safetensors", "ema.safetensors", "state.json"].map({ "checkpoint/" + $0 }) {
-            #expect(try Data(contentsOf: straight.appendingPathComponent(name)) == Data(contentsOf: split.appendingPathComponent(name)), "\(name)")
+            #expect(
+                try Data(contentsOf: straight.appendingPathComponent(name)) == Data(contentsOf: split.appendingPathComponent(name)),
+                "\(name)")
         }
     }
 

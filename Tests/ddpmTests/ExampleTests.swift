@@ -28,7 +28,9 @@ struct ExampleTests {
         #expect(printed.contains("wrote \(output.path)/samples.png"), "\(printed)")
         let grid = try PNGCodec.read(from: output.appendingPathComponent("samples.png"))
         #expect(grid.width == 4 * 32 + 5 * 2 && grid.height == grid.width)  // 4 × 4 samples of 32×32 with 2-pixel padding
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("checkpoint/state.json")))
+            as! [String: Any]
         #expect((state["step"] as? NSNumber)?.intValue == 20)
     }
 }

@@ -7,7 +7,9 @@ import DDPMTraining
 
 @Suite("exit codes and progress")
 struct ExitCodeTests {
-    static let tiny = ["--data", "deadleaves,size=8,count=32", "--model", "tiny", "--batch-size", "4", "--timesteps", "20", "--threads", "1"]
+    static let tiny = [
+        "--data", "deadleaves,size=8,count=32", "--model", "tiny", "--batch-size", "4", "--timesteps", "20", "--threads", "1",
+    ]
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
     func interruptedTrainingExitsWithTheSignalsCodeAndResumes(_ signal: Int32, _ code: Int32) throws {
@@ -30,7 +32,9 @@ struct ExitCodeTests {
         let folder = try temporaryFolder()
         let flag = try runDDPM(["train", "--output", folder.appendingPathComponent("a").path, "--data", "swissroll", "--batch-size", "0"])
         #expect(flag.status == 64, "\(flag.standardError)")
-        let missing = try runDDPM(["train", "--output", folder.appendingPathComponent("b").path, "--data", "mnist:" + folder.appendingPathComponent("absent").path])
+        let missing = try runDDPM([
+            "train", "--output", folder.appendingPathComponent("b").path, "--data", "mnist:" + folder.appendingPathComponent("absent").path,
+        ])
         #expect(missing.status == 1, "\(missing.standardError)")
         let threads = try runDDPM(["sample", "--checkpoint", folder.path, "--threads", "0"])
         #expect(threads.status == 64, "\(threads.standardError)")
@@ -41,8 +45,10 @@ struct ExitCodeTests {
         let folder = try temporaryFolder()
         let run = folder.appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "1"] + Self.tiny).status == 0)
-        let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "2", "--batch-size", "1", "--raw-weights",
-                                  "--output", folder.appendingPathComponent("s").path, "--threads", "1"])
+        let sample = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "2", "--batch-size", "1", "--raw-weights",
+            "--output", folder.appendingPathComponent("s").path, "--threads", "1",
+        ])
         #expect(sample.status == 0, "\(sample.standardError)")
         let lines = sample.standardError.split(separator: "\n").filter { $0.hasPrefix("sample: ") }
         let first = lines.first.flatMap { $0.dropFirst("sample: ".count).split(separator: "/").first }.flatMap { Int($0) }
@@ -55,7 +61,9 @@ struct ExitCodeTests {
 struct PrecisionTests {
     @Test("--precision bf16 on a CPU without avx512_bf16 exits 1 naming the flag and what to use instead")
     func refusedWithoutTheInstructions() throws {
-        let result = try runProgram(ddpmExecutable, ["bench", "--model", "toy", "--mode", "sample", "--batch-size", "4", "--precision", "bf16"], environment: ["DDPM_DISABLE_BF16": "1"])
+        let result = try runProgram(
+            ddpmExecutable, ["bench", "--model", "toy", "--mode", "sample", "--batch-size", "4", "--precision", "bf16"],
+            environment: ["DDPM_DISABLE_BF16": "1"])
         #expect(result.status == 1, "\(result.standardError)")
         #expect(result.standardError.contains("--precision bf16: this CPU has no avx512_bf16 instructions"), "\(result.standardError)")
         #expect(result.standardError.contains("use --precision fp32"))

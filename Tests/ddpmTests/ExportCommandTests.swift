@@ -6,8 +6,10 @@ import Testing
 
 @Suite("ddpm export")
 struct ExportCommandTests {
-    static let tiny = ["--data", "deadleaves,size=8,count=16", "--model", "tiny", "--timesteps", "20", "--steps", "2",
-                       "--batch-size", "8", "--warmup", "0", "--threads", "1"]
+    static let tiny = [
+        "--data", "deadleaves,size=8,count=16", "--model", "tiny", "--timesteps", "20", "--steps", "2",
+        "--batch-size", "8", "--warmup", "0", "--threads", "1",
+    ]
 
     @Test func writesAPipelineFolderThatLoadsBack() throws {
         let dir = try temporaryFolder()
@@ -20,10 +22,14 @@ struct ExportCommandTests {
             let out = dir.appendingPathComponent(name)
             let result = try runDDPM(["export", "--checkpoint", run.path, "--output", out.path] + flags)
             #expect(result.status == 0, "\(result.standardError)")
-            #expect(result.standardOutput.contains("DDPMScheduler: T = 20, beta_schedule squaredcos_cap_v2, v_prediction, fixed_large, clip_sample"),
-                    "\(result.standardOutput)")
+            #expect(
+                result.standardOutput.contains(
+                    "DDPMScheduler: T = 20, beta_schedule squaredcos_cap_v2, v_prediction, fixed_large, clip_sample"),
+                "\(result.standardOutput)")
             #expect(result.standardOutput.contains(flags.isEmpty ? "EMA weights" : "raw weights"), "\(result.standardOutput)")
-            for file in ["model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json"] {
+            for file in [
+                "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json",
+            ] {
                 #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(name)/\(file)")
             }
             weights.append(try Data(contentsOf: out.appendingPathComponent("unet/diffusion_pytorch_model.safetensors")))
@@ -34,12 +40,16 @@ struct ExportCommandTests {
         // The tool reads the folder back as a diffusers pipeline.
         let info = try runDDPM(["info", dir.appendingPathComponent("pipeline").path])
         #expect(info.status == 0, "\(info.standardError)")
-        #expect(info.standardOutput.contains("Gaussian diffusion, T = 20") && info.standardOutput.contains("v_prediction"), "\(info.standardOutput)")
+        #expect(
+            info.standardOutput.contains("Gaussian diffusion, T = 20") && info.standardOutput.contains("v_prediction"),
+            "\(info.standardOutput)")
         #expect(info.standardError.isEmpty, "no warnings: \(info.standardError)")
 
         // An existing --output: exit 1, nothing changed.
         let before = try Data(contentsOf: dir.appendingPathComponent("pipeline/unet/diffusion_pytorch_model.safetensors"))
-        let again = try runDDPM(["export", "--checkpoint", run.path, "--output", dir.appendingPathComponent("pipeline").path, "--raw-weights"])
+        let again = try runDDPM([
+            "export", "--checkpoint", run.path, "--output", dir.appendingPathComponent("pipeline").path, "--raw-weights",
+        ])
         #expect(again.status == 1)
         #expect(again.standardError.contains("already exists; choose another folder or delete it"), "\(again.standardError)")
         #expect(try Data(contentsOf: dir.appendingPathComponent("pipeline/unet/diffusion_pytorch_model.safetensors")) == before)
@@ -58,8 +68,11 @@ struct ExportCommandTests {
         var outputs: [Data] = []
         for folder in [run, export] {
             let out = dir.appendingPathComponent("samples-\(folder.lastPathComponent)")
-            let result = try runDDPM(["sample", "--checkpoint", folder.path, "--count", "3", "--spacing", "leading", "--seed", "9",
-                                      "--output", out.path, "--threads", "1"] + sampler)
+            let result = try runDDPM(
+                [
+                    "sample", "--checkpoint", folder.path, "--count", "3", "--spacing", "leading", "--seed", "9",
+                    "--output", out.path, "--threads", "1",
+                ] + sampler)
             #expect(result.status == 0, "\(result.standardError)")
             outputs.append(try Data(contentsOf: out.appendingPathComponent("samples.npy")))
         }
@@ -69,8 +82,10 @@ struct ExportCommandTests {
     @Test func refusesABinomialRun() throws {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
-        let trained = try runDDPM(["train", "--output", run.path, "--diffusion", "binomial", "--data", "deadleaves,size=8,count=16,binarize",
-                                   "--model", "tiny", "--timesteps", "10", "--steps", "1", "--batch-size", "8", "--threads", "1"])
+        let trained = try runDDPM([
+            "train", "--output", run.path, "--diffusion", "binomial", "--data", "deadleaves,size=8,count=16,binarize",
+            "--model", "tiny", "--timesteps", "10", "--steps", "1", "--batch-size", "8", "--threads", "1",
+        ])
         #expect(trained.status == 0, "\(trained.standardError)")
         let result = try runDDPM(["export", "--checkpoint", run.path, "--output", dir.appendingPathComponent("pipeline").path])
         #expect(result.status == 1)
@@ -80,7 +95,7 @@ struct ExportCommandTests {
     }
 
     @Test(arguments: [
-        ([String](), 64, "--checkpoint"),                                  // flags missing: a usage error
+        ([String](), 64, "--checkpoint"),  // flags missing: a usage error
         (["--checkpoint", "/nonexistent/run"], 64, "--output"),
         (["--checkpoint", "/nonexistent/run", "--output", "OUT"], 1, "no such folder"),
     ])

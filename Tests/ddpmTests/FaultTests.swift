@@ -26,9 +26,10 @@ struct FaultTests {
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
         process.waitUntilExit()
-        return CommandResult(status: process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus,
-                             standardOutput: try String(contentsOf: out, encoding: .utf8),
-                             standardError: try String(contentsOf: err, encoding: .utf8))
+        return CommandResult(
+            status: process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus,
+            standardOutput: try String(contentsOf: out, encoding: .utf8),
+            standardError: try String(contentsOf: err, encoding: .utf8))
     }
 
     func step(_ run: URL) throws -> Int {
@@ -40,15 +41,20 @@ struct FaultTests {
     @Test func fullDiskDuringACheckpointKeepsTheLastOne() throws {
         let run = try temporaryFolder().appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "2"] + Self.toy).status == 0)
-        let full = try runThroughShell("trap '' XFSZ; ulimit -f 400", ["train", "--output", run.path, "--resume", "--steps", "4", "--threads", "1"])
+        let full = try runThroughShell(
+            "trap '' XFSZ; ulimit -f 400", ["train", "--output", run.path, "--resume", "--steps", "4", "--threads", "1"])
         #expect(full.status == 1, "\(full.standardError)")
-        #expect(full.standardError.contains("optimizer.safetensors") && full.standardError.contains("File too large"), "\(full.standardError)")
+        #expect(
+            full.standardError.contains("optimizer.safetensors") && full.standardError.contains("File too large"), "\(full.standardError)")
         #expect(try step(run) == 2)
         _ = try TrainedModel.load(run)
         let again = try runDDPM(["train", "--output", run.path, "--resume", "--steps", "4", "--threads", "1"])
         #expect(again.status == 0, "\(again.standardError)")
         #expect(try step(run) == 4)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: run.path).sorted() == ["checkpoint", "checkpoint-00000004", "log.jsonl", "run.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: run.path).sorted() == [
+                "checkpoint", "checkpoint-00000004", "log.jsonl", "run.json",
+            ])
     }
 
     @Test func aLogThatCannotBeWrittenLosesLinesNotTheRun() throws {
@@ -89,7 +95,8 @@ struct FaultTests {
     @Test func aRunFolderDeletedMidRunStopsWithAnError() throws {
         let run = try temporaryFolder().appendingPathComponent("run")
         let (process, _, err) = try SignalTests.start(
-            ["train", "--output", run.path, "--steps", "100000", "--checkpoint-every", "50"] + Self.toy, in: run.deletingLastPathComponent())
+            ["train", "--output", run.path, "--steps", "100000", "--checkpoint-every", "50"] + Self.toy, in: run.deletingLastPathComponent()
+        )
         SignalTests.waitFor(run.appendingPathComponent("checkpoint"), seconds: 30)
         try FileManager.default.removeItem(at: run)
         process.waitUntilExit()
@@ -118,7 +125,9 @@ struct FaultTests {
         let folder = try temporaryFolder()
         let run = folder.appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "1"] + Self.toy).status == 0)
-        let result = try runDDPM(["sample", "--checkpoint", run.path, "--count", "2000000000", "--output", folder.appendingPathComponent("s").path])
+        let result = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "2000000000", "--output", folder.appendingPathComponent("s").path,
+        ])
         #expect(result.status != 0 && result.standardError.contains("--count 2000000000"), "\(result.standardError)")
     }
 }

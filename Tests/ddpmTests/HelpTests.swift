@@ -9,8 +9,10 @@ import Testing
 @Suite struct HelpTests {
     static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HelpSnapshots")
 
-    static let subcommands = ["demo", "train", "sample", "schedule", "info", "export", "denoise", "bench", "evaluate", "progressive",
-                              "interpolate", "inpaint", "rate-distortion"]
+    static let subcommands = [
+        "demo", "train", "sample", "schedule", "info", "export", "denoise", "bench", "evaluate", "progressive",
+        "interpolate", "inpaint", "rate-distortion",
+    ]
 
     @Test(arguments: ["ddpm"] + subcommands)
     func helpMatchesItsSnapshot(_ command: String) throws {
@@ -23,7 +25,9 @@ import Testing
     @Test func everySubcommandHasASnapshot() throws {
         let lines = try runDDPM(["--help"]).standardOutput.split(separator: "\n", omittingEmptySubsequences: false)
         let section = lines.drop { $0 != "SUBCOMMANDS:" }.dropFirst().prefix { !$0.isEmpty }
-        let listed = section.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        let listed = section.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.compactMap {
+            $0.split(separator: " ").first.map(String.init)
+        }
         #expect(Set(listed) == Set(Self.subcommands), "\(listed)")
     }
 

@@ -25,9 +25,12 @@ func mpirun(_ arguments: [String], in directory: URL? = nil, seconds: Int = 120)
     let path = try #require(mpirunPath, "mpirun is missing: install openmpi-bin (make deps does)")
     let started = Date()
     let result = try runProgram(
-        URL(fileURLWithPath: "/usr/bin/timeout"), ["--kill-after=5", "\(seconds)", path, "--oversubscribe", "--bind-to", "none"] + arguments,
+        URL(fileURLWithPath: "/usr/bin/timeout"),
+        ["--kill-after=5", "\(seconds)", path, "--oversubscribe", "--bind-to", "none"] + arguments,
         in: directory,
-        environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"])
+        environment: [
+            "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+        ])
     return (result, Date().timeIntervalSince(started))
 }
 
@@ -44,19 +47,25 @@ struct MPITrainTests {
 
     static let toy = Setting(
         name: "toy MLP, swiss roll, B = 16",
-        flags: ["--data", "swissroll,count=300", "--batch-size", "16", "--learning-rate", "1e-3", "--warmup", "0", "--ema-decay", "0.9",
-                "--seed", "3", "--threads", "1"],
+        flags: [
+            "--data", "swissroll,count=300", "--batch-size", "16", "--learning-rate", "1e-3", "--warmup", "0", "--ema-decay", "0.9",
+            "--seed", "3", "--threads", "1",
+        ],
         steps: 20, learningRate: 1e-3)
     static let unet = Setting(
         name: "tiny U-Net, dead leaves 8×8, B = 8",
-        flags: ["--data", "deadleaves,size=8,count=16", "--model", "tiny", "--timesteps", "50", "--batch-size", "8", "--learning-rate", "1e-3",
-                "--warmup", "0", "--ema-decay", "0.9", "--seed", "5", "--threads", "1"],
+        flags: [
+            "--data", "deadleaves,size=8,count=16", "--model", "tiny", "--timesteps", "50", "--batch-size", "8", "--learning-rate", "1e-3",
+            "--warmup", "0", "--ema-decay", "0.9", "--seed", "5", "--threads", "1",
+        ],
         steps: 6, learningRate: 1e-3)
     /// IDDPM's importance-sampled t: every rank must keep the same loss history (gathered in example order).
     static let lossAware = Setting(
         name: "toy MLP, loss-aware t, T = 4",
-        flags: ["--data", "swissroll,count=300", "--batch-size", "16", "--learning-rate", "1e-3", "--warmup", "0", "--ema-decay", "0.9",
-                "--timesteps", "4", "--loss", "vlb", "--timestep-sampling", "loss-aware", "--seed", "4", "--threads", "1"],
+        flags: [
+            "--data", "swissroll,count=300", "--batch-size", "16", "--learning-rate", "1e-3", "--warmup", "0", "--ema-decay", "0.9",
+            "--timesteps", "4", "--loss", "vlb", "--timestep-sampling", "loss-aware", "--seed", "4", "--threads", "1",
+        ],
         steps: 20, learningRate: 1e-3)
 
     /// The checkpoint's weights and EMA, by file and tensor name.
@@ -92,8 +101,10 @@ struct MPITrainTests {
     /// 1e-5 of K·lr) and 6.7e-6 of K·lr = 6e-3 (U-Net, 1.1e-3 of K·lr). An actual fault (a
     /// share computed twice or not at all, a bucket left out, gradients not averaged over the
     /// global batch) changes the steps themselves: errors of the order of K·lr.
-    func expectSameTraining(_ got: [String: [Float]], _ want: [String: [Float]], _ setting: Setting, _ label: String,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectSameTraining(
+        _ got: [String: [Float]], _ want: [String: [Float]], _ setting: Setting, _ label: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let tolerance = Float(0.01 * Double(setting.steps) * setting.learningRate)
         #expect(got.keys.sorted() == want.keys.sorted(), "\(label): tensors differ", sourceLocation: sourceLocation)
         for name in want.keys.sorted() {
@@ -118,8 +129,10 @@ struct MPITrainTests {
         #expect(try folderContents(a) == ["checkpoint", String(format: "checkpoint-%08d", setting.steps), "log.jsonl", "run.json"])
         // Two 2-rank runs: the same files, bit for bit.
         for name in [Checkpoint.modelName, Checkpoint.emaName, Checkpoint.optimizerName, Checkpoint.stateName] {
-            #expect(try Data(contentsOf: a.appendingPathComponent("checkpoint/" + name)) == Data(contentsOf: b.appendingPathComponent("checkpoint/" + name)),
-                    "\(name) differs between two 2-rank runs")
+            #expect(
+                try Data(contentsOf: a.appendingPathComponent("checkpoint/" + name))
+                    == Data(contentsOf: b.appendingPathComponent("checkpoint/" + name)),
+                "\(name) differs between two 2-rank runs")
         }
         #expect(try losses(a) == losses(b))
         // 2 ranks vs 1 process: the same training up to the order of the sums.
@@ -131,7 +144,8 @@ struct MPITrainTests {
     func twoRanksAreOneProcessWithTheBatchSplitInTwo(_ setting: Setting) throws {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
-        let (result, _) = try mpirun(["-np", "2", ddpmExecutable.path, "train", "--output", run.path, "--steps", "\(setting.steps)"] + setting.flags)
+        let (result, _) = try mpirun(
+            ["-np", "2", ddpmExecutable.path, "train", "--output", run.path, "--steps", "\(setting.steps)"] + setting.flags)
         #expect(result.status == 0, "\(result.standardError)")
         // One process, in this test: each step's gradients computed for the two ranks' shares and
         // added in Float32 (as the all-reduce adds them), then one update.
@@ -140,13 +154,18 @@ struct MPITrainTests {
         let trainer = try Trainer(configuration: configuration)
         var sampler = trainer.batchSampler(for: try TrainingRun.loadData(configuration.data, seed: configuration.seed))
         let size = configuration.batchSize
-        let shares = [DataParallelTrainer.share(of: 0, ranks: 2, batchSize: size), DataParallelTrainer.share(of: 1, ranks: 2, batchSize: size)]
+        let shares = [
+            DataParallelTrainer.share(of: 0, ranks: 2, batchSize: size), DataParallelTrainer.share(of: 1, ranks: 2, batchSize: size),
+        ]
         for step in 0..<setting.steps {
             let batch = sampler.batch(step: step, size: size).data
             let parts = try shares.map { try trainer.gradients(start: batch.sliced(axis: 0, range: $0), examples: $0) }
-            let values = zip(parts[0].values, parts[1].values).map { x, y in Tensor(zip(x.floats, y.floats).map { $0 + $1 }, shape: x.shape) }
-            try trainer.apply(Trainer.Gradients(values: values, loss: parts[0].loss + parts[1].loss,
-                                                timesteps: parts[0].timesteps + parts[1].timesteps, losses: parts[0].losses + parts[1].losses))
+            let values = zip(parts[0].values, parts[1].values).map { x, y in Tensor(zip(x.floats, y.floats).map { $0 + $1 }, shape: x.shape)
+            }
+            try trainer.apply(
+                Trainer.Gradients(
+                    values: values, loss: parts[0].loss + parts[1].loss,
+                    timesteps: parts[0].timesteps + parts[1].timesteps, losses: parts[0].losses + parts[1].losses))
         }
         var expected: [String: [Float]] = [:]
         for (name, p) in trainer.network.namedParameters { expected[Checkpoint.modelName + ":" + name] = p.value.floats }
@@ -161,7 +180,8 @@ struct MPITrainTests {
     @Test(arguments: [toy, unet])
     func resumeWithAnotherRankCount(_ setting: Setting) throws {
         let dir = try temporaryFolder()
-        let straight = dir.appendingPathComponent("straight"), twoThenOne = dir.appendingPathComponent("2-1"), oneThenTwo = dir.appendingPathComponent("1-2")
+        let straight = dir.appendingPathComponent("straight"), twoThenOne = dir.appendingPathComponent("2-1"),
+            oneThenTwo = dir.appendingPathComponent("1-2")
         let half = ["--steps", "\(setting.steps / 2)"], all = ["--steps", "\(setting.steps)"]
         #expect(try runDDPM(["train", "--output", straight.path] + all + setting.flags).status == 0)
         // 2 ranks to K/2, then 1 process to K.
@@ -171,7 +191,8 @@ struct MPITrainTests {
         #expect(second.status == 0, "\(second.standardError)")
         // 1 process to K/2, then 2 ranks to K.
         #expect(try runDDPM(["train", "--output", oneThenTwo.path] + half + setting.flags).status == 0)
-        let third = try mpirun(["-np", "2", ddpmExecutable.path, "train", "--output", oneThenTwo.path, "--resume", "--threads", "1"] + all).result
+        let third = try mpirun(["-np", "2", ddpmExecutable.path, "train", "--output", oneThenTwo.path, "--resume", "--threads", "1"] + all)
+            .result
         #expect(third.status == 0, "\(third.standardError)")
         #expect(third.standardError.contains("resuming"), "\(third.standardError)")
         let want = try weights(straight)
@@ -185,16 +206,21 @@ struct MPITrainTests {
         // it holds a damaged one (as on a machine whose copy of the data is broken).
         let dir = try temporaryFolder()
         let good = dir.appendingPathComponent("good"), bad = dir.appendingPathComponent("bad")
-        for folder in [good, bad] { try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true) }
+        for folder in [good, bad] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        }
         for i in 0..<4 {
             try RasterImage(width: 8, height: 8, format: .gray, pixels: [UInt8](repeating: UInt8(i * 60), count: 64))
                 .writePNG(to: good.appendingPathComponent("images/\(i).png"))
         }
         try Data("not a PNG".utf8).write(to: bad.appendingPathComponent("images/0.png"))
         let run = dir.appendingPathComponent("run")
-        let train = [ddpmExecutable.path, "train", "--data", "png:images,size=8,channels=1", "--model", "tiny", "--batch-size", "4",
-                     "--steps", "1000", "--threads", "1", "--output", run.path]
-        let (result, elapsed) = try mpirun(["-np", "1", "-wdir", good.path] + train + [":", "-np", "1", "-wdir", bad.path] + train, seconds: 60)
+        let train = [
+            ddpmExecutable.path, "train", "--data", "png:images,size=8,channels=1", "--model", "tiny", "--batch-size", "4",
+            "--steps", "1000", "--threads", "1", "--output", run.path,
+        ]
+        let (result, elapsed) = try mpirun(
+            ["-np", "1", "-wdir", good.path] + train + [":", "-np", "1", "-wdir", bad.path] + train, seconds: 60)
         #expect(result.status != 0 && result.status != 124, "exit \(result.status)")
         #expect(result.standardError.contains("rank 1 of 2"), "\(result.standardError)")
         #expect(result.standardError.contains("--data"), "\(result.standardError)")
@@ -207,13 +233,16 @@ struct MPITrainTests {
         // checkpoint must resume.
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
-        let train = "exec \(ddpmExecutable.path) train --output \(run.path) --steps 100000 --checkpoint-every 20 " + Self.toy.flags.joined(separator: " ")
+        let train =
+            "exec \(ddpmExecutable.path) train --output \(run.path) --steps 100000 --checkpoint-every 20 "
+            + Self.toy.flags.joined(separator: " ")
         let script = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then (sleep 1.5; kill -9 $$) & fi; \(train)"
         let (result, elapsed) = try mpirun(["-np", "2", "/bin/sh", "-c", script], seconds: 60)
         #expect(result.status != 0 && result.status != 124, "exit \(result.status)")
         #expect(elapsed < 30, "the job took \(elapsed) s to stop")
         #expect(result.standardError.contains("rank 1") || result.standardOutput.contains("rank 1"), "\(result.standardError)")
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
         let saved = try #require(state["step"] as? Int)
         let resumed = try runDDPM(["train", "--output", run.path, "--resume", "--steps", "\(saved + 5)", "--threads", "1"])
         #expect(resumed.status == 0, "\(resumed.standardError)")
@@ -223,8 +252,11 @@ struct MPITrainTests {
     @Test func aBatchSmallerThanTheRanksIsRefusedByEveryRank() throws {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
-        let (result, _) = try mpirun(["-np", "2", ddpmExecutable.path, "train", "--data", "swissroll,count=50", "--batch-size", "1",
-                                      "--steps", "2", "--threads", "1", "--output", run.path], seconds: 60)
+        let (result, _) = try mpirun(
+            [
+                "-np", "2", ddpmExecutable.path, "train", "--data", "swissroll,count=50", "--batch-size", "1",
+                "--steps", "2", "--threads", "1", "--output", run.path,
+            ], seconds: 60)
         #expect(result.status != 0 && result.status != 124)
         #expect(result.standardError.contains("--batch-size 1") && result.standardError.contains("2 ranks"), "\(result.standardError)")
         #expect(!FileManager.default.fileExists(atPath: run.path), "nothing is written")

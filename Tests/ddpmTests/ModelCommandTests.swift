@@ -22,11 +22,14 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
         defer { try? FileManager.default.removeItem(at: directory) }
         func sample(_ name: String, seed: String) throws -> [UInt8] {
             let out = directory.appendingPathComponent(name)
-            let result = try runDDPM(["sample", "--checkpoint", fixture.path, "--count", "2", "--sampler", "ddim", "--steps", "4",
-                                      "--seed", seed, "--output", out.path, "--threads", "1"])
+            let result = try runDDPM([
+                "sample", "--checkpoint", fixture.path, "--count", "2", "--sampler", "ddim", "--steps", "4",
+                "--seed", seed, "--output", out.path, "--threads", "1",
+            ])
             #expect(result.status == 0, "\(result.standardError)")
             let array = try NPYFile.read(out.appendingPathComponent("samples.npy"))
-            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.appendingPathComponent("config.json"))) as! [String: Any]
+            let config =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.appendingPathComponent("config.json"))) as! [String: Any]
             let size = (config["sample_size"] as! NSNumber).intValue
             #expect(array.shape == [2, size, size, 3], "samples.npy shape \(array.shape)")
             guard case .uint8(let bytes) = array.elements else { Issue.record("samples.npy is not uint8"); return [] }
@@ -63,8 +66,10 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("x.npy"), output = directory.appendingPathComponent("out.npy")
         try NPYFile.write(example(fixture.appendingPathComponent("input.npy"), index), to: input)
-        let result = try runDDPM(["denoise", "--checkpoint", fixture.path, "--input", input.path,
-                                  "--timestep", String(timestep), "--output", output.path, "--threads", "1"])
+        let result = try runDDPM([
+            "denoise", "--checkpoint", fixture.path, "--input", input.path,
+            "--timestep", String(timestep), "--output", output.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let got = try NPYFile.read(output)
         let expected = try example(fixture.appendingPathComponent("output.npy"), index)
@@ -82,14 +87,17 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
         let directory = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.npy")
-        let result = try runDDPM(["denoise", "--checkpoint", fixture.path, "--input", fixture.appendingPathComponent("input.npy").path,
-                                  "--timestep", "0", "--output", output.path])
+        let result = try runDDPM([
+            "denoise", "--checkpoint", fixture.path, "--input", fixture.appendingPathComponent("input.npy").path,
+            "--timestep", "0", "--output", output.path,
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let got = try NPYFile.read(output)
         #expect(got.shape == [2, 3, 8, 8])
         // Row 0 is at timestep 0 in the fixture too.
         guard case .float32(let y) = got.elements,
-              case .float32(let reference) = try example(fixture.appendingPathComponent("output.npy"), 0).elements else {
+            case .float32(let reference) = try example(fixture.appendingPathComponent("output.npy"), 0).elements
+        else {
             Issue.record("output is not float32")
             return
         }
@@ -102,8 +110,10 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.npy")
         let missing = directory.appendingPathComponent("no-such-input.npy")
-        let result = try runDDPM(["denoise", "--checkpoint", fixture.path, "--input", missing.path,
-                                  "--timestep", "0", "--output", output.path])
+        let result = try runDDPM([
+            "denoise", "--checkpoint", fixture.path, "--input", missing.path,
+            "--timestep", "0", "--output", output.path,
+        ])
         #expect(result.status != 0)
         #expect(result.standardError.contains("--input") && result.standardError.contains("no-such-input.npy"), "\(result.standardError)")
         #expect(!FileManager.default.fileExists(atPath: output.path))
@@ -115,11 +125,14 @@ private func example(_ url: URL, _ index: Int) throws -> NPYArray {
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("x.npy"), output = directory.appendingPathComponent("out.npy")
         try NPYFile.write(NPYArray(shape: [1, 3, 16, 16], elements: .float32(Array(repeating: 0, count: 768))), to: input)
-        let result = try runDDPM(["denoise", "--checkpoint", fixture.path, "--input", input.path,
-                                  "--timestep", "0", "--output", output.path])
+        let result = try runDDPM([
+            "denoise", "--checkpoint", fixture.path, "--input", input.path,
+            "--timestep", "0", "--output", output.path,
+        ])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("[1, 3, 16, 16]") && result.standardError.contains("[N, 3, 8, 8]"),
-                "\(result.standardError)")
+        #expect(
+            result.standardError.contains("[1, 3, 16, 16]") && result.standardError.contains("[N, 3, 8, 8]"),
+            "\(result.standardError)")
         #expect(!FileManager.default.fileExists(atPath: output.path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["x.npy"])
     }

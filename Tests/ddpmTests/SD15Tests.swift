@@ -50,8 +50,10 @@ struct SD15Tests {
     /// and more than 5 bits/dim below the untrained model's (about 35 bits/dim).
     @Test func demoSD15WritesPicturesAndLowersTheBound() throws {
         let folder = try temporaryFolder()
-        let result = try runDDPM(["demo", "--paper", "sd15", "--steps", "300", "--batch-size", "64", "--count", "300",
-                                  "--output", folder.path, "--threads", "1"])
+        let result = try runDDPM([
+            "demo", "--paper", "sd15", "--steps", "300", "--batch-size", "64", "--count", "300",
+            "--output", folder.path, "--threads", "1",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         for name in ["data-vs-samples.png", "processes.png", "drift.png", "loss.png", "samples.csv", "loss.csv"] {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name) missing")

@@ -54,8 +54,10 @@ struct SignalTests {
         let run = folder.appendingPathComponent("run")
         // A U-Net (time-embedding GEMMs on oneDNN's JIT) on two threads, far more steps than it will take.
         let (train, trainOut, trainErr) = try Self.start(
-            ["train", "--data", "deadleaves,size=8,count=64", "--model", "tiny", "--batch-size", "8", "--steps", "1000000",
-             "--timesteps", "50", "--threads", "2", "--output", run.path], in: folder)
+            [
+                "train", "--data", "deadleaves,size=8,count=64", "--model", "tiny", "--batch-size", "8", "--steps", "1000000",
+                "--timesteps", "50", "--threads", "2", "--output", run.path,
+            ], in: folder)
         Self.waitForLines(run.appendingPathComponent("log.jsonl"), seconds: 60)
         let sentToTraining = Self.barrage(train, signals: [SIGUSR1, SIGUSR1, SIGUSR1, SIGUSR2], count: 300, maximumGap: 8, seed: 1)
         kill(train.processIdentifier, SIGTERM)
@@ -73,7 +75,8 @@ struct SignalTests {
 
         // Sampling (no handlers of its own: SIGUSR1 and SIGUSR2 are received and ignored).
         let (sample, _, sampleErr) = try Self.start(
-            ["sample", "--checkpoint", run.path, "--count", "256", "--threads", "2", "--output", folder.appendingPathComponent("s").path], in: folder)
+            ["sample", "--checkpoint", run.path, "--count", "256", "--threads", "2", "--output", folder.appendingPathComponent("s").path],
+            in: folder)
         usleep(300_000)
         let sentToSampling = Self.barrage(sample, signals: [SIGUSR1, SIGUSR2], count: 200, maximumGap: 8, seed: 2)
         sample.waitUntilExit()
@@ -86,8 +89,11 @@ struct SignalTests {
     /// Without a training loop to stop, SIGINT ends the process as the default action does.
     @Test func interruptEndsOtherCommandsAsUsual() throws {
         let folder = try temporaryFolder()
-        let (bench, _, _) = try Self.start(["bench", "--model", "tiny", "--mode", "sample", "--batch-size", "8", "--iterations", "100000",
-                                            "--threads", "1"], in: folder)
+        let (bench, _, _) = try Self.start(
+            [
+                "bench", "--model", "tiny", "--mode", "sample", "--batch-size", "8", "--iterations", "100000",
+                "--threads", "1",
+            ], in: folder)
         usleep(500_000)
         kill(bench.processIdentifier, SIGINT)
         bench.waitUntilExit()

@@ -11,8 +11,10 @@ import DDPMTraining
 struct SoakTests {
     /// The run: long enough (40 steps per kill, at least 240) that the kills land before it ends.
     static func run(kills: Int) -> [String] {
-        ["--data", "swissroll,count=256", "--batch-size", "16", "--steps", "\(max(240, 40 * kills))", "--checkpoint-every", "4",
-         "--learning-rate", "1e-3", "--warmup", "5", "--threads", "1"]
+        [
+            "--data", "swissroll,count=256", "--batch-size", "16", "--steps", "\(max(240, 40 * kills))", "--checkpoint-every", "4",
+            "--learning-rate", "1e-3", "--warmup", "5", "--threads", "1",
+        ]
     }
 
     @Test func killedAndResumedRunEqualsAnUninterruptedOne() throws {

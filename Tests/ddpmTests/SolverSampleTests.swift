@@ -15,19 +15,28 @@ struct SolverSampleTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("sampler.json"))) as! [String: Any]
     }
 
-    @Test("a pipeline folder samples as diffusers' solvers from a given x_T: the bytes of diffusers' images; sampler.json says how",
-          arguments: ["dpm-solver++", "unipc"])
+    @Test(
+        "a pipeline folder samples as diffusers' solvers from a given x_T: the bytes of diffusers' images; sampler.json says how",
+        arguments: ["dpm-solver++", "unipc"])
     func solverFromGivenNoiseMatchesDiffusers(_ sampler: String) throws {
         let folder = try DiffusersSampleTests.pipeline("thresholding", caller: "solver-\(sampler)")
         let out = folder.deletingLastPathComponent().appendingPathComponent("out")
-        let result = try runDDPM(["sample", "--checkpoint", folder.path, "--sampler", sampler, "--steps", "10", "--output", out.path, "--threads", "1",
-                                  "--initial-noise", DiffusersSampleTests.schedulers.appendingPathComponent("x_T_f32.npy").path])
+        let result = try runDDPM([
+            "sample", "--checkpoint", folder.path, "--sampler", sampler, "--steps", "10", "--output", out.path, "--threads", "1",
+            "--initial-noise", DiffusersSampleTests.schedulers.appendingPathComponent("x_T_f32.npy").path,
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let final = try NPYFile.read(Self.fixture.appendingPathComponent("\(sampler).npy")).tensor().doubles
         var expected: [Double] = []
-        for i in 0..<2 { for y in 0..<8 { for x in 0..<8 { for c in 0..<3 {
-            expected.append(Swift.min(Swift.max(((final[((i * 3 + c) * 8 + y) * 8 + x] + 1) * 127.5).rounded(), 0), 255))
-        } } } }
+        for i in 0..<2 {
+            for y in 0..<8 {
+                for x in 0..<8 {
+                    for c in 0..<3 {
+                        expected.append(Swift.min(Swift.max(((final[((i * 3 + c) * 8 + y) * 8 + x] + 1) * 127.5).rounded(), 0), 255))
+                    }
+                }
+            }
+        }
         let ours = try DiffusersSampleTests.bytes(out.appendingPathComponent("samples.npy")).map(Double.init)
         expectClose(ours, expected, relative: 0, absolute: 1, "\(sampler): samples.npy vs diffusers")
         #expect(zip(ours, expected).filter { $0 != $1 }.count <= 4, "\(sampler): more than a few bytes off by one")
@@ -38,7 +47,9 @@ struct SolverSampleTests {
         #expect((record["steps"] as? NSNumber)?.intValue == 10 && (record["order"] as? NSNumber)?.intValue == 2)
         #expect((record["timesteps"] as? [NSNumber])?.map(\.intValue) == [900, 810, 720, 630, 540, 450, 360, 270, 180, 90], "\(record)")
         #expect((record["orders"] as? [NSNumber])?.map(\.intValue) == [1, 2, 2, 2, 2, 2, 2, 2, 2, 1], "\(record)")
-        #expect(record["spacing"] as? String == "leading" && record["final_noise"] as? String == "zero" && record["step_placement"] as? String == "uniform")
+        #expect(
+            record["spacing"] as? String == "leading" && record["final_noise"] as? String == "zero"
+                && record["step_placement"] as? String == "uniform")
         #expect((record["x0_limit"] as? String)?.contains("dynamic thresholding (quantile 0.9, at most 1.5)") == true, "\(record)")
         #expect(record["initial_noise"] is String && record["weights"] == nil, "\(record)")
     }
@@ -51,20 +62,24 @@ struct SolverSampleTests {
         #expect(trained.status == 0, "\(trained.standardError)")
         func sample(_ name: String, _ flags: [String]) throws -> (csv: String, record: [String: Any]) {
             let out = dir.appendingPathComponent(name)
-            let result = try runDDPM(["sample", "--checkpoint", run.path, "--count", "5", "--output", out.path, "--threads", "1", "--seed", "3"] + flags)
+            let result = try runDDPM(
+                ["sample", "--checkpoint", run.path, "--count", "5", "--output", out.path, "--threads", "1", "--seed", "3"] + flags)
             #expect(result.status == 0, "\(flags): \(result.standardError)")
             return (try String(contentsOf: out.appendingPathComponent("samples.csv"), encoding: .utf8), try Self.record(out))
         }
         for (placement, sampler) in [("uniform", "dpm-solver++"), ("log-snr", "unipc"), ("karras", "sde-dpm-solver++")] {
-            let (csv, record) = try sample("\(sampler)-\(placement)", ["--sampler", sampler, "--step-placement", placement, "--order", "2", "--steps", "8"])
+            let (csv, record) = try sample(
+                "\(sampler)-\(placement)", ["--sampler", sampler, "--step-placement", placement, "--order", "2", "--steps", "8"])
             let values = csv.split(separator: "\n").dropFirst().flatMap { $0.split(separator: ",") }.compactMap { Double($0) }
             #expect(values.count == 10 && values.allSatisfy(\.isFinite), "\(sampler) \(placement): \(csv)")
             #expect(record["step_placement"] as? String == placement && (record["steps"] as? NSNumber)?.intValue == 8, "\(record)")
             #expect((record["sigmas"] as? [NSNumber])?.count == 9 && record["weights"] as? String == "ema", "\(record)")
         }
         let (defaults, record) = try sample("default", ["--sampler", "dpm-solver++"])
-        #expect((record["steps"] as? NSNumber)?.intValue == 20 && (record["order"] as? NSNumber)?.intValue == 2 && record["spacing"] as? String == "linspace",
-                "\(record)")
+        #expect(
+            (record["steps"] as? NSNumber)?.intValue == 20 && (record["order"] as? NSNumber)?.intValue == 2
+                && record["spacing"] as? String == "linspace",
+            "\(record)")
         #expect(record["x0_limit"] as? String == "none", "points are not clipped: \(record)")
         #expect(!defaults.isEmpty)
         let first = try sample("sde-1", ["--sampler", "sde-dpm-solver++", "--steps", "6"]).csv
@@ -73,17 +88,18 @@ struct SolverSampleTests {
         #expect(ddim["sampler"] as? String == "ddim" && (ddim["eta"] as? NSNumber)?.doubleValue == 0 && ddim["order"] == nil, "\(ddim)")
     }
 
-    @Test("bad solver flags are refused by name: exit 64 for flags, 1 for what the model decides",
-          arguments: [
-              (["--sampler", "dpm-solver++", "--order", "4"], 64, "--order 4: --sampler dpm-solver++ has orders 1 to 3"),
-              (["--sampler", "sde-dpm-solver++", "--order", "3"], 64, "the SDE variant is at most second order"),
-              (["--sampler", "unipc", "--order", "0"], 64, "--order 0: --sampler unipc has orders 1 to 3"),
-              (["--sampler", "ddim", "--order", "2"], 64, "--order and --step-placement apply to"),
-              (["--step-placement", "karras"], 64, "--order and --step-placement apply to"),
-              (["--sampler", "unipc", "--eta", "0.5"], 64, "--eta applies to --sampler ddim only"),
-              (["--sampler", "dpm-solver++", "--steps", "1001"], 1, "--steps 1001 is more than the model's T = 1000"),
-              (["--sampler", "dpm-solver++", "--spacing", "even"], 1, "--spacing even is the respacing of the ancestral and DDIM samplers"),
-          ])
+    @Test(
+        "bad solver flags are refused by name: exit 64 for flags, 1 for what the model decides",
+        arguments: [
+            (["--sampler", "dpm-solver++", "--order", "4"], 64, "--order 4: --sampler dpm-solver++ has orders 1 to 3"),
+            (["--sampler", "sde-dpm-solver++", "--order", "3"], 64, "the SDE variant is at most second order"),
+            (["--sampler", "unipc", "--order", "0"], 64, "--order 0: --sampler unipc has orders 1 to 3"),
+            (["--sampler", "ddim", "--order", "2"], 64, "--order and --step-placement apply to"),
+            (["--step-placement", "karras"], 64, "--order and --step-placement apply to"),
+            (["--sampler", "unipc", "--eta", "0.5"], 64, "--eta applies to --sampler ddim only"),
+            (["--sampler", "dpm-solver++", "--steps", "1001"], 1, "--steps 1001 is more than the model's T = 1000"),
+            (["--sampler", "dpm-solver++", "--spacing", "even"], 1, "--spacing even is the respacing of the ancestral and DDIM samplers"),
+        ])
     func refusals(_ flags: [String], _ status: Int32, _ message: String) throws {
         let folder = try DiffusersSampleTests.pipeline("linear-epsilon-fixed-small", caller: "refusal-\(flags.joined())")
         let result = try runDDPM(["sample", "--checkpoint", folder.path, "--count", "1", "--output", folder.path + "-out"] + flags)

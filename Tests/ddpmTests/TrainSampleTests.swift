@@ -21,8 +21,10 @@ struct TrainSampleTests {
         let run = dir.appendingPathComponent("run")
         let result = try runDDPM(["train", "--output", run.path, "--steps", "4"] + Self.toy)
         #expect(result.status == 0, "\(result.standardError)")
-        for name in ["run.json", "log.jsonl", "checkpoint/model.safetensors", "checkpoint/ema.safetensors",
-                     "checkpoint/optimizer.safetensors", "checkpoint/state.json"] {
+        for name in [
+            "run.json", "log.jsonl", "checkpoint/model.safetensors", "checkpoint/ema.safetensors",
+            "checkpoint/optimizer.safetensors", "checkpoint/state.json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), "\(name)")
         }
         // The link is the only checkpoint folder: no partial saves or older checkpoints are left behind.
@@ -35,16 +37,20 @@ struct TrainSampleTests {
         #expect(try runDDPM(["--version"]).standardOutput == "ddpm \(ToolkitVersion.description)\n")
 
         let out = dir.appendingPathComponent("samples")
-        let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "7", "--batch-size", "4",
-                                  "--steps", "10", "--output", out.path, "--threads", "1"])
+        let sample = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "7", "--batch-size", "4",
+            "--steps", "10", "--output", out.path, "--threads", "1",
+        ])
         #expect(sample.status == 0, "\(sample.standardError)")
         let csv = try String(contentsOf: out.appendingPathComponent("samples.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 8)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.png").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.npy").path))
 
-        let ddim = try runDDPM(["sample", "--checkpoint", run.path, "--count", "3", "--sampler", "ddim", "--steps", "5",
-                                "--output", dir.appendingPathComponent("ddim").path, "--threads", "1"])
+        let ddim = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "3", "--sampler", "ddim", "--steps", "5",
+            "--output", dir.appendingPathComponent("ddim").path, "--threads", "1",
+        ])
         #expect(ddim.status == 0, "\(ddim.standardError)")
 
         // A second train into the same folder without --resume is refused.
@@ -65,7 +71,8 @@ struct TrainSampleTests {
         #expect(try losses(straight) == losses(split))
         #expect(try losses(split).count == 20)
         for name in ["model.safetensors", "ema.safetensors", "optimizer.safetensors", "state.json"].map({ "checkpoint/" + $0 }) {
-            let x = try Data(contentsOf: straight.appendingPathComponent(name)), y = try Data(contentsOf: split.appendingPathComponent(name))
+            let x = try Data(contentsOf: straight.appendingPathComponent(name)),
+                y = try Data(contentsOf: split.appendingPathComponent(name))
             #expect(x == y, "\(name) differs")
         }
     }
@@ -156,7 +163,8 @@ struct TrainSampleTests {
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 143, "interrupted by SIGTERM with a checkpoint saved")
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
         let step = (state["step"] as! NSNumber).intValue
         #expect(step >= 1)
         #expect(try losses(out).count == step)
@@ -165,8 +173,10 @@ struct TrainSampleTests {
     @Test func imagesTrainAndSample() throws {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
-        let result = try runDDPM(["train", "--data", "deadleaves,size=8,count=16", "--model", "fashion", "--output", run.path,
-                                  "--steps", "1", "--batch-size", "2", "--timesteps", "10"])
+        let result = try runDDPM([
+            "train", "--data", "deadleaves,size=8,count=16", "--model", "fashion", "--output", run.path,
+            "--steps", "1", "--batch-size", "2", "--timesteps", "10",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let out = dir.appendingPathComponent("samples")
         let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "2", "--steps", "2", "--output", out.path])
@@ -185,19 +195,25 @@ struct TrainSampleTests {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")
         try FileManager.default.copyItem(at: fixture, to: run)
-        let sample = try runDDPM(["sample", "--checkpoint", run.path, "--count", "4", "--steps", "5",
-                                  "--output", dir.appendingPathComponent("s").path, "--threads", "1"])
+        let sample = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "4", "--steps", "5",
+            "--output", dir.appendingPathComponent("s").path, "--threads", "1",
+        ])
         #expect(sample.status == 0, "\(sample.standardError)")
-        #expect(sample.standardError.contains("72.9 % of the initial weights") && sample.standardError.contains("--raw-weights"),
-                "\(sample.standardError)")
-        let raw = try runDDPM(["sample", "--checkpoint", run.path, "--count", "4", "--steps", "5", "--raw-weights",
-                               "--output", dir.appendingPathComponent("r").path, "--threads", "1"])
+        #expect(
+            sample.standardError.contains("72.9 % of the initial weights") && sample.standardError.contains("--raw-weights"),
+            "\(sample.standardError)")
+        let raw = try runDDPM([
+            "sample", "--checkpoint", run.path, "--count", "4", "--steps", "5", "--raw-weights",
+            "--output", dir.appendingPathComponent("r").path, "--threads", "1",
+        ])
         #expect(raw.status == 0 && !raw.standardError.contains("initial weights"), "\(raw.standardError)")
         let resumed = try runDDPM(["train", "--output", run.path, "--resume", "--steps", "5", "--threads", "1"])
         #expect(resumed.status == 0, "\(resumed.standardError)")
         #expect(resumed.standardError.contains("predates keyed randomness"), "\(resumed.standardError)")
         #expect(try losses(run).count == 5)
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
         #expect((state["step"] as? NSNumber)?.intValue == 5)
     }
 
@@ -205,12 +221,16 @@ struct TrainSampleTests {
     /// history saved in the checkpoint.
     @Test func lossAwareTimestepsAreSavedWithTheCheckpoint() throws {
         let run = try temporaryFolder().appendingPathComponent("run")
-        let result = try runDDPM(["train", "--output", run.path, "--steps", "6", "--timesteps", "4",
-                                  "--timestep-sampling", "loss-aware"] + Self.toy)
+        let result = try runDDPM(
+            [
+                "train", "--output", run.path, "--steps", "6", "--timesteps", "4",
+                "--timestep-sampling", "loss-aware",
+            ] + Self.toy)
         #expect(result.status == 0, "\(result.standardError)")
         let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("run.json"))) as! [String: Any]
         #expect((settings["timestepSampling"] as? [String: Any])?["kind"] as? String == "loss-aware")
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint/state.json"))) as! [String: Any]
         let history = state["lossHistory"] as? [[Double]]
         // 96 draws over T = 4: every t has filled its history of IDDPM's 10 losses.
         #expect(history?.count == 4 && history?.allSatisfy { $0.count == 10 } == true, "\(String(describing: history))")

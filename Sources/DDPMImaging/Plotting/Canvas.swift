@@ -12,8 +12,9 @@ public struct Canvas: Sendable {
 
     /// A canvas filled with `background`.
     public init(width: Int, height: Int, background: Color = .white) {
-        image = RasterImage(width: width, height: height, format: .rgb,
-                            fill: [background.red, background.green, background.blue])
+        image = RasterImage(
+            width: width, height: height, format: .rgb,
+            fill: [background.red, background.green, background.blue])
     }
 
     /// The canvas width in pixels.
@@ -67,9 +68,12 @@ public struct Canvas: Sendable {
     /// A line between real-valued points (rounded to the nearest pixel), `thickness` pixels wide.
     public mutating func line(from a: (Double, Double), to b: (Double, Double), _ color: Color, thickness: Int = 1) {
         guard a.0.isFinite, a.1.isFinite, b.0.isFinite, b.1.isFinite else { return }
-        let offsets = thickness <= 1 ? [(0, 0)] : (0..<thickness).flatMap { i in
-            (0..<thickness).map { j in (i - thickness / 2, j - thickness / 2) }
-        }
+        let offsets =
+            thickness <= 1
+            ? [(0, 0)]
+            : (0..<thickness).flatMap { i in
+                (0..<thickness).map { j in (i - thickness / 2, j - thickness / 2) }
+            }
         for (ox, oy) in offsets {
             line(Int(a.0.rounded()) + ox, Int(a.1.rounded()) + oy, Int(b.0.rounded()) + ox, Int(b.1.rounded()) + oy, color)
         }

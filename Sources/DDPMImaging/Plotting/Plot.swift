@@ -61,8 +61,10 @@ public struct Plot: Sendable {
     public var showGrid = true
 
     /// An empty plot with the given title, axis labels and optional fixed ranges.
-    public init(title: String = "", xLabel: String = "", yLabel: String = "",
-                xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil, logY: Bool = false) {
+    public init(
+        title: String = "", xLabel: String = "", yLabel: String = "",
+        xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil, logY: Bool = false
+    ) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -80,9 +82,10 @@ public struct Plot: Sendable {
     /// Adds a point set from interleaved pairs `[x0, y0, x1, y1, …]` (the layout of an N×2 tensor).
     public mutating func scatter(pairs: [Float], color: Color? = nil, radius: Double = 1.5, label: String? = nil) {
         precondition(pairs.count % 2 == 0, "Plot.scatter: \(pairs.count) values are not (x, y) pairs")
-        scatter(x: stride(from: 0, to: pairs.count, by: 2).map { Double(pairs[$0]) },
-                y: stride(from: 1, to: pairs.count, by: 2).map { Double(pairs[$0]) },
-                color: color, radius: radius, label: label)
+        scatter(
+            x: stride(from: 0, to: pairs.count, by: 2).map { Double(pairs[$0]) },
+            y: stride(from: 1, to: pairs.count, by: 2).map { Double(pairs[$0]) },
+            color: color, radius: radius, label: label)
     }
 
     /// Adds a line series; `x` defaults to 0, 1, 2, … (e.g. steps of a loss curve).
@@ -94,8 +97,9 @@ public struct Plot: Sendable {
 
     /// Adds arrows from (x, y) along (dx, dy), in data units (scale the field before passing it).
     public mutating func arrows(x: [Double], y: [Double], dx: [Double], dy: [Double], color: Color? = nil, label: String? = nil) {
-        precondition(x.count == y.count && x.count == dx.count && x.count == dy.count,
-                     "Plot.arrows: counts x \(x.count), y \(y.count), dx \(dx.count), dy \(dy.count) differ")
+        precondition(
+            x.count == y.count && x.count == dx.count && x.count == dy.count,
+            "Plot.arrows: counts x \(x.count), y \(y.count), dx \(dx.count), dy \(dy.count) differ")
         layers.append(.arrows(x: x, y: y, dx: dx, dy: dy, color: color ?? Color.series(layers.count), label: label))
     }
 
@@ -117,9 +121,11 @@ public struct Plot: Sendable {
     /// The x and y scales used when rendering (fixed ranges, or covering every layer).
     public func scales() -> (x: AxisScale, y: AxisScale) {
         let extents = layers.map(\.extent)
-        let xs = xRange.map { AxisScale(lower: $0.lowerBound, upper: $0.upperBound) }
+        let xs =
+            xRange.map { AxisScale(lower: $0.lowerBound, upper: $0.upperBound) }
             ?? AxisScale.covering(extents.flatMap(\.xs))
-        let ys = yRange.map { AxisScale(lower: $0.lowerBound, upper: $0.upperBound, logarithmic: logY) }
+        let ys =
+            yRange.map { AxisScale(lower: $0.lowerBound, upper: $0.upperBound, logarithmic: logY) }
             ?? AxisScale.covering(extents.flatMap(\.ys), logarithmic: logY)
         return (xs, ys)
     }

@@ -194,7 +194,9 @@ private struct Parser {
             if (0xD800..<0xDC00).contains(high) {
                 try expect("\\u")
                 let low = try hex4()
-                guard (0xDC00..<0xE000).contains(low) else { throw error("a high surrogate \\u\(String(high, radix: 16)) without its low half") }
+                guard (0xDC00..<0xE000).contains(low) else {
+                    throw error("a high surrogate \\u\(String(high, radix: 16)) without its low half")
+                }
                 return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
             }
             guard let scalar = Unicode.Scalar(high) else { throw error("a lone low surrogate \\u\(String(high, radix: 16))") }

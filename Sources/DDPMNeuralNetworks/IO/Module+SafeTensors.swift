@@ -53,7 +53,8 @@ extension Module {
             throw TensorFileError.unexpectedTensors(file.url, tensors: extra.sorted())
         }
         if let firstNonFinite {
-            throw TensorFileError.nonFiniteValues(file.url, tensor: firstNonFinite.name, count: firstNonFinite.count, tensors: nonFiniteTensors)
+            throw TensorFileError.nonFiniteValues(
+                file.url, tensor: firstNonFinite.name, count: firstNonFinite.count, tensors: nonFiniteTensors)
         }
         for (parameter, tensor) in loaded { parameter.value = tensor }
     }

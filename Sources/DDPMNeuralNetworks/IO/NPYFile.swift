@@ -8,13 +8,13 @@ public struct NPYArray: Equatable, Sendable {
     /// The elements, row-major (C order), in one of the four supported dtypes.
     public enum Elements: Equatable, Sendable {
         /// Little-endian binary32, NumPy `'<f4'` (`float32`).
-        case float32([Float])   // '<f4'
+        case float32([Float])  // '<f4'
         /// Little-endian binary64, NumPy `'<f8'` (`float64`).
         case float64([Double])  // '<f8'
         /// Bytes, NumPy `'|u1'` (`uint8`): images in 0…255, as `ddpm sample` writes them.
-        case uint8([UInt8])     // '|u1'
+        case uint8([UInt8])  // '|u1'
         /// Little-endian 64-bit integers, NumPy `'<i8'` (`int64`): labels, say.
-        case int64([Int64])     // '<i8'
+        case int64([Int64])  // '<i8'
 
         var count: Int {
             switch self {
@@ -148,7 +148,9 @@ public enum NPYFile {
         let (major, minor) = (bytes[6], bytes[7])
         guard (1...3).contains(major), minor == 0 else { throw TensorFileError.unsupportedNPYVersion(url, major: major, minor: minor) }
         let lengthSize = major == 1 ? 2 : 4
-        guard bytes.count >= 8 + lengthSize else { throw TensorFileError.fileTooShort(url, size: bytes.count, needed: 8 + lengthSize, what: "the NPY preamble") }
+        guard bytes.count >= 8 + lengthSize else {
+            throw TensorFileError.fileTooShort(url, size: bytes.count, needed: 8 + lengthSize, what: "the NPY preamble")
+        }
         var length = 0
         for i in 0..<lengthSize { length |= Int(bytes[8 + i]) << (8 * i) }
         let dataStart = 8 + lengthSize + length
@@ -172,7 +174,9 @@ public enum NPYFile {
         let count = byteCount / size
         return bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress! + dataStart
-            func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T { T(littleEndian: base.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+            func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+                T(littleEndian: base.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+            }
             switch descr {
             case "<f4": return NPYArray(shape: shape, elements: .float32((0..<count).map { Float(bitPattern: load($0, UInt32.self)) }))
             case "<f8": return NPYArray(shape: shape, elements: .float64((0..<count).map { Double(bitPattern: load($0, UInt64.self)) }))
@@ -197,13 +201,18 @@ public enum NPYFile {
         }
         let descrText = try value(of: "descr")
         guard let quote = descrText.first, quote == "'" || quote == "\"",
-              let end = descrText.dropFirst().firstIndex(of: quote) else {
+            let end = descrText.dropFirst().firstIndex(of: quote)
+        else {
             throw TensorFileError.invalidNPYHeader(url, reason: "'descr' is not a quoted type string (structured dtypes are not supported)")
         }
         let descr = String(descrText[descrText.index(after: descrText.startIndex)..<end])
         let fortranText = try value(of: "fortran_order")
         let fortran: Bool
-        if fortranText.hasPrefix("True") { fortran = true } else if fortranText.hasPrefix("False") { fortran = false } else {
+        if fortranText.hasPrefix("True") {
+            fortran = true
+        } else if fortranText.hasPrefix("False") {
+            fortran = false
+        } else {
             throw TensorFileError.invalidNPYHeader(url, reason: "'fortran_order' is neither True nor False")
         }
         let shapeText = try value(of: "shape")

@@ -69,12 +69,14 @@ public struct PyTorchCheckpoint {
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             // 1a. Zip: the pickle in ARCHIVE/data.pkl, storage KEY in ARCHIVE/data/KEY.
             let archive = try ZipArchive(bytes: bytes, url: url)
-            guard let pickle = archive.entries.first(where: { $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2 }) else {
+            guard let pickle = archive.entries.first(where: { $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2 })
+            else {
                 throw TensorFileError.invalidPickle(url, reason: "a zip archive without ARCHIVE/data.pkl is not a torch.save checkpoint")
             }
             let prefix = String(pickle.name.dropLast("data.pkl".count))
             if let order = archive.entry(named: prefix + "byteorder"), try archive.contents(of: order) != Array("little".utf8) {
-                throw TensorFileError.invalidPickle(url, reason: "the storages are big-endian (\(prefix)byteorder); only little-endian checkpoints are read")
+                throw TensorFileError.invalidPickle(
+                    url, reason: "the storages are big-endian (\(prefix)byteorder); only little-endian checkpoints are read")
             }
             unpickler = RestrictedUnpickler(bytes: try archive.contents(of: pickle), url: url)
             root = try unpickler.load { try storages.add(persistentID: $0, legacy: false) }
@@ -88,8 +90,12 @@ public struct PyTorchCheckpoint {
         } else if bytes.starts(with: [0x80, 0x02, 0x8A, 0x0A]) {
             // 1b. Legacy: magic, protocol version, system info, the object, the storage keys, then the storages.
             var header = RestrictedUnpickler(bytes: bytes, url: url)
-            guard case let .bigInt(magic) = try header.load(persistentLoad: { _ in throw TensorFileError.invalidPickle(url, reason: "a persistent id in the header") }),
-                  magic == Self.legacyMagic else {
+            guard
+                case let .bigInt(magic) = try header.load(persistentLoad: { _ in
+                    throw TensorFileError.invalidPickle(url, reason: "a persistent id in the header")
+                }),
+                magic == Self.legacyMagic
+            else {
                 throw TensorFileError.invalidPickle(url, reason: "the legacy magic number is wrong; this is not a torch.save checkpoint")
             }
             header = RestrictedUnpickler(bytes: bytes, url: url, start: header.position)
@@ -121,7 +127,8 @@ public struct PyTorchCheckpoint {
                 let count = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[position + $1]) << (8 * UInt64($1)) }
                 position += 8
                 guard count == UInt64(storage.count) else {
-                    throw TensorFileError.invalidPickle(url, reason: "storage \(key) holds \(count) elements, its tensors say \(storage.count)")
+                    throw TensorFileError.invalidPickle(
+                        url, reason: "storage \(key) holds \(count) elements, its tensors say \(storage.count)")
                 }
                 let size = storage.count * storage.type.byteSize
                 guard bytes.count - position >= size else { throw TensorFileError.invalidPickle(url, reason: "storage \(key) is cut off") }
@@ -130,14 +137,18 @@ public struct PyTorchCheckpoint {
             }
             var joined: [UInt8] = []
             for storage in storages.entries {
-                guard let record = records[storage.key] else { throw TensorFileError.invalidPickle(url, reason: "storage \(storage.key) has no data") }
+                guard let record = records[storage.key] else {
+                    throw TensorFileError.invalidPickle(url, reason: "storage \(storage.key) has no data")
+                }
                 joined += record
             }
             data = joined
         } else {
             let tar = bytes.count > 262 && Array(bytes[257..<262]) == Array("ustar".utf8)
             throw TensorFileError.invalidPickle(
-                url, reason: tar ? "the tar checkpoint format of PyTorch < 0.4 is not supported; load and re-save it with a recent PyTorch"
+                url,
+                reason: tar
+                    ? "the tar checkpoint format of PyTorch < 0.4 is not supported; load and re-save it with a recent PyTorch"
                     : "neither a zip archive nor a legacy pickle; this is not a torch.save checkpoint")
         }
 
@@ -149,9 +160,12 @@ public struct PyTorchCheckpoint {
         let budget = 4 * storages.entries.reduce(0) { $0 + $1.count } + 1024
         var used = 0
         for (key, value) in dict.items {
-            guard case let .string(name) = key else { throw TensorFileError.invalidPickle(url, reason: "a state_dict key is a \(key.kind), not a string") }
+            guard case let .string(name) = key else {
+                throw TensorFileError.invalidPickle(url, reason: "a state_dict key is a \(key.kind), not a string")
+            }
             guard case let .tensor(index) = value else {
-                throw TensorFileError.invalidPickle(url, reason: "\"\(name)\" is a \(value.kind), not a tensor; only a flat state_dict is read")
+                throw TensorFileError.invalidPickle(
+                    url, reason: "\"\(name)\" is a \(value.kind), not a tensor; only a flat state_dict is read")
             }
             guard tensors[name] == nil else { throw TensorFileError.duplicateTensor(url, tensor: name) }
             let pickled = unpickler.tensors[index]
@@ -159,7 +173,8 @@ public struct PyTorchCheckpoint {
             let elements = try storages.elementIndices(of: pickled, name: name)
             used += elements.count
             guard used <= budget else {
-                throw TensorFileError.invalidPickle(url, reason: "the tensors read \(used) elements from \(budget / 4) stored ones; views that large are not a state_dict")
+                throw TensorFileError.invalidPickle(
+                    url, reason: "the tensors read \(used) elements from \(budget / 4) stored ones; views that large are not a state_dict")
             }
             switch elements {
             case let .contiguous(range): tensors[name] = Self.tensor(data, from: storage, elements: range, shape: pickled.shape)
@@ -234,16 +249,18 @@ private struct StorageTable {
     /// format appends a view, which must be None).
     mutating func add(persistentID: PickleValue, legacy: Bool) throws -> Int {
         guard case let .tuple(items) = persistentID, items.count == (legacy ? 6 : 5), case .string("storage") = items[0],
-              case let .global(global) = items[1], case let .string(key) = items[2], case .string = items[3],
-              case let .int(count) = items[4], count >= 0
+            case let .global(global) = items[1], case let .string(key) = items[2], case .string = items[3],
+            case let .int(count) = items[4], count >= 0
         else {
             throw TensorFileError.invalidPickle(url, reason: "a persistent id is not ('storage', type, key, location, size)")
         }
         guard let type = global.storageType else {
             throw TensorFileError.invalidPickle(url, reason: "a persistent id names \(global.rawValue), not a storage type")
         }
-        if legacy, case .none = items[5] {} else if legacy {
-            throw TensorFileError.invalidPickle(url, reason: "storage \(key) is a view of another storage (legacy view metadata); re-save the checkpoint")
+        if legacy, case .none = items[5] {
+        } else if legacy {
+            throw TensorFileError.invalidPickle(
+                url, reason: "storage \(key) is a view of another storage (legacy view metadata); re-save the checkpoint")
         }
         if let existing = index[key] {
             guard entries[existing].type == type, entries[existing].count == count else {
@@ -252,7 +269,9 @@ private struct StorageTable {
             return existing
         }
         let (size, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
-        guard !overflow, size <= Int(Int32.max) * 64 else { throw TensorFileError.invalidPickle(url, reason: "storage \(key) declares \(count) elements") }
+        guard !overflow, size <= Int(Int32.max) * 64 else {
+            throw TensorFileError.invalidPickle(url, reason: "storage \(key) declares \(count) elements")
+        }
         index[key] = entries.count
         entries.append(Storage(key: key, type: type, count: count, start: bytes))
         bytes += size
@@ -263,7 +282,10 @@ private struct StorageTable {
     func check(_ storage: Storage, byteCount: Int) throws {
         guard byteCount == storage.count * storage.type.byteSize else {
             throw TensorFileError.invalidPickle(
-                url, reason: "storage \(storage.key) holds \(byteCount) bytes; \(storage.count) \(storage.type.rawValue) elements need \(storage.count * storage.type.byteSize)")
+                url,
+                reason:
+                    "storage \(storage.key) holds \(byteCount) bytes; \(storage.count) \(storage.type.rawValue) elements need \(storage.count * storage.type.byteSize)"
+            )
         }
     }
 
@@ -300,7 +322,9 @@ private struct StorageTable {
         }
         if count == 0 { return .contiguous(0..<0) }
         guard last < storage.count else {
-            throw fail("size \(tensor.shape), stride \(tensor.strides) and offset \(tensor.offset) reach element \(last) of a \(storage.count)-element storage")
+            throw fail(
+                "size \(tensor.shape), stride \(tensor.strides) and offset \(tensor.offset) reach element \(last) of a \(storage.count)-element storage"
+            )
         }
         guard count <= storage.count else { throw fail("\(count) elements from a \(storage.count)-element storage: an expanded view") }
         var contiguousStride = 1

@@ -272,7 +272,8 @@ struct RestrictedUnpickler {
             case 0x62:  // BUILD: only OrderedDict's attribute dict (a state_dict's `_metadata`), which is dropped.
                 let state = try pop()
                 guard case let .dict(target) = stack.last, target.isOrderedDict, case .dict = state else {
-                    throw fail("BUILD of a \(stack.last?.kind ?? "nothing") with a \(state.kind) (only an OrderedDict's attributes are accepted)")
+                    throw fail(
+                        "BUILD of a \(stack.last?.kind ?? "nothing") with a \(state.kind) (only an OrderedDict's attributes are accepted)")
                 }
             default:
                 let name = Self.opcodeNames[opcode].map { "\($0) (0x\(String(opcode, radix: 16)))" } ?? "0x\(String(opcode, radix: 16))"
@@ -305,14 +306,19 @@ struct RestrictedUnpickler {
             guard args.isEmpty else { throw fail("OrderedDict with \(args.count) arguments") }
             return .dict(PickleDict(ordered: true))
         case .rebuildTensorV2:
-            guard args.count == 6 || args.count == 7 else { throw fail("_rebuild_tensor_v2 with \(args.count) arguments (6 or 7 expected)") }
+            guard args.count == 6 || args.count == 7 else {
+                throw fail("_rebuild_tensor_v2 with \(args.count) arguments (6 or 7 expected)")
+            }
             guard case let .persistent(storage) = args[0] else { throw fail("_rebuild_tensor_v2 of a \(args[0].kind), not a storage") }
             guard case let .tuple(size) = args[2], case let .tuple(stride) = args[3], size.count == stride.count else {
                 throw fail("_rebuild_tensor_v2's size and stride are not tuples of one length")
             }
             try noHooks(args[5])
-            if args.count == 7, case .none = args[6] {} else if args.count == 7 {
-                guard case let .dict(metadata) = args[6], metadata.items.isEmpty else { throw fail("_rebuild_tensor_v2 with tensor metadata") }
+            if args.count == 7, case .none = args[6] {
+            } else if args.count == 7 {
+                guard case let .dict(metadata) = args[6], metadata.items.isEmpty else {
+                    throw fail("_rebuild_tensor_v2 with tensor metadata")
+                }
             }
             let tensor = PickledTensor(
                 storage: storage, offset: try integer(args[1], "the storage offset"),
@@ -320,7 +326,9 @@ struct RestrictedUnpickler {
             tensors.append(tensor)
             return .tensor(tensors.count - 1)
         case .rebuildParameter:
-            guard args.count == 3, case .tensor = args[0] else { throw fail("_rebuild_parameter with \(args.count) arguments, or not of a tensor") }
+            guard args.count == 3, case .tensor = args[0] else {
+                throw fail("_rebuild_parameter with \(args.count) arguments, or not of a tensor")
+            }
             try noHooks(args[2])
             return args[0]
         default:

@@ -71,13 +71,17 @@ public struct SafeTensorsFile {
     public init(bytes: [UInt8], url: URL) throws {
         self.url = url
         self.bytes = bytes
-        guard bytes.count >= 8 else { throw TensorFileError.fileTooShort(url, size: bytes.count, needed: 8, what: "the safetensors header length") }
+        guard bytes.count >= 8 else {
+            throw TensorFileError.fileTooShort(url, size: bytes.count, needed: 8, what: "the safetensors header length")
+        }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard length <= UInt64(Self.maximumHeaderLength) else {
             throw TensorFileError.headerTooLarge(url, headerLength: length, limit: Self.maximumHeaderLength)
         }
-        guard length <= UInt64(bytes.count - 8) else { throw TensorFileError.headerPastEnd(url, headerLength: length, fileSize: bytes.count) }
+        guard length <= UInt64(bytes.count - 8) else {
+            throw TensorFileError.headerPastEnd(url, headerLength: length, fileSize: bytes.count)
+        }
         dataStart = 8 + Int(length)
         let dataSize = bytes.count - dataStart
         let header = try Self.parseHeader(Array(bytes[8..<dataStart]), url: url)
@@ -116,7 +120,9 @@ public struct SafeTensorsFile {
         guard let map = value.objectEntries else { throw TensorFileError.invalidJSON(url, reason: "__metadata__ is not an object") }
         var out: [String: String] = [:]
         for (key, item) in map {
-            guard let text = item.stringValue else { throw TensorFileError.invalidJSON(url, reason: "__metadata__[\"\(key)\"] is not a string") }
+            guard let text = item.stringValue else {
+                throw TensorFileError.invalidJSON(url, reason: "__metadata__[\"\(key)\"] is not a string")
+            }
             out[key] = text
         }
         return out
@@ -124,8 +130,12 @@ public struct SafeTensorsFile {
 
     /// One tensor's entry, its byte count checked against its offsets and the data section.
     static func entry(_ name: String, _ value: HeaderJSON, dataSize: Int, url: URL) throws -> Entry {
-        guard value.objectEntries != nil else { throw TensorFileError.malformedEntry(url, tensor: name, reason: "entry is not a JSON object") }
-        guard let dtypeName = value["dtype"]?.stringValue else { throw TensorFileError.malformedEntry(url, tensor: name, reason: "no \"dtype\" string") }
+        guard value.objectEntries != nil else {
+            throw TensorFileError.malformedEntry(url, tensor: name, reason: "entry is not a JSON object")
+        }
+        guard let dtypeName = value["dtype"]?.stringValue else {
+            throw TensorFileError.malformedEntry(url, tensor: name, reason: "no \"dtype\" string")
+        }
         guard let dtype = DType(rawValue: dtypeName) else { throw TensorFileError.unknownDtype(url, tensor: name, dtype: dtypeName) }
         guard let shape = value["shape"]?.integers, shape.allSatisfy({ $0 >= 0 }) else {
             throw TensorFileError.malformedEntry(url, tensor: name, reason: "\"shape\" is not a list of non-negative integers")
@@ -141,7 +151,8 @@ public struct SafeTensorsFile {
             throw TensorFileError.shapeTooLarge(url, tensor: name, shape: shape, dataSize: dataSize)
         }
         guard end - begin == expected else {
-            throw TensorFileError.sizeMismatch(url, tensor: name, shape: shape, dtype: dtypeName, expectedBytes: expected, foundBytes: end - begin)
+            throw TensorFileError.sizeMismatch(
+                url, tensor: name, shape: shape, dtype: dtypeName, expectedBytes: expected, foundBytes: end - begin)
         }
         return Entry(dtype: dtype, shape: shape, range: begin..<end)
     }
@@ -149,7 +160,9 @@ public struct SafeTensorsFile {
     /// The entries, sorted by offset, must follow one another from byte 0 to the end of the data
     /// section (the layout every safetensors writer produces).
     static func checkLayout(_ entries: [String: Entry], dataSize: Int, url: URL) throws {
-        let sorted = entries.sorted { ($0.value.range.lowerBound, $0.value.range.upperBound, $0.key) < ($1.value.range.lowerBound, $1.value.range.upperBound, $1.key) }
+        let sorted = entries.sorted {
+            ($0.value.range.lowerBound, $0.value.range.upperBound, $0.key) < ($1.value.range.lowerBound, $1.value.range.upperBound, $1.key)
+        }
         var end = 0
         var previous: String?
         for (name, entry) in sorted {
@@ -196,13 +209,24 @@ public struct SafeTensorsFile {
             let base = raw.baseAddress! + start
             switch entry.dtype {
             case .F32:
-                return Tensor((0..<count).map { Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }, shape: entry.shape)
+                return Tensor(
+                    (0..<count).map {
+                        Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+                    }, shape: entry.shape)
             case .F64:
-                return Tensor((0..<count).map { Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }, shape: entry.shape)
+                return Tensor(
+                    (0..<count).map {
+                        Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))
+                    }, shape: entry.shape)
             case .F16:
-                return Tensor((0..<count).map { Self.halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }, shape: entry.shape)
+                return Tensor(
+                    (0..<count).map { Self.halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) },
+                    shape: entry.shape)
             case .BF16:
-                return Tensor((0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16) }, shape: entry.shape)
+                return Tensor(
+                    (0..<count).map {
+                        Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16)
+                    }, shape: entry.shape)
             }
         }
     }
@@ -248,7 +272,9 @@ extension SafeTensorsFile {
             let tensor = tensors[name]!
             let size = tensor.scalarCount * tensor.dtype.byteSize
             let dtype = tensor.dtype == .float32 ? "F32" : "F64"
-            fields.append("\(jsonString(name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + size)]}")
+            fields.append(
+                "\(jsonString(name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + size)]}"
+            )
             offset += size
         }
         var header = Array("{\(fields.joined(separator: ","))}".utf8)

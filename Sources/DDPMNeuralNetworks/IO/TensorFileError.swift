@@ -69,11 +69,14 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
         case let .cannotWrite(url, reason):
             return "\(url.path): cannot write (\(reason)); check that the folder exists, is writable and the disk is not full."
         case let .fileTooShort(url, size, needed, what):
-            return "\(url.path): file too short: \(size) bytes, \(what) needs at least \(needed); the file is truncated or not a tensor file."
+            return
+                "\(url.path): file too short: \(size) bytes, \(what) needs at least \(needed); the file is truncated or not a tensor file."
         case let .headerPastEnd(url, length, size):
-            return "\(url.path): safetensors header length \(length) runs past the end of the \(size)-byte file; the file is truncated or not safetensors."
+            return
+                "\(url.path): safetensors header length \(length) runs past the end of the \(size)-byte file; the file is truncated or not safetensors."
         case let .headerTooLarge(url, length, limit):
-            return "\(url.path): safetensors header length \(length) is above the limit of \(limit) bytes; the file is corrupt or not safetensors."
+            return
+                "\(url.path): safetensors header length \(length) is above the limit of \(limit) bytes; the file is corrupt or not safetensors."
         case let .invalidJSON(url, reason):
             return "\(url.path): safetensors header is not valid: \(reason)."
         case let .malformedEntry(url, tensor, reason):
@@ -82,7 +85,8 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
             return "\(url.path): tensor \"\(tensor)\" has dtype \(dtype); supported: F32, F64 (read and write), F16, BF16 (read as F32) "
                 + "for safetensors, <f4, <f8, |u1, <i8 for NPY."
         case let .offsetsOutOfRange(url, tensor, begin, end, size):
-            return "\(url.path): tensor \"\(tensor)\" data_offsets [\(begin), \(end)] are outside the \(size)-byte data section; the file is truncated or corrupt."
+            return
+                "\(url.path): tensor \"\(tensor)\" data_offsets [\(begin), \(end)] are outside the \(size)-byte data section; the file is truncated or corrupt."
         case let .shapeTooLarge(url, tensor, shape, size):
             return "\(url.path): tensor \"\(tensor)\" of shape \(shape) would need more bytes than can be counted, "
                 + "and the data section holds \(size); the header is corrupt."
@@ -102,12 +106,14 @@ public enum TensorFileError: Error, CustomStringConvertible, Equatable {
                 + (tensors > 1 ? " (and \(tensors - 1) more tensor\(tensors == 2 ? " holds" : "s hold") some)" : "")
                 + "; the weights are damaged or from a diverged training run — use other weights."
         case let .sizeMismatch(url, tensor, shape, dtype, expected, found):
-            return "\(url.path): tensor \"\(tensor)\" of shape \(shape) and dtype \(dtype) needs \(expected) bytes, its data_offsets span \(found)."
+            return
+                "\(url.path): tensor \"\(tensor)\" of shape \(shape) and dtype \(dtype) needs \(expected) bytes, its data_offsets span \(found)."
         case let .missingTensor(url, tensor, available):
             let list = available.prefix(20).joined(separator: ", ") + (available.count > 20 ? ", …" : "")
             return "\(url.path): no tensor \"\(tensor)\"; the file has: \(list). Was it written by another model configuration?"
         case let .shapeMismatch(url, tensor, expected, found):
-            return "\(url.path): tensor \"\(tensor)\" has shape \(found), expected \(expected); the checkpoint is from a different model configuration."
+            return
+                "\(url.path): tensor \"\(tensor)\" has shape \(found), expected \(expected); the checkpoint is from a different model configuration."
         case let .unexpectedTensors(url, tensors):
             let list = tensors.prefix(20).joined(separator: ", ") + (tensors.count > 20 ? ", …" : "")
             return "\(url.path): tensors the model has no parameter for: \(list); the checkpoint is from a different model configuration."

@@ -88,7 +88,8 @@ public struct ZipArchive {
             directoryOffset = try reader.offset(try reader.uint64(), "central directory offset")
         }
         guard directoryOffset <= bytes.count, directorySize <= bytes.count - directoryOffset else {
-            throw fail("the central directory (\(directorySize) bytes at \(directoryOffset)) runs past the end of the \(bytes.count)-byte file")
+            throw fail(
+                "the central directory (\(directorySize) bytes at \(directoryOffset)) runs past the end of the \(bytes.count)-byte file")
         }
         guard count <= directorySize / 46 else { throw fail("\(count) entries cannot fit in a \(directorySize)-byte central directory") }
 
@@ -125,11 +126,15 @@ public struct ZipArchive {
                 extra.position = fieldEnd
             }
             guard flags & 1 == 0 else { throw fail("\(name) is encrypted") }
-            guard method == 0 || method == 8 else { throw fail("\(name) uses compression method \(method); only stored (0) and deflate (8) are supported") }
+            guard method == 0 || method == 8 else {
+                throw fail("\(name) uses compression method \(method); only stored (0) and deflate (8) are supported")
+            }
             let compressedSize = try reader.offset(compressed, "\(name)'s compressed size")
             guard method == 8 ? size <= UInt64(compressedSize * Self.maximumDeflateRatio + 64) : size == compressed else {
-                throw fail(method == 8 ? "\(name) declares \(size) bytes, more than \(compressedSize) deflated bytes can hold"
-                                       : "stored member \(name) declares \(size) bytes but holds \(compressed)")
+                throw fail(
+                    method == 8
+                        ? "\(name) declares \(size) bytes, more than \(compressedSize) deflated bytes can hold"
+                        : "stored member \(name) declares \(size) bytes but holds \(compressed)")
             }
             let entry = Entry(
                 name: name, isDeflated: method == 8, compressedSize: compressedSize, size: Int(size), crc32: crc,
@@ -188,7 +193,9 @@ public struct ZipArchive {
     /// Raw deflate (RFC 1951) of `compressed` into exactly `size` bytes.
     static func inflate(_ compressed: ArraySlice<UInt8>, size: Int, _ fail: (String) -> TensorFileError) throws -> [UInt8] {
         var stream = z_stream()
-        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw fail("zlib could not start") }
+        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw fail("zlib could not start")
+        }
         defer { inflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: size + 1)  // one spare byte tells "too long" from "exactly right"
         var input = Array(compressed)
@@ -203,7 +210,10 @@ public struct ZipArchive {
             }
         }
         guard status == Z_STREAM_END, produced == size else {
-            throw fail(status == Z_STREAM_END ? "inflates to \(produced) bytes, the directory says \(size)" : "the deflate stream is corrupt or truncated (zlib status \(status))")
+            throw fail(
+                status == Z_STREAM_END
+                    ? "inflates to \(produced) bytes, the directory says \(size)"
+                    : "the deflate stream is corrupt or truncated (zlib status \(status))")
         }
         output.removeLast()
         return output
@@ -220,7 +230,9 @@ public struct ZipArchive {
         func append32(_ v: UInt32, _ to: inout [UInt8]) { for i in 0..<4 { to.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
         for (name, bytes) in members {
             let nameBytes = Array(name.utf8)
-            precondition(bytes.count < 0xFFFF_FFFF && out.count < 0xFFFF_FFFF && nameBytes.count <= 0xFFFF, "ZipArchive.storedArchive: \(name) is too large for a zip archive without zip64")
+            precondition(
+                bytes.count < 0xFFFF_FFFF && out.count < 0xFFFF_FFFF && nameBytes.count <= 0xFFFF,
+                "ZipArchive.storedArchive: \(name) is too large for a zip archive without zip64")
             let crc = bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
             let offset = UInt32(out.count)
             // Local header: signature, version 2.0, flags (bit 11: UTF-8 names), stored, time and date (1980-01-01 00:00).
@@ -238,7 +250,8 @@ public struct ZipArchive {
             append32(offset, &directory)
             directory += nameBytes
         }
-        precondition(out.count < 0xFFFF_FFFF && members.count < 0xFFFF, "ZipArchive.storedArchive: too large for a zip archive without zip64")
+        precondition(
+            out.count < 0xFFFF_FFFF && members.count < 0xFFFF, "ZipArchive.storedArchive: too large for a zip archive without zip64")
         let directoryOffset = UInt32(out.count)
         out += directory
         append32(0x0605_4B50, &out); append16(0, &out); append16(0, &out)
@@ -264,7 +277,8 @@ struct ByteReader {
 
     private func need(_ n: Int) throws {
         guard n >= 0, position >= 0, position <= bytes.count, n <= bytes.count - position else {
-            throw TensorFileError.invalidArchive(url, reason: "a record at byte \(position) runs past the end of the \(bytes.count)-byte file")
+            throw TensorFileError.invalidArchive(
+                url, reason: "a record at byte \(position) runs past the end of the \(bytes.count)-byte file")
         }
     }
 

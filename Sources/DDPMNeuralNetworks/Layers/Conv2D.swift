@@ -33,9 +33,10 @@ public final class Conv2D: Module {
         initScale: Double = 1, generator: inout PhiloxGenerator
     ) {
         let area = kernelSize * kernelSize
-        weight = Parameter(Initializer.varianceScaling(
-            shape: [outChannels, inChannels, kernelSize, kernelSize], fanIn: inChannels * area,
-            fanOut: outChannels * area, scale: initScale, generator: &generator))
+        weight = Parameter(
+            Initializer.varianceScaling(
+                shape: [outChannels, inChannels, kernelSize, kernelSize], fanIn: inChannels * area,
+                fanOut: outChannels * area, scale: initScale, generator: &generator))
         bias = Parameter(Tensor(zeros: [outChannels]))
         self.stride = stride
         self.padding = padding

@@ -19,8 +19,9 @@ public final class Linear: Module {
     ///   - initScale: variance-scaling scale (DDPM's `init_scale`); 0 for output layers.
     ///   - generator: the source of the initial weights.
     public init(_ inFeatures: Int, _ outFeatures: Int, initScale: Double = 1, generator: inout PhiloxGenerator) {
-        weight = Parameter(Initializer.varianceScaling(
-            shape: [outFeatures, inFeatures], fanIn: inFeatures, fanOut: outFeatures, scale: initScale, generator: &generator))
+        weight = Parameter(
+            Initializer.varianceScaling(
+                shape: [outFeatures, inFeatures], fanIn: inFeatures, fanOut: outFeatures, scale: initScale, generator: &generator))
         bias = Parameter(Tensor(zeros: [outFeatures]))
     }
 

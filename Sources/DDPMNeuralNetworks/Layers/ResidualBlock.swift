@@ -51,7 +51,8 @@ public final class ResidualBlock: Module {
     /// The parameters under diffusers' names, in the order `norm1`, `conv1`, `time_emb_proj`,
     /// `norm2`, `conv2`, `conv_shortcut`.
     public var namedParameters: [(name: String, parameter: Parameter)] {
-        var result = prefixed("norm1", norm1) + prefixed("conv1", conv1) + prefixed("time_emb_proj", timeProjection)
+        var result =
+            prefixed("norm1", norm1) + prefixed("conv1", conv1) + prefixed("time_emb_proj", timeProjection)
             + prefixed("norm2", norm2) + prefixed("conv2", conv2)
         if let shortcut { result += prefixed("conv_shortcut", shortcut) }
         return result

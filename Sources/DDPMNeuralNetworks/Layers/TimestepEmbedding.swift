@@ -36,7 +36,8 @@ public struct SinusoidalEmbedding: Sendable, Equatable {
             for i in 0..<half {
                 let frequency = Foundation.exp(-Foundation.log(maxPeriod) * Double(i) / (Double(half) - frequencyShift))
                 let angle = Double(t) * frequency
-                let (first, second) = flipSinToCos ? (Foundation.cos(angle), Foundation.sin(angle)) : (Foundation.sin(angle), Foundation.cos(angle))
+                let (first, second) =
+                    flipSinToCos ? (Foundation.cos(angle), Foundation.sin(angle)) : (Foundation.sin(angle), Foundation.cos(angle))
                 values[b * dimension + i] = first
                 values[b * dimension + half + i] = second
             }

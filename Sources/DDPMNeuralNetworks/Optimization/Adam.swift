@@ -56,7 +56,8 @@ public final class Adam {
         let constants = AdamStepConstants(
             learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon, correction1: correction1, correction2: correction2)
         for ((name, parameter), g) in zip(parameters, gradients) {
-            precondition(g.shape == parameter.value.shape, "Adam.update: gradient \(g.shape) for parameter \(name) \(parameter.value.shape)")
+            precondition(
+                g.shape == parameter.value.shape, "Adam.update: gradient \(g.shape) for parameter \(name) \(parameter.value.shape)")
             // Taken out of their owners so that the step can update them in place (one pass, no temporaries).
             var value = parameter.value.detached()
             parameter.value = placeholder

@@ -18,8 +18,10 @@ extension Primitive {
             return [need(0) { (g * rhs!).summed(toShape: lhsShape) }, need(1) { (g * lhs!).summed(toShape: rhsShape) }]
         case let .divide(lhs, rhs, lhsShape, rhsShape):
             // d(a/b)/da = 1/b, d(a/b)/db = −a/b².
-            return [need(0) { (g / rhs).summed(toShape: lhsShape) },
-                    need(1) { (g * lhs! / (rhs * rhs)).scaledValues(-1).summed(toShape: rhsShape) }]
+            return [
+                need(0) { (g / rhs).summed(toShape: lhsShape) },
+                need(1) { (g * lhs! / (rhs * rhs)).scaledValues(-1).summed(toShape: rhsShape) },
+            ]
         case let .scale(c):
             return [g.scaledValues(c)]
         case .shift:

@@ -78,11 +78,15 @@ public func gradients(
                 preconditionFailure("gradients(of:): this graph was already differentiated; record it again")
             }
             let inputGrads = primitive.vectorJacobianProducts(grad, needs: node.inputs.map { $0 != nil })
-            precondition(inputGrads.count == node.inputs.count, "gradients(of:): \(primitive.name) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+            precondition(
+                inputGrads.count == node.inputs.count,
+                "gradients(of:): \(primitive.name) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             node.primitive = nil  // release saved values as soon as they have been used
             for (input, g) in zip(node.inputs, inputGrads) {
                 guard let input, let g else { continue }
-                precondition(g.shape == input.shape, "gradients(of:): \(primitive.name) gave gradient shape \(g.shape) for input shape \(input.shape)")
+                precondition(
+                    g.shape == input.shape,
+                    "gradients(of:): \(primitive.name) gave gradient shape \(g.shape) for input shape \(input.shape)")
                 let key = ObjectIdentifier(input)
                 if var existing = pending.removeValue(forKey: key) {
                     existing.accumulate(g)

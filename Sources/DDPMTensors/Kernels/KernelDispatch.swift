@@ -3,13 +3,16 @@
 /// The one place where ops pick a kernel. Float64 always runs the reference kernels (they are
 /// what gradient checks differentiate); Float32 runs the fast ones.
 enum KernelDispatch {
-    static func matmul(_ a: Tensor, _ b: Tensor, _ c: inout Tensor, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int) {
+    static func matmul(_ a: Tensor, _ b: Tensor, _ c: inout Tensor, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int)
+    {
         switch a.dtype {
         case .float32:
             a.withUnsafeBufferPointer(as: Float.self) { a in
                 b.withUnsafeBufferPointer(as: Float.self) { b in
                     c.withUnsafeMutableBufferPointer(as: Float.self) { c in
-                        DNNLMatMul.matmul(a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
+                        DNNLMatMul.matmul(
+                            a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeA: transposeA,
+                            transposeB: transposeB, batch: batch)
                     }
                 }
             }
@@ -17,7 +20,9 @@ enum KernelDispatch {
             a.withUnsafeBufferPointer(as: Double.self) { a in
                 b.withUnsafeBufferPointer(as: Double.self) { b in
                     c.withUnsafeMutableBufferPointer(as: Double.self) { c in
-                        ReferenceKernels.matmul(a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
+                        ReferenceKernels.matmul(
+                            a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeA: transposeA,
+                            transposeB: transposeB, batch: batch)
                     }
                 }
             }
@@ -30,7 +35,9 @@ enum KernelDispatch {
             x.withUnsafeBufferPointer(as: Float.self) { x in
                 w.withUnsafeBufferPointer(as: Float.self) { w in
                     y.withUnsafeMutableBufferPointer(as: Float.self) { y in
-                        DNNLConvolution.forward(input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Float.self), output: y.baseAddress!, geometry: g)
+                        DNNLConvolution.forward(
+                            input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Float.self), output: y.baseAddress!,
+                            geometry: g)
                     }
                 }
             }
@@ -38,7 +45,9 @@ enum KernelDispatch {
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     y.withUnsafeMutableBufferPointer(as: Double.self) { y in
-                        ReferenceKernels.conv2DForward(input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Double.self), output: y.baseAddress!, geometry: g)
+                        ReferenceKernels.conv2DForward(
+                            input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Double.self), output: y.baseAddress!,
+                            geometry: g)
                     }
                 }
             }
@@ -51,7 +60,8 @@ enum KernelDispatch {
             dy.withUnsafeBufferPointer(as: Float.self) { dy in
                 w.withUnsafeBufferPointer(as: Float.self) { w in
                     dx.withUnsafeMutableBufferPointer(as: Float.self) { dx in
-                        DNNLConvolution.backwardData(outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
+                        DNNLConvolution.backwardData(
+                            outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
                     }
                 }
             }
@@ -59,7 +69,8 @@ enum KernelDispatch {
             dy.withUnsafeBufferPointer(as: Double.self) { dy in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     dx.withUnsafeMutableBufferPointer(as: Double.self) { dx in
-                        ReferenceKernels.conv2DBackwardData(outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
+                        ReferenceKernels.conv2DBackwardData(
+                            outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
                     }
                 }
             }
@@ -75,10 +86,13 @@ enum KernelDispatch {
                     dw.withUnsafeMutableBufferPointer(as: Float.self) { dw in
                         if db != nil {
                             db!.withUnsafeMutableBufferPointer(as: Float.self) { db in
-                                DNNLConvolution.backwardWeights(input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: db.baseAddress!, geometry: g)
+                                DNNLConvolution.backwardWeights(
+                                    input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!,
+                                    biasGrad: db.baseAddress!, geometry: g)
                             }
                         } else {
-                            DNNLConvolution.backwardWeights(input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: nil, geometry: g)
+                            DNNLConvolution.backwardWeights(
+                                input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: nil, geometry: g)
                         }
                     }
                 }
@@ -87,7 +101,8 @@ enum KernelDispatch {
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 dy.withUnsafeBufferPointer(as: Double.self) { dy in
                     dw.withUnsafeMutableBufferPointer(as: Double.self) { dw in
-                        ReferenceKernels.conv2DBackwardWeights(input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, geometry: g)
+                        ReferenceKernels.conv2DBackwardWeights(
+                            input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, geometry: g)
                     }
                 }
             }
@@ -96,7 +111,10 @@ enum KernelDispatch {
     }
 
     /// y = groupNorm(x), or silu(groupNorm(x)) when `silu`.
-    static func groupNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ y: inout Tensor, _ mean: inout Tensor, _ rstd: inout Tensor, groups: Int, eps: Double, silu: Bool) {
+    static func groupNormForward(
+        _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ y: inout Tensor, _ mean: inout Tensor, _ rstd: inout Tensor, groups: Int,
+        eps: Double, silu: Bool
+    ) {
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(n * c, 1)
         func run<T: TensorScalar>(_: T.Type) {
@@ -108,16 +126,22 @@ enum KernelDispatch {
                                 rstd.withUnsafeMutableBufferPointer(as: T.self) { rstd in
                                     if T.self == Float.self && silu {
                                         FastKernels.groupNormSiLUForward(
-                                            input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!), output: f(y.baseAddress!),
-                                            mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                            input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!),
+                                            output: f(y.baseAddress!),
+                                            mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial,
+                                            groups: groups, eps: eps)
                                     } else if T.self == Float.self {
                                         FastKernels.groupNormForward(
-                                            input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!), output: f(y.baseAddress!),
-                                            mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                            input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: f(beta.baseAddress!),
+                                            output: f(y.baseAddress!),
+                                            mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!), batch: n, channels: c, spatial: spatial,
+                                            groups: groups, eps: eps)
                                     } else {
                                         ReferenceKernels.groupNormForward(
-                                            input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!, output: y.baseAddress!,
-                                            mean: mean.baseAddress!, rstd: rstd.baseAddress!, batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                            input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!,
+                                            output: y.baseAddress!,
+                                            mean: mean.baseAddress!, rstd: rstd.baseAddress!, batch: n, channels: c, spatial: spatial,
+                                            groups: groups, eps: eps)
                                         if silu { ReferenceKernels.siluInPlace(y.baseAddress!, count: y.count) }
                                     }
                                 }
@@ -134,7 +158,10 @@ enum KernelDispatch {
     }
 
     /// Backward of `groupNormForward`; with `siluBeta` (the forward pass's beta) the backward of its SiLU form.
-    static func groupNormBackward(_ x: Tensor, _ gamma: Tensor, _ siluBeta: Tensor?, _ mean: Tensor, _ rstd: Tensor, _ dy: Tensor, _ dx: inout Tensor, _ dgamma: inout Tensor, _ dbeta: inout Tensor, groups: Int) {
+    static func groupNormBackward(
+        _ x: Tensor, _ gamma: Tensor, _ siluBeta: Tensor?, _ mean: Tensor, _ rstd: Tensor, _ dy: Tensor, _ dx: inout Tensor,
+        _ dgamma: inout Tensor, _ dbeta: inout Tensor, groups: Int
+    ) {
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(n * c, 1)
         func run<T: TensorScalar>(_: T.Type) {
@@ -149,26 +176,34 @@ enum KernelDispatch {
                                             if T.self == Float.self, let siluBeta {
                                                 siluBeta.withUnsafeBufferPointer(as: Float.self) { beta in
                                                     FastKernels.groupNormSiLUBackward(
-                                                        input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: beta.baseAddress!, mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!),
-                                                        outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
+                                                        input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), beta: beta.baseAddress!,
+                                                        mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!),
+                                                        outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!),
+                                                        gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
                                                         batch: n, channels: c, spatial: spatial, groups: groups)
                                                 }
                                             } else if T.self == Float.self {
                                                 FastKernels.groupNormBackward(
-                                                    input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), mean: f(mean.baseAddress!), rstd: f(rstd.baseAddress!),
-                                                    outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
+                                                    input: f(x.baseAddress!), gamma: f(gamma.baseAddress!), mean: f(mean.baseAddress!),
+                                                    rstd: f(rstd.baseAddress!),
+                                                    outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!),
+                                                    gammaGrad: f(dgamma.baseAddress!), betaGrad: f(dbeta.baseAddress!),
                                                     batch: n, channels: c, spatial: spatial, groups: groups)
                                             } else if let siluBeta {
                                                 siluBeta.withUnsafeBufferPointer(as: T.self) { beta in
                                                     ReferenceKernels.groupNormSiLUBackward(
-                                                        input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!, mean: mean.baseAddress!, rstd: rstd.baseAddress!,
-                                                        outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, gammaGrad: dgamma.baseAddress!, betaGrad: dbeta.baseAddress!,
+                                                        input: x.baseAddress!, gamma: gamma.baseAddress!, beta: beta.baseAddress!,
+                                                        mean: mean.baseAddress!, rstd: rstd.baseAddress!,
+                                                        outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!,
+                                                        gammaGrad: dgamma.baseAddress!, betaGrad: dbeta.baseAddress!,
                                                         batch: n, channels: c, spatial: spatial, groups: groups)
                                                 }
                                             } else {
                                                 ReferenceKernels.groupNormBackward(
-                                                    input: x.baseAddress!, gamma: gamma.baseAddress!, mean: mean.baseAddress!, rstd: rstd.baseAddress!,
-                                                    outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, gammaGrad: dgamma.baseAddress!, betaGrad: dbeta.baseAddress!,
+                                                    input: x.baseAddress!, gamma: gamma.baseAddress!, mean: mean.baseAddress!,
+                                                    rstd: rstd.baseAddress!,
+                                                    outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, gammaGrad: dgamma.baseAddress!,
+                                                    betaGrad: dbeta.baseAddress!,
                                                     batch: n, channels: c, spatial: spatial, groups: groups)
                                             }
                                         }
@@ -191,9 +226,11 @@ enum KernelDispatch {
             x.withUnsafeBufferPointer(as: T.self) { x in
                 y.withUnsafeMutableBufferPointer(as: T.self) { y in
                     if T.self == Float.self {
-                        FastKernels.softmaxForward(input: f(x.baseAddress!), output: f(y.baseAddress!), outer: outer, axis: axis, inner: inner)
+                        FastKernels.softmaxForward(
+                            input: f(x.baseAddress!), output: f(y.baseAddress!), outer: outer, axis: axis, inner: inner)
                     } else {
-                        ReferenceKernels.softmaxForward(input: x.baseAddress!, output: y.baseAddress!, outer: outer, axis: axis, inner: inner)
+                        ReferenceKernels.softmaxForward(
+                            input: x.baseAddress!, output: y.baseAddress!, outer: outer, axis: axis, inner: inner)
                     }
                 }
             }
@@ -210,9 +247,13 @@ enum KernelDispatch {
                 dy.withUnsafeBufferPointer(as: T.self) { dy in
                     dx.withUnsafeMutableBufferPointer(as: T.self) { dx in
                         if T.self == Float.self {
-                            FastKernels.softmaxBackward(output: f(y.baseAddress!), outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), outer: outer, axis: axis, inner: inner)
+                            FastKernels.softmaxBackward(
+                                output: f(y.baseAddress!), outputGrad: f(dy.baseAddress!), inputGrad: f(dx.baseAddress!), outer: outer,
+                                axis: axis, inner: inner)
                         } else {
-                            ReferenceKernels.softmaxBackward(output: y.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, outer: outer, axis: axis, inner: inner)
+                            ReferenceKernels.softmaxBackward(
+                                output: y.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, outer: outer, axis: axis,
+                                inner: inner)
                         }
                     }
                 }
@@ -230,7 +271,9 @@ enum KernelDispatch {
 private func f<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
 
 @inline(__always)
-private func f<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+private func f<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
 
 extension Tensor {
     /// Read-only pointer to the elements, valid while the tensor is alive (the caller holds it).

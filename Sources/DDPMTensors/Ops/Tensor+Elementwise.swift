@@ -112,7 +112,8 @@ extension Tensor {
             withUnsafeBufferPointer(as: Float.self) { x in
                 g.withUnsafeBufferPointer(as: Float.self) { dy in
                     out.withUnsafeMutableBufferPointer(as: Float.self) { dx in
-                        FastKernels.siluBackward(input: x.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, count: x.count)
+                        FastKernels.siluBackward(
+                            input: x.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, count: x.count)
                     }
                 }
             }

@@ -19,13 +19,15 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         let flat = matmul(a.reshaped([-1, a.shape[a.rank - 1]]), b, transposeB: transposeB)
         return flat.reshaped(lead + [flat.shape[1]])
     }
-    precondition(a.rank == b.rank && a.shape.dropLast(2) == b.shape.dropLast(2),
-                 "matmul: batch dimensions of \(a.shape) and \(b.shape) differ")
+    precondition(
+        a.rank == b.rank && a.shape.dropLast(2) == b.shape.dropLast(2),
+        "matmul: batch dimensions of \(a.shape) and \(b.shape) differ")
     let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
     let k = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
     let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
     let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
-    precondition(k == kb, "matmul: inner dimensions differ, shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "")")
+    precondition(
+        k == kb, "matmul: inner dimensions differ, shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "")")
     let batchShape = Array(a.shape.dropLast(2))
     let batch = batchShape.reduce(1, *)
     var out = Tensor(uninitializedShape: batchShape + [m, n], dtype: a.dtype)
@@ -35,8 +37,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         KernelDispatch.matmul(a, b, &out, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
     }
     out.record(
-        .matmul(lhs: b.requiresGradient ? a.detached() : nil, rhs: a.requiresGradient ? b.detached() : nil,
-                transposeA: transposeA, transposeB: transposeB),
+        .matmul(
+            lhs: b.requiresGradient ? a.detached() : nil, rhs: a.requiresGradient ? b.detached() : nil,
+            transposeA: transposeA, transposeB: transposeB),
         inputs: [a, b])
     return out
 }

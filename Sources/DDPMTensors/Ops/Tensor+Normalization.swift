@@ -49,7 +49,9 @@ private func groupNormForward(
     precondition(input.rank >= 2, "\(op): input must be [N, C, ...], got \(input.shape)")
     let c = input.shape[1]
     precondition(groups >= 1 && c % groups == 0, "\(op): \(c) channels of input \(input.shape) do not split into \(groups) groups")
-    precondition(gamma.shape == [c] && beta.shape == [c], "\(op): gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
+    precondition(
+        gamma.shape == [c] && beta.shape == [c],
+        "\(op): gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
     var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
     var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
     var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)

@@ -74,8 +74,9 @@ public func adamStep(value: inout Tensor, firstMoment: inout Tensor, secondMomen
 /// as `average * decay + value * (1 − decay)`): one step of an exponential moving average of the
 /// weights. `average` and `value` must have the same shape and dtype.
 public func movingAverageStep(_ average: inout Tensor, toward value: Tensor, decay: Double) {
-    precondition(average.shape == value.shape && average.dtype == value.dtype,
-                 "movingAverageStep: average \(average.shape) \(average.dtype) vs value \(value.shape) \(value.dtype)")
+    precondition(
+        average.shape == value.shape && average.dtype == value.dtype,
+        "movingAverageStep: average \(average.shape) \(average.dtype) vs value \(value.shape) \(value.dtype)")
     func run<T: TensorScalar>(_: T.Type) {
         let (a, b) = (T(decay), T(1 - decay))
         value.withUnsafeBufferPointer(as: T.self) { x in
@@ -97,7 +98,9 @@ public func movingAverageStep(_ average: inout Tensor, toward value: Tensor, dec
 private func fp<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
 
 @inline(__always)
-private func fm<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+private func fm<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
 
 extension ReferenceKernels {
     /// The plain loop of `adamStep` (the reference for `FastKernels.adamStep`).
@@ -143,7 +146,8 @@ extension FastKernels {
                 i += 16
             }
             if i < range.upperBound {
-                ReferenceKernels.adamStep(value: value + i, firstMoment: m + i, secondMoment: v + i, gradient: g + i, count: range.upperBound - i, k)
+                ReferenceKernels.adamStep(
+                    value: value + i, firstMoment: m + i, secondMoment: v + i, gradient: g + i, count: range.upperBound - i, k)
             }
         }
     }

@@ -96,7 +96,8 @@ struct PoolingWindow {
     init(_ input: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: Padding2D, _ op: String) {
         precondition(input.rank == 4, "\(op): input must be NCHW, got \(input.shape)")
         precondition(!input.requiresGradient, "\(op): inference only; the input requires gradients")
-        precondition(kernel.0 >= 1 && kernel.1 >= 1 && stride.0 >= 1 && stride.1 >= 1, "\(op): kernel \(kernel) and stride \(stride) must be ≥ 1")
+        precondition(
+            kernel.0 >= 1 && kernel.1 >= 1 && stride.0 >= 1 && stride.1 >= 1, "\(op): kernel \(kernel) and stride \(stride) must be ≥ 1")
         precondition(
             [padding.top, padding.bottom].allSatisfy { $0 >= 0 && 2 * $0 <= kernel.0 }
                 && [padding.left, padding.right].allSatisfy { $0 >= 0 && 2 * $0 <= kernel.1 },
@@ -104,7 +105,8 @@ struct PoolingWindow {
         (planes, height, width) = (input.shape[0] * input.shape[1], input.shape[2], input.shape[3])
         (self.kernel, self.stride, self.padding) = (kernel, stride, padding)
         let paddedHeight = height + padding.top + padding.bottom, paddedWidth = width + padding.left + padding.right
-        precondition(paddedHeight >= kernel.0 && paddedWidth >= kernel.1, "\(op): kernel \(kernel) larger than the padded input \(input.shape)")
+        precondition(
+            paddedHeight >= kernel.0 && paddedWidth >= kernel.1, "\(op): kernel \(kernel) larger than the padded input \(input.shape)")
         outHeight = (paddedHeight - kernel.0) / stride.0 + 1
         outWidth = (paddedWidth - kernel.1) / stride.1 + 1
         outputShape = [input.shape[0], input.shape[1], outHeight, outWidth]
@@ -122,7 +124,8 @@ struct PoolingWindow {
     /// For each output row (`vertical`) or column: the window's extent clipped to the padded image,
     /// not to the image (PyTorch's divisor with count_include_pad: min(start + k, size + after) − start).
     func paddedExtents(vertical: Bool) -> [Int] {
-        let (count, k, s, before, after, size) = vertical
+        let (count, k, s, before, after, size) =
+            vertical
             ? (outHeight, kernel.0, stride.0, padding.top, padding.bottom, height)
             : (outWidth, kernel.1, stride.1, padding.left, padding.right, width)
         return (0..<count).map { p in
@@ -133,7 +136,8 @@ struct PoolingWindow {
 
     /// For each output row (`vertical`) or column: how many of its window's rows (columns) lie in the image.
     func insideExtents(vertical: Bool) -> [Int] {
-        let (count, k, s, before, size) = vertical
+        let (count, k, s, before, size) =
+            vertical
             ? (outHeight, kernel.0, stride.0, padding.top, height) : (outWidth, kernel.1, stride.1, padding.left, width)
         return (0..<count).map { Self.clipped($0, kernel: k, stride: s, before: before, extent: size).count }
     }
@@ -148,8 +152,12 @@ struct PoolingWindow {
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _: Op.Type, rowCounts: [Int], columnCounts: [Int]
     ) {
         let (inPlane, outPlane, width, outWidth, outHeight) = (height * width, outHeight * outWidth, width, outWidth, outHeight)
-        let columnStarts = (0..<outWidth).map { Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width).lowerBound }
-        let columnEnds = (0..<outWidth).map { Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width).upperBound }
+        let columnStarts = (0..<outWidth).map {
+            Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width).lowerBound
+        }
+        let columnEnds = (0..<outWidth).map {
+            Self.clipped($0, kernel: kernel.1, stride: stride.1, before: padding.left, extent: width).upperBound
+        }
         let counts = !rowCounts.isEmpty
         parallelChunks(planes * outHeight, grain: max(1, 16_384 / max(width * kernel.0, 1))) { range in
             let line = UnsafeMutablePointer<T>.allocate(capacity: width)

@@ -92,7 +92,9 @@ extension Tensor {
 ///   - width: the output width, ≥ 1.
 /// - Returns: [N, C, height, width].
 public func resizeBilinear(_ input: Tensor, height: Int, width: Int) -> Tensor {
-    precondition(input.rank == 4 && input.shape[2] >= 1 && input.shape[3] >= 1, "resizeBilinear: input must be NCHW with H, W ≥ 1, got \(input.shape)")
+    precondition(
+        input.rank == 4 && input.shape[2] >= 1 && input.shape[3] >= 1,
+        "resizeBilinear: input must be NCHW with H, W ≥ 1, got \(input.shape)")
     precondition(height >= 1 && width >= 1, "resizeBilinear: output size \(height)×\(width) must be at least 1×1")
     precondition(!input.requiresGradient, "resizeBilinear: inference only; the input requires gradients")
     let (inHeight, inWidth) = (input.shape[2], input.shape[3])

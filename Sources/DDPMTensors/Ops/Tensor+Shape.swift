@@ -32,7 +32,9 @@ extension Tensor {
     /// of 0..<rank). Copies into row-major order; e.g. `[0, 2, 1]` turns [N, C, HW] into
     /// [N, HW, C].
     public func permuted(_ axes: [Int]) -> Tensor {
-        precondition(axes.count == rank && Set(axes) == Set(0..<rank), "permute: axes \(axes) are not a permutation of 0..<\(rank) for shape \(shape)")
+        precondition(
+            axes.count == rank && Set(axes) == Set(0..<rank),
+            "permute: axes \(axes) are not a permutation of 0..<\(rank) for shape \(shape)")
         var out = permutedValues(axes)
         out.record(.permute(axes: axes), inputs: [self])
         return out
@@ -118,7 +120,9 @@ extension Tensor {
     public func sliced(axis: Int, range: Range<Int>) -> Tensor {
         let axis = axis < 0 ? axis + rank : axis
         precondition(axis >= 0 && axis < rank, "slice: axis \(axis) out of range for shape \(shape)")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[axis], "slice: range \(range) out of bounds for extent \(shape[axis]) of shape \(shape)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= shape[axis],
+            "slice: range \(range) out of bounds for extent \(shape[axis]) of shape \(shape)")
         var outShape = shape
         outShape[axis] = range.count
         var out = Tensor(uninitializedShape: outShape, dtype: dtype)
@@ -138,7 +142,9 @@ extension Tensor {
     public func split(sizes: [Int], axis: Int) -> [Tensor] {
         let a = axis < 0 ? axis + rank : axis
         precondition(a >= 0 && a < rank, "split: axis \(axis) out of range for shape \(shape)")
-        precondition(sizes.reduce(0, +) == shape[a] && sizes.allSatisfy { $0 >= 0 }, "split: sizes \(sizes) do not add up to extent \(shape[a]) of shape \(shape)")
+        precondition(
+            sizes.reduce(0, +) == shape[a] && sizes.allSatisfy { $0 >= 0 },
+            "split: sizes \(sizes) do not add up to extent \(shape[a]) of shape \(shape)")
         var start = 0
         return sizes.map { size in
             defer { start += size }
@@ -163,7 +169,8 @@ extension Tensor {
 /// `addresses(o).destination` (rows must not overlap), splitting the rows over threads when there
 /// are enough bytes to be worth it (concatenation and slicing copy whole NCHW planes this way).
 @inline(__always)
-func copyRows(_ rows: Int, bytesPerRow: Int, _ addresses: (Int) -> (destination: UnsafeMutableRawPointer, source: UnsafeMutableRawPointer)) {
+func copyRows(_ rows: Int, bytesPerRow: Int, _ addresses: (Int) -> (destination: UnsafeMutableRawPointer, source: UnsafeMutableRawPointer))
+{
     guard bytesPerRow > 0 else { return }
     parallelChunks(rows, grain: max(1, (256 << 10) / bytesPerRow)) { range in
         for o in range {

@@ -122,8 +122,10 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
     /// key gives an independent stream that is found directly, without drawing the streams before it.
     public init(seed: UInt64, key: (UInt64, UInt64)) {
         let r = philox4x32(
-            counter: (UInt32(truncatingIfNeeded: key.0), UInt32(truncatingIfNeeded: key.0 >> 32),
-                      UInt32(truncatingIfNeeded: key.1), UInt32(truncatingIfNeeded: key.1 >> 32)),
+            counter: (
+                UInt32(truncatingIfNeeded: key.0), UInt32(truncatingIfNeeded: key.0 >> 32),
+                UInt32(truncatingIfNeeded: key.1), UInt32(truncatingIfNeeded: key.1 >> 32)
+            ),
             key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
         self.init(seed: UInt64(r.0) | UInt64(r.1) << 32 ^ (UInt64(r.2) | UInt64(r.3) << 32) << 1)
     }
@@ -136,8 +138,9 @@ public struct PhiloxGenerator: RandomNumberGenerator, Sendable {
 
     /// Philox4x32-10 of counter (lo, hi, 0, 0) under key (seed lo, seed hi).
     static func block(seed: UInt64, counter: UInt64) -> (UInt64, UInt64) {
-        let r = philox4x32(counter: (UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),
-                           key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        let r = philox4x32(
+            counter: (UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),
+            key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
         return (UInt64(r.0) | UInt64(r.1) << 32, UInt64(r.2) | UInt64(r.3) << 32)
     }
 }
@@ -161,10 +164,13 @@ extension PhiloxGenerator {
             let p1 = m1 &* SIMD16<UInt64>(truncatingIfNeeded: c2)
             (c0, c1, c2, c3) = (
                 SIMD16<UInt32>(truncatingIfNeeded: p1 &>> 32) ^ c1 ^ SIMD16(repeating: k0), SIMD16<UInt32>(truncatingIfNeeded: p1),
-                SIMD16<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ c3 ^ SIMD16(repeating: k1), SIMD16<UInt32>(truncatingIfNeeded: p0))
+                SIMD16<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ c3 ^ SIMD16(repeating: k1), SIMD16<UInt32>(truncatingIfNeeded: p0)
+            )
         }
-        return (SIMD16<UInt64>(truncatingIfNeeded: c0) | SIMD16<UInt64>(truncatingIfNeeded: c1) &<< 32,
-                SIMD16<UInt64>(truncatingIfNeeded: c2) | SIMD16<UInt64>(truncatingIfNeeded: c3) &<< 32)
+        return (
+            SIMD16<UInt64>(truncatingIfNeeded: c0) | SIMD16<UInt64>(truncatingIfNeeded: c1) &<< 32,
+            SIMD16<UInt64>(truncatingIfNeeded: c2) | SIMD16<UInt64>(truncatingIfNeeded: c3) &<< 32
+        )
     }
 }
 
@@ -181,8 +187,10 @@ public func philox4x32(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, 
         }
         let p0 = UInt64(m0) * UInt64(c.0)
         let p1 = UInt64(m1) * UInt64(c.2)
-        c = (UInt32(truncatingIfNeeded: p1 >> 32) ^ c.1 ^ k.0, UInt32(truncatingIfNeeded: p1),
-             UInt32(truncatingIfNeeded: p0 >> 32) ^ c.3 ^ k.1, UInt32(truncatingIfNeeded: p0))
+        c = (
+            UInt32(truncatingIfNeeded: p1 >> 32) ^ c.1 ^ k.0, UInt32(truncatingIfNeeded: p1),
+            UInt32(truncatingIfNeeded: p0 >> 32) ^ c.3 ^ k.1, UInt32(truncatingIfNeeded: p0)
+        )
     }
     return c
 }

@@ -65,8 +65,9 @@ public func dropout(_ input: Tensor, probability: Double, generator: inout Philo
 /// example's mask does not depend on which other examples share its batch (keyed randomness).
 public func dropout(_ input: Tensor, probability: Double, rowGenerators generators: inout [PhiloxGenerator]) -> Tensor {
     precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
-    precondition(input.rank >= 1 && generators.count == input.shape[0],
-                 "dropout: \(generators.count) row generators for a batch of shape \(input.shape)")
+    precondition(
+        input.rank >= 1 && generators.count == input.shape[0],
+        "dropout: \(generators.count) row generators for a batch of shape \(input.shape)")
     if probability == 0 { return input }
     var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
     let row = input.shape[0] == 0 ? 0 : mask.scalarCount / input.shape[0]

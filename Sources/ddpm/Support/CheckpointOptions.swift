@@ -21,8 +21,10 @@ struct CheckpointOptions: ParsableArguments {
         }
         for warning in trained.warnings { note("warning: \(warning)") }
         if let share = trained.emaInitialWeight, share > 0.01 {
-            note(String(format: "warning: the EMA weights still hold %.1f %% of the initial weights, so samples are pulled toward "
-                + "the untrained network; pass --raw-weights (or train longer, or with --ema-warmup).", 100 * share))
+            note(
+                String(
+                    format: "warning: the EMA weights still hold %.1f %% of the initial weights, so samples are pulled toward "
+                        + "the untrained network; pass --raw-weights (or train longer, or with --ema-warmup).", 100 * share))
         }
         return trained
     }

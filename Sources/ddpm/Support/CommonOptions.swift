@@ -8,9 +8,10 @@ struct ComputeOptions: ParsableArguments {
     @Option(help: "Threads for the compute kernels (default: all cores). On a shared machine 1 can be faster.")
     var threads: Int?
 
-    @Option(help: ArgumentHelp(
-        "Convolution algorithm: winograd (Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where oneDNN has it, direct elsewhere) or direct.",
-        valueName: "winograd|direct"))
+    @Option(
+        help: ArgumentHelp(
+            "Convolution algorithm: winograd (Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where oneDNN has it, direct elsewhere) or direct.",
+            valueName: "winograd|direct"))
     var convolution: Convolution = .winograd
 
     /// `--convolution`.
@@ -18,9 +19,10 @@ struct ComputeOptions: ParsableArguments {
         case winograd, direct
     }
 
-    @Option(help: ArgumentHelp(
-        "Precision of the convolutions' products: fp32, or bf16 (BFloat16 factors, Float32 sums and everything else Float32: weights, Adam, EMA, normalisation, the diffusion update; needs avx512_bf16).",
-        valueName: "fp32|bf16"))
+    @Option(
+        help: ArgumentHelp(
+            "Precision of the convolutions' products: fp32, or bf16 (BFloat16 factors, Float32 sums and everything else Float32: weights, Adam, EMA, normalisation, the diffusion update; needs avx512_bf16).",
+            valueName: "fp32|bf16"))
     var precision: Precision = .fp32
 
     /// `--precision`.
@@ -34,7 +36,8 @@ struct ComputeOptions: ParsableArguments {
 
     func apply() throws {
         if precision == .bf16 && !CPUFeatures.hasBFloat16 {
-            throw CommandFailure("--precision bf16: this CPU has no avx512_bf16 instructions (BFloat16 dot products); use --precision fp32.")
+            throw CommandFailure(
+                "--precision bf16: this CPU has no avx512_bf16 instructions (BFloat16 dot products); use --precision fp32.")
         }
         if let threads { ComputeThreads.set(threads) }
         DNNLConvolution.defaultAlgorithm = convolution == .winograd ? .winograd : .direct

@@ -9,10 +9,13 @@ extension TrainedModel {
     /// The images of `list` (comma-separated; each a 0-based index into `data` / `split`, or the
     /// path of a PNG file, centre-cropped and resized to the model's size), as [N, C, H, W] in
     /// [−1, 1], with a short label for each.
-    func inputImages(_ list: String, flag: String, data: String?, split: DataSplit, seed: UInt64) throws -> (images: Tensor, labels: [String]) {
+    func inputImages(_ list: String, flag: String, data: String?, split: DataSplit, seed: UInt64) throws -> (
+        images: Tensor, labels: [String]
+    ) {
         precondition(isImages, "inputImages: the model takes points")
         guard exampleShape[0] == 1 || exampleShape[0] == 3 else {
-            throw CommandFailure("--\(flag): the model takes \(exampleShape[0])-channel images; only 1 (gray) or 3 (RGB) can be read from PNG or shown.")
+            throw CommandFailure(
+                "--\(flag): the model takes \(exampleShape[0])-channel images; only 1 (gray) or 3 (RGB) can be read from PNG or shown.")
         }
         let items = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !items.isEmpty else { throw CommandFailure("--\(flag): no images given; use dataset indices (e.g. 0,5) or PNG paths.") }

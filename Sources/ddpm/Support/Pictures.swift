@@ -12,7 +12,9 @@ enum Pictures {
     static func images(_ x: Tensor, scale: Int = 1) -> [RasterImage] { rasterImages(x, scale: scale) }
 
     /// Rows of images with a label above each column, one left of each row, and a title.
-    static func labeledGrid(_ rows: [[RasterImage]], columnLabels: [String] = [], rowLabels: [String] = [], title: String = "") -> RasterImage {
+    static func labeledGrid(_ rows: [[RasterImage]], columnLabels: [String] = [], rowLabels: [String] = [], title: String = "")
+        -> RasterImage
+    {
         precondition(!rows.isEmpty && !rows[0].isEmpty, "Pictures.labeledGrid: no images")
         let all = rows.flatMap { $0 }
         let labelFit = (columnLabels.map { BitmapFont.width(of: $0) }.max() ?? 0) + 2
@@ -37,8 +39,9 @@ enum Pictures {
         var image = canvas.image
         for (i, row) in rows.enumerated() {
             for (j, cell) in row.enumerated() {
-                image.paste(cell.converted(to: .rgb), x: labelWidth + padding + j * (cellWidth + padding) + (cellWidth - cell.width) / 2,
-                            y: top + padding + i * (cellHeight + padding) + (cellHeight - cell.height) / 2)
+                image.paste(
+                    cell.converted(to: .rgb), x: labelWidth + padding + j * (cellWidth + padding) + (cellWidth - cell.width) / 2,
+                    y: top + padding + i * (cellHeight + padding) + (cellHeight - cell.height) / 2)
             }
         }
         return image

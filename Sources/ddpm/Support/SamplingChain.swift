@@ -51,7 +51,8 @@ struct Chain {
         guard let gaussian = trained.process as? GaussianDiffusion else {
             guard count == T, sampler == .ancestral, choice.spacing == nil else {
                 throw CommandFailure(
-                    "this model's process samples with the ancestral sampler over all T = \(T) steps; drop --steps, --spacing and --sampler \(sampler.rawValue).")
+                    "this model's process samples with the ancestral sampler over all T = \(T) steps; drop --steps, --spacing and --sampler \(sampler.rawValue)."
+                )
             }
             kind = .process(trained.process)
             record.timesteps = Array((0..<T).reversed())
@@ -61,10 +62,13 @@ struct Chain {
         }
         if sampler.isSolver {
             guard choice.spacing != .even else {
-                throw CommandFailure("--spacing even is the respacing of the ancestral and DDIM samplers; --sampler \(sampler.rawValue) takes leading, trailing or linspace.")
+                throw CommandFailure(
+                    "--spacing even is the respacing of the ancestral and DDIM samplers; --sampler \(sampler.rawValue) takes leading, trailing or linspace."
+                )
             }
-            let solverKind = try Self.solver(sampler, gaussian: gaussian, scheduler: trained.scheduler, isImages: trained.isImages,
-                                             choice: choice, spacing: diffusersSpacing, record: &record)
+            let solverKind = try Self.solver(
+                sampler, gaussian: gaussian, scheduler: trained.scheduler, isImages: trained.isImages,
+                choice: choice, spacing: diffusersSpacing, record: &record)
             kind = solverKind
         } else if var scheduler = trained.scheduler, choice.spacing != .even {
             // A diffusers model: its scheduler, with the spacing asked for.
@@ -85,7 +89,8 @@ struct Chain {
             record.timesteps = try CommandFailure.wrap("") { try scheduler.timesteps(count: count) }
             record.startLimit = Self.describe(scheduler.startLimit)
         } else {
-            let diffusion = count < T || sampler == .ddim
+            let diffusion =
+                count < T || sampler == .ddim
                 ? try CommandFailure.wrap("") { try gaussian.respaced(sampler == .ddim ? .ddim(count: count) : .even(count: count)) }
                 : gaussian
             kind = .gaussian(diffusion)
@@ -119,12 +124,15 @@ struct Chain {
             modelTimesteps = Array(alphaBar.indices)
             prediction = scheduler.prediction
             thresholding = nil
-            if case .threshold(let ratio, let maximum) = scheduler.startLimit { thresholding = try DynamicThresholding(ratio: ratio, maximum: maximum) }
+            if case .threshold(let ratio, let maximum) = scheduler.startLimit {
+                thresholding = try DynamicThresholding(ratio: ratio, maximum: maximum)
+            }
             grid.spacing = spacing ?? scheduler.spacing
             grid.stepsOffset = scheduler.stepsOffset
             record.semantics = sampler == .unipc ? "diffusers UniPCMultistepScheduler" : "diffusers DPMSolverMultistepScheduler"
         } else {
-            record.semantics = sampler == .unipc ? "UniPC as diffusers' UniPCMultistepScheduler" : "DPM-Solver++ as diffusers' DPMSolverMultistepScheduler"
+            record.semantics =
+                sampler == .unipc ? "UniPC as diffusers' UniPCMultistepScheduler" : "DPM-Solver++ as diffusers' DPMSolverMultistepScheduler"
         }
         let order = choice.order ?? 2
         let steps: SolverSteps
@@ -133,7 +141,9 @@ struct Chain {
         let count = choice.steps ?? min(solverSteps, alphaBar.count)
         if sampler == .unipc {
             let solver = try CommandFailure.wrap("--sampler unipc: ") {
-                try UniPC(alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, order: order, thresholding: thresholding, grid: grid)
+                try UniPC(
+                    alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, order: order, thresholding: thresholding,
+                    grid: grid)
             }
             steps = try CommandFailure.wrap("--sampler unipc: ") { try solver.steps(count) }
             orders = solver.orders(count: steps.count)
@@ -144,8 +154,9 @@ struct Chain {
         } else {
             let algorithm: DPMSolver.Algorithm = sampler == .dpmSolverPlusPlus ? .dataPrediction : .stochasticDataPrediction
             let solver = try CommandFailure.wrap("--sampler \(sampler.rawValue): ") {
-                try DPMSolver(alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, algorithm: algorithm, order: order,
-                              thresholding: thresholding, grid: grid)
+                try DPMSolver(
+                    alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, algorithm: algorithm, order: order,
+                    thresholding: thresholding, grid: grid)
             }
             steps = try CommandFailure.wrap("--sampler \(sampler.rawValue): ") { try solver.steps(count) }
             orders = solver.orders(count: steps.count)
@@ -162,9 +173,12 @@ struct Chain {
         record.finalNoise = grid.finalNoise.rawValue
         record.timesteps = steps.timesteps.map { modelTimesteps[$0] }
         record.sigmas = steps.sigmas
-        record.startLimit = thresholding.map {
-            $0.maximum == 1 ? "clipped to ±1 (dynamic thresholding with maximum 1)" : "dynamic thresholding (quantile \($0.ratio), at most \($0.maximum))"
-        } ?? "none"
+        record.startLimit =
+            thresholding.map {
+                $0.maximum == 1
+                    ? "clipped to ±1 (dynamic thresholding with maximum 1)"
+                    : "dynamic thresholding (quantile \($0.ratio), at most \($0.maximum))"
+            } ?? "none"
         return kind
     }
 
@@ -194,9 +208,13 @@ struct Chain {
         switch kind {
         case .diffusers(let scheduler):
             if sampler == .ddim {
-                return try scheduler.sampleDDIM(model: model, initialNoise: start, steps: steps, eta: choice.eta, generator: &generator) { report(steps - $0.index) }
+                return try scheduler.sampleDDIM(model: model, initialNoise: start, steps: steps, eta: choice.eta, generator: &generator) {
+                    report(steps - $0.index)
+                }
             }
-            return try scheduler.sampleAncestral(model: model, initialNoise: start, steps: steps, generator: &generator) { report(steps - $0.index) }
+            return try scheduler.sampleAncestral(model: model, initialNoise: start, steps: steps, generator: &generator) {
+                report(steps - $0.index)
+            }
         case .gaussian(let diffusion):
             if sampler == .ddim {
                 return try diffusion.sampleDDIM(

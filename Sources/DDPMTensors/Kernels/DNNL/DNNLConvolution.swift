@@ -175,7 +175,8 @@ public enum DNNLConvolution {
     // MARK: - Plans
 
     private static func run(
-        _ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision, _ buffers: [UnsafeMutableRawPointer]
+        _ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision,
+        _ buffers: [UnsafeMutableRawPointer]
     ) {
         DNNLEngine.shared.withLock { arena in
             plan(pass, geometry, hasBias: hasBias, algorithm, precision).execute(buffers, arena: arena)
@@ -183,8 +184,11 @@ public enum DNNLConvolution {
     }
 
     /// Must be called under `DNNLEngine.withLock`.
-    private static func plan(_ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision) -> DNNLPlan {
-        let key = Key(geometry: geometry, pass: pass, hasBias: hasBias, threads: DNNLEngine.threads, algorithm: algorithm, precision: precision)
+    private static func plan(_ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision)
+        -> DNNLPlan
+    {
+        let key = Key(
+            geometry: geometry, pass: pass, hasBias: hasBias, threads: DNNLEngine.threads, algorithm: algorithm, precision: precision)
         return plans.plan(for: key) { makePlan(pass, geometry, hasBias: hasBias, algorithm, precision) }
     }
 
@@ -193,7 +197,9 @@ public enum DNNLConvolution {
         var input, weight, bias, output: dnnl_memory_desc_t
     }
 
-    private static func makePlan(_ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision) -> DNNLPlan {
+    private static func makePlan(_ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision)
+        -> DNNLPlan
+    {
         let what = "convolution \(pass)\(hasBias ? " with bias" : "")\(precision == .bfloat16 ? " in bf16" : "") at \(g)"
         let plain = PlainDescs(
             input: dnnlMemoryDesc(g.inputShape, dnnl_nchw, what),
@@ -206,11 +212,15 @@ public enum DNNLConvolution {
         // Winograd first where asked for, the output is large enough and oneDNN has it for this
         // shape and pass, else direct (which must succeed).
         if precision == .float32, algorithm == .winograd, min(g.outHeight, g.outWidth) >= winogradMinimumSide,
-           let plan = makePlan(pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, precision: precision, plain: plain, attr: attr, what: what, required: false) {
+            let plan = makePlan(
+                pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, precision: precision, plain: plain, attr: attr, what: what,
+                required: false)
+        {
             return plan
         }
         return makePlan(
-            pass, g, hasBias: hasBias, algorithm: dnnl_convolution_direct, precision: precision, plain: plain, attr: attr, what: what, required: true)!
+            pass, g, hasBias: hasBias, algorithm: dnnl_convolution_direct, precision: precision, plain: plain, attr: attr, what: what,
+            required: true)!
     }
 
     private static func makePlan(
@@ -220,14 +230,17 @@ public enum DNNLConvolution {
         // BFloat16: the factors of the products (x and w forward; dy and w for dx; x and dy for dw)
         // in bf16; what is computed (y, dx, dw, the bias and its gradient) in f32.
         let low = precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
-        let (source, weightType, destination): (dnnl_data_type_t, dnnl_data_type_t, dnnl_data_type_t) = switch pass {
-        case .forward: (low, low, dnnl_f32)
-        case .backwardData: (dnnl_f32, low, low)
-        case .backwardWeights: (low, dnnl_f32, low)
-        }
+        let (source, weightType, destination): (dnnl_data_type_t, dnnl_data_type_t, dnnl_data_type_t) =
+            switch pass {
+            case .forward: (low, low, dnnl_f32)
+            case .backwardData: (dnnl_f32, low, low)
+            case .backwardWeights: (low, dnnl_f32, low)
+            }
         let engine = DNNLEngine.shared.engine
         // Creates a primitive descriptor; nil (or a stop when `required`) when oneDNN has no implementation.
-        func create(_ desc: UnsafeMutableRawPointer, _ attr: dnnl_primitive_attr_t?, hint: dnnl_primitive_desc_t?, _ call: String) -> dnnl_primitive_desc_t? {
+        func create(_ desc: UnsafeMutableRawPointer, _ attr: dnnl_primitive_attr_t?, hint: dnnl_primitive_desc_t?, _ call: String)
+            -> dnnl_primitive_desc_t?
+        {
             var pd: dnnl_primitive_desc_t?
             let status = dnnl_primitive_desc_create(&pd, desc, attr, engine, hint)
             if status != dnnl_success {
@@ -263,7 +276,8 @@ public enum DNNLConvolution {
             return plan
 
         case .backwardData:
-            var desc = convolutionDesc(g, what, hasBias: false, types: (source, weightType, destination)) { diffSrc, weights, _, diffDst, strides, left, right in
+            var desc = convolutionDesc(g, what, hasBias: false, types: (source, weightType, destination)) {
+                diffSrc, weights, _, diffDst, strides, left, right in
                 var desc = dnnl_convolution_desc_t()
                 let status = dnnl_convolution_backward_data_desc_init(
                     &desc, algorithm, diffSrc, weights, diffDst, strides, left, right)
@@ -280,7 +294,8 @@ public enum DNNLConvolution {
             return plan
 
         case .backwardWeights:
-            var desc = convolutionDesc(g, what, hasBias: hasBias, types: (source, weightType, destination)) { src, diffWeights, diffBias, diffDst, strides, left, right in
+            var desc = convolutionDesc(g, what, hasBias: hasBias, types: (source, weightType, destination)) {
+                src, diffWeights, diffBias, diffDst, strides, left, right in
                 var desc = dnnl_convolution_desc_t()
                 let status = dnnl_convolution_backward_weights_desc_init(
                     &desc, algorithm, src, diffWeights, diffBias, diffDst, strides, left, right)

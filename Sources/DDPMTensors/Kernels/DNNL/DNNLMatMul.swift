@@ -32,8 +32,9 @@ public enum DNNLMatMul {
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
         m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, batch: Int = 1
     ) {
-        matmul(a, b, c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch,
-               strategy: batch == 1 ? .sgemm : .primitive)
+        matmul(
+            a, b, c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch,
+            strategy: batch == 1 ? .sgemm : .primitive)
     }
 
     /// How a product is computed: `matmul` picks by batch size; kept as a parameter so the two
@@ -56,12 +57,14 @@ public enum DNNLMatMul {
             switch strategy {
             case .sgemm:
                 for index in 0..<batch {
-                    sgemm(a + index * m * k, b + index * k * n, c + index * m * n,
-                          m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+                    sgemm(
+                        a + index * m * k, b + index * k * n, c + index * m * n,
+                        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
                 }
             case .primitive:
-                let key = Key(m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB,
-                              threads: DNNLEngine.threads)
+                let key = Key(
+                    m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB,
+                    threads: DNNLEngine.threads)
                 let plan = plans.plan(for: key) { makePlan(key) }
                 plan.execute(
                     [UnsafeMutableRawPointer(mutating: a), UnsafeMutableRawPointer(mutating: b), UnsafeMutableRawPointer(c)],

@@ -94,7 +94,9 @@ final class DNNLPlan {
 
     /// Runs reorders, primitive and reorders on the caller's buffers, given in `addArgument` order.
     func execute(_ buffers: [UnsafeMutableRawPointer], arena: DNNLScratchArena) {
-        precondition(buffers.count == callerMemories.count, "DNNLPlan.execute: \(buffers.count) buffers for \(callerMemories.count) arguments of \(what)")
+        precondition(
+            buffers.count == callerMemories.count,
+            "DNNLPlan.execute: \(buffers.count) buffers for \(callerMemories.count) arguments of \(what)")
         for (memory, buffer) in zip(callerMemories, buffers) {
             DNNLEngine.check(dnnl_memory_set_data_handle(memory, buffer), "dnnl_memory_set_data_handle for \(what)")
         }

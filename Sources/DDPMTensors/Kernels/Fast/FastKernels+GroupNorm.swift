@@ -26,8 +26,9 @@ extension FastKernels {
         output y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double
     ) {
-        groupNormForward(x, gamma, beta, y, mean, rstd, batch: batch, channels: channels, spatial: spatial,
-                         groups: groups, eps: eps, silu: false)
+        groupNormForward(
+            x, gamma, beta, y, mean, rstd, batch: batch, channels: channels, spatial: spatial,
+            groups: groups, eps: eps, silu: false)
     }
 
     /// Group normalisation followed by SiLU, y = silu(groupNorm(x)), NCHW: `groupNormForward` with
@@ -39,8 +40,9 @@ extension FastKernels {
         output y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double
     ) {
-        groupNormForward(x, gamma, beta, y, mean, rstd, batch: batch, channels: channels, spatial: spatial,
-                         groups: groups, eps: eps, silu: true)
+        groupNormForward(
+            x, gamma, beta, y, mean, rstd, batch: batch, channels: channels, spatial: spatial,
+            groups: groups, eps: eps, silu: true)
     }
 
     private static func groupNormForward(
@@ -48,8 +50,9 @@ extension FastKernels {
         _ y: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double, silu: Bool
     ) {
-        precondition(groups > 0 && channels % groups == 0,
-                     "groupNormForward: channels \(channels) must be divisible by groups \(groups)")
+        precondition(
+            groups > 0 && channels % groups == 0,
+            "groupNormForward: channels \(channels) must be divisible by groups \(groups)")
         let perGroup = channels / groups
         let m = perGroup * spatial
         let pairs = batch * groups
@@ -86,8 +89,9 @@ extension FastKernels {
                 let refined = finish(p, meanFloat: mu, shifted: shifted)
                 let g = p % groups
                 parallelChunks(m, grain: elementwiseGrain) { r in
-                    normalise(x: base, y: y + p * m, range: r, spatial: spatial, gamma: gamma + g * perGroup,
-                              beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]), silu: silu)
+                    normalise(
+                        x: base, y: y + p * m, range: r, spatial: spatial, gamma: gamma + g * perGroup,
+                        beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]), silu: silu)
                 }
             }
             return
@@ -101,8 +105,9 @@ extension FastKernels {
                 let shifted = shiftedSums(base, count: m, shift: mu)
                 let refined = finish(p, meanFloat: mu, shifted: shifted)
                 let g = p % groups
-                normalise(x: base, y: y + p * m, range: 0..<m, spatial: spatial, gamma: gamma + g * perGroup,
-                          beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]), silu: silu)
+                normalise(
+                    x: base, y: y + p * m, range: 0..<m, spatial: spatial, gamma: gamma + g * perGroup,
+                    beta: beta + g * perGroup, meanFloat: mu, mean: refined, rstd: Double(rstd[p]), silu: silu)
             }
         }
     }
@@ -125,7 +130,8 @@ extension FastKernels {
         gammaGrad dgamma: UnsafeMutablePointer<Float>, betaGrad dbeta: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int
     ) {
-        groupNormBackward(x, gamma, nil, mean, rstd, dy, dx, dgamma, dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
+        groupNormBackward(
+            x, gamma, nil, mean, rstd, dy, dx, dgamma, dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
     }
 
     /// Backward of `groupNormSiLUForward`: with z = groupNorm(x) recomputed from x, `mean`, `rstd`,
@@ -140,7 +146,8 @@ extension FastKernels {
         gammaGrad dgamma: UnsafeMutablePointer<Float>, betaGrad dbeta: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int
     ) {
-        groupNormBackward(x, gamma, beta, mean, rstd, dy, dx, dgamma, dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
+        groupNormBackward(
+            x, gamma, beta, mean, rstd, dy, dx, dgamma, dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
     }
 
     /// Both backward passes; `siluBeta` is nil for the plain group norm.
@@ -151,8 +158,9 @@ extension FastKernels {
         _ dgamma: UnsafeMutablePointer<Float>, _ dbeta: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, groups: Int
     ) {
-        precondition(groups > 0 && channels % groups == 0,
-                     "groupNormBackward: channels \(channels) must be divisible by groups \(groups)")
+        precondition(
+            groups > 0 && channels % groups == 0,
+            "groupNormBackward: channels \(channels) must be divisible by groups \(groups)")
         let perGroup = channels / groups
         let m = perGroup * spatial
         let pairs = batch * groups
@@ -170,11 +178,13 @@ extension FastKernels {
 
         // Combines one group's per-channel sums (Σdy, Σdy·(x − μ_f)) into the dx coefficients and
         // adds its dgamma/dbeta contributions to `accumulator`.
-        func coefficients(p: Int, sumDy: (Int) -> Double, sumDyD: (Int) -> Double, meanFloat: Float,
-                          accumulator: UnsafeMutablePointer<Double>) -> (b: Double, c: Double) {
+        func coefficients(
+            p: Int, sumDy: (Int) -> Double, sumDyD: (Int) -> Double, meanFloat: Float,
+            accumulator: UnsafeMutablePointer<Double>
+        ) -> (b: Double, c: Double) {
             let g = p % groups
             let mu = Double(mean[p]), r = Double(rstd[p])
-            let delta = Double(meanFloat) - mu          // x − μ = (x − μ_f) + delta
+            let delta = Double(meanFloat) - mu  // x − μ = (x − μ_f) + delta
             var sumG = 0.0, sumGX = 0.0
             for c in 0..<perGroup {
                 let channel = g * perGroup + c
@@ -199,16 +209,18 @@ extension FastKernels {
                 if let siluBeta {
                     let r = Double(rstd[p])
                     parallelChunks(m, grain: elementwiseGrain) { range in
-                        siluGradient(x: xBase, dy: dyBase, dz: dx + p * m, range: range, spatial: spatial, gamma: gamma + g * perGroup,
-                                     beta: siluBeta + g * perGroup, meanFloat: mu, mean: Double(mu), rstd: r)
+                        siluGradient(
+                            x: xBase, dy: dyBase, dz: dx + p * m, range: range, spatial: spatial, gamma: gamma + g * perGroup,
+                            beta: siluBeta + g * perGroup, meanFloat: mu, mean: Double(mu), rstd: r)
                     }
                     dyBase = UnsafePointer(dx + p * m)
                 }
                 groupPartial.initialize(repeating: 0, count: 2 * perGroup * threads)
                 parallelPieces(m, pieces: threads) { piece, r in
-                    channelGradientSums(x: xBase, dy: dyBase, range: r, spatial: spatial, meanFloat: mu,
-                                        sumDy: groupPartial + 2 * perGroup * piece,
-                                        sumDyD: groupPartial + 2 * perGroup * piece + perGroup)
+                    channelGradientSums(
+                        x: xBase, dy: dyBase, range: r, spatial: spatial, meanFloat: mu,
+                        sumDy: groupPartial + 2 * perGroup * piece,
+                        sumDyD: groupPartial + 2 * perGroup * piece + perGroup)
                 }
                 let (b, c) = coefficients(
                     p: p,
@@ -217,8 +229,9 @@ extension FastKernels {
                     meanFloat: mu, accumulator: partial)
                 let r = rstd[p]
                 parallelChunks(m, grain: elementwiseGrain) { range in
-                    inputGradient(x: xBase, dy: dyBase, dx: dx + p * m, range: range, spatial: spatial,
-                                  gamma: gamma + g * perGroup, rstd: r, meanFloat: mu, b: Float(b), c: Float(c))
+                    inputGradient(
+                        x: xBase, dy: dyBase, dx: dx + p * m, range: range, spatial: spatial,
+                        gamma: gamma + g * perGroup, rstd: r, meanFloat: mu, b: Float(b), c: Float(c))
                 }
             }
         } else {
@@ -231,17 +244,21 @@ extension FastKernels {
                     let mu = mean[p]
                     var dyBase = outputGrad + p * m
                     if let siluBeta {
-                        siluGradient(x: xBase, dy: dyBase, dz: dx + p * m, range: 0..<m, spatial: spatial, gamma: gamma + g * perGroup,
-                                     beta: siluBeta + g * perGroup, meanFloat: mu, mean: Double(mu), rstd: Double(rstd[p]))
+                        siluGradient(
+                            x: xBase, dy: dyBase, dz: dx + p * m, range: 0..<m, spatial: spatial, gamma: gamma + g * perGroup,
+                            beta: siluBeta + g * perGroup, meanFloat: mu, mean: Double(mu), rstd: Double(rstd[p]))
                         dyBase = UnsafePointer(dx + p * m)
                     }
                     sums.initialize(repeating: 0, count: 2 * perGroup)
-                    channelGradientSums(x: xBase, dy: dyBase, range: 0..<m, spatial: spatial, meanFloat: mu,
-                                        sumDy: sums, sumDyD: sums + perGroup)
-                    let (b, c) = coefficients(p: p, sumDy: { sums[$0] }, sumDyD: { sums[perGroup + $0] },
-                                              meanFloat: mu, accumulator: accumulator)
-                    inputGradient(x: xBase, dy: dyBase, dx: dx + p * m, range: 0..<m, spatial: spatial,
-                                  gamma: gamma + g * perGroup, rstd: rstd[p], meanFloat: mu, b: Float(b), c: Float(c))
+                    channelGradientSums(
+                        x: xBase, dy: dyBase, range: 0..<m, spatial: spatial, meanFloat: mu,
+                        sumDy: sums, sumDyD: sums + perGroup)
+                    let (b, c) = coefficients(
+                        p: p, sumDy: { sums[$0] }, sumDyD: { sums[perGroup + $0] },
+                        meanFloat: mu, accumulator: accumulator)
+                    inputGradient(
+                        x: xBase, dy: dyBase, dx: dx + p * m, range: 0..<m, spatial: spatial,
+                        gamma: gamma + g * perGroup, rstd: rstd[p], meanFloat: mu, b: Float(b), c: Float(c))
                 }
             }
         }

@@ -41,8 +41,8 @@ enum VectorMath {
     /// x > 88.72… → +inf, x < −103.97… → 0, NaN → NaN. Error ≤ 2 ulp (measured: see tests).
     @inline(__always)
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        var x = x.replacing(with: 88.9, where: x .> 88.9)     // e^88.9 overflows: +inf below
-        x = x.replacing(with: -104, where: x .< -104)          // e^-104 rounds to 0
+        var x = x.replacing(with: 88.9, where: x .> 88.9)  // e^88.9 overflows: +inf below
+        x = x.replacing(with: -104, where: x .< -104)  // e^-104 rounds to 0
         // n = round(x / ln2) by the 1.5·2²³ trick: the integer lands in the low mantissa bits.
         let magic: Float = 12_582_912
         let shifted = x * 1.442_695_04 + magic
@@ -70,10 +70,10 @@ enum VectorMath {
         let b = bits(scaled)
         var e = unsafeBitCast(b &>> 23, to: SIMD16<Int32>.self) &- 126
         e = e.replacing(with: e &- 23, where: subnormal)
-        var m = float((b & 0x007F_FFFF) | 0x3F00_0000)             // m in [0.5, 1)
+        var m = float((b & 0x007F_FFFF) | 0x3F00_0000)  // m in [0.5, 1)
         let low = m .< 0.707_106_781_186_547_524
         e = e.replacing(with: e &- 1, where: low)
-        m = m.replacing(with: m + m, where: low) - 1                // m − 1 in [√½ − 1, √2 − 1)
+        m = m.replacing(with: m + m, where: low) - 1  // m − 1 in [√½ − 1, √2 − 1)
         let ef = SIMD16<Float>(e)
         let z = m * m
         var y = SIMD16<Float>(repeating: 7.037_683_629_2e-2)
@@ -101,7 +101,7 @@ enum VectorMath {
     /// accurate where 1 − sigmoid(x) would cancel. Error ≤ 3 ulp.
     @inline(__always)
     static func sigmoidAndDerivative(_ x: SIMD16<Float>) -> (value: SIMD16<Float>, derivative: SIMD16<Float>) {
-        let e = exp(float(bits(x) | 0x8000_0000))                   // e^−|x|
+        let e = exp(float(bits(x) | 0x8000_0000))  // e^−|x|
         let d = 1 / (1 + e)
         let ed = e * d
         return (d.replacing(with: ed, where: x .< 0), ed * d)

@@ -23,7 +23,8 @@ extension ReferenceKernels {
                                 for b in 0..<g.kernelWidth {
                                     let iw = q * g.strideWidth - g.padLeft + b
                                     if iw < 0 || iw >= g.width { continue }
-                                    sum += x[((n * g.inChannels + i) * g.height + ih) * g.width + iw]
+                                    sum +=
+                                        x[((n * g.inChannels + i) * g.height + ih) * g.width + iw]
                                         * w[((o * g.inChannels + i) * g.kernelHeight + a) * g.kernelWidth + b]
                                 }
                             }
@@ -83,7 +84,8 @@ extension ReferenceKernels {
                                 for q in 0..<ow {
                                     let iw = q * g.strideWidth - g.padLeft + b
                                     if iw < 0 || iw >= g.width { continue }
-                                    sum += dy[((n * g.outChannels + o) * oh + p) * ow + q]
+                                    sum +=
+                                        dy[((n * g.outChannels + o) * oh + p) * ow + q]
                                         * x[((n * g.inChannels + i) * g.height + ih) * g.width + iw]
                                 }
                             }

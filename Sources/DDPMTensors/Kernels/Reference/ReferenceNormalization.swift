@@ -118,8 +118,9 @@ extension ReferenceKernels {
             let s = 1 / (1 + Double.exp(-z))
             dz[i] = T(Double(dy[i]) * s * (1 + z * (1 - s)))
         }
-        groupNormBackward(input: x, gamma: gamma, mean: mean, rstd: rstd, outputGrad: dz, inputGrad: dx,
-                          gammaGrad: dgamma, betaGrad: dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
+        groupNormBackward(
+            input: x, gamma: gamma, mean: mean, rstd: rstd, outputGrad: dz, inputGrad: dx,
+            gammaGrad: dgamma, betaGrad: dbeta, batch: batch, channels: channels, spatial: spatial, groups: groups)
     }
 
     /// Softmax along an axis of extent `axis`, for a tensor viewed as [outer, axis, inner]:
