@@ -219,7 +219,7 @@ public final class FIDInceptionV3 {
     }
 
     /// pytorch-fid's input transform: `images` ([N, 3, H, W] in [0, 1], Float32) resized to 299 × 299
-    /// (``resizeBilinear(_:height:width:)``, `align_corners=False`), then mapped to [−1, 1] by 2x − 1.
+    /// (`resizeBilinear(_:height:width:)` of DDPMTensors, `align_corners=False`), then mapped to [−1, 1] by 2x − 1.
     public static func prepare(_ images: Tensor) -> Tensor {
         precondition(images.rank == 4 && images.shape[1] == 3, "FIDInceptionV3.prepare: images must be [N, 3, H, W], got \(images.shape)")
         let resized =

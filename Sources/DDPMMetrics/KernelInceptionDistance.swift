@@ -34,6 +34,11 @@ public struct KernelInceptionDistance: Equatable, Sendable {
     /// values each, row-major.
     ///
     /// - Parameters:
+    ///   - first: the first set's vectors, row-major.
+    ///   - firstCount: how many vectors `first` holds.
+    ///   - second: the second set's vectors, row-major.
+    ///   - secondCount: how many vectors `second` holds.
+    ///   - dimension: the length of every vector.
     ///   - subsets: how many subset pairs to average over.
     ///   - subsetSize: m, vectors per subset; at least 2 and at most the smaller set (torch-fidelity
     ///     refuses smaller sets; `ddpm fid` passes min(1000, N)).
