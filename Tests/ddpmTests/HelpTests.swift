@@ -10,7 +10,7 @@ import Testing
     static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HelpSnapshots")
 
     static let subcommands = ["demo", "train", "sample", "schedule", "info", "denoise", "bench", "evaluate", "progressive",
-                              "interpolate", "inpaint", "rate-distortion"]
+                              "interpolate", "inpaint", "rate-distortion", "fid"]
 
     @Test(arguments: ["ddpm"] + subcommands)
     func helpMatchesItsSnapshot(_ command: String) throws {
