@@ -84,8 +84,12 @@ struct FIDCommand: ParsableCommand {
     }
 
     /// --weights, else $DDPM_FID_WEIGHTS, else pytorch-fid's or torch-fidelity's cached copy (the first that exists).
-    func weightsURL() -> URL {
-        if let weights { return URL(fileURLWithPath: weights) }
+    func weightsURL() -> URL { Self.weightsURL(weights) }
+
+    /// `path`, else $DDPM_FID_WEIGHTS, else pytorch-fid's or torch-fidelity's cached copy (the first
+    /// that exists; pytorch-fid's name when none does, for the message).
+    static func weightsURL(_ path: String?) -> URL {
+        if let path { return URL(fileURLWithPath: path) }
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["DDPM_FID_WEIGHTS"], !path.isEmpty { return URL(fileURLWithPath: path) }
         let torchHome = environment["TORCH_HOME"].map { URL(fileURLWithPath: $0) }

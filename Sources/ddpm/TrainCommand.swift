@@ -5,6 +5,7 @@ import DDPMDatasets
 import DDPMDiffusion
 import Foundation
 import DDPMImaging
+import DDPMMetrics
 import DDPMTraining
 
 struct TrainCommand: ParsableCommand {
@@ -46,6 +47,13 @@ struct TrainCommand: ParsableCommand {
             the total); a run stopped before its first checkpoint resumes from step 0.
             All randomness is keyed by (seed, step, example), so a resumed run draws what
             an uninterrupted one would.
+
+            --fid-every N evaluates FID and KID every N steps (as `ddpm fid` does): --fid-samples
+            images drawn with the EMA weights by DDIM (η = 0, --fid-steps steps), quantised to
+            bytes, against the first --fid-reference-count training images, whose statistics are
+            computed once and cached in the run folder (fid-reference.npz). Each evaluation is a
+            line of log.jsonl ({"step", "fid", "kidMean", "kidStandardDeviation", …}). The FID
+            flags are not stored in run.json: pass them again with --resume.
 
             Signals: Ctrl-C (SIGINT), SIGTERM or SIGHUP finish the step, save a checkpoint
             and exit with 128 + the signal (130, 143, 129; a second one ends at once);
@@ -122,6 +130,21 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --output.")
     var resume = false
 
+    @Option(name: .customLong("fid-every"), help: "Every N steps, log FID and KID of EMA samples against the training data to log.jsonl (see `ddpm fid`).")
+    var fidEvery: Int?
+
+    @Option(name: .customLong("fid-samples"), help: "Samples per FID evaluation.")
+    var fidSamples: Int = 1000
+
+    @Option(name: .customLong("fid-steps"), help: "DDIM steps (η = 0) per FID sample.")
+    var fidSteps: Int = 50
+
+    @Option(name: .customLong("fid-reference-count"), help: "Training images in the FID reference statistics (computed once, cached in the run folder).")
+    var fidReferenceCount: Int = 10_000
+
+    @Option(name: .customLong("fid-weights"), help: "The FID Inception weights (as `ddpm fid --weights`).", completion: .file(extensions: ["pth", "safetensors"]))
+    var fidWeights: String?
+
     @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
@@ -140,6 +163,10 @@ struct TrainCommand: ParsableCommand {
         guard emaDecay >= 0, emaDecay <= 1 else { throw ValidationError("--ema-decay must be in [0, 1], got \(emaDecay).") }
         if let checkpointEvery { guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery).") } }
         if let sampleEvery { guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery).") } }
+        if let fidEvery { guard fidEvery >= 1 else { throw ValidationError("--fid-every must be at least 1, got \(fidEvery).") } }
+        guard fidSamples >= 2 else { throw ValidationError("--fid-samples must be at least 2, got \(fidSamples).") }
+        guard fidSteps >= 1 else { throw ValidationError("--fid-steps must be at least 1, got \(fidSteps).") }
+        guard fidReferenceCount >= 2 else { throw ValidationError("--fid-reference-count must be at least 2, got \(fidReferenceCount).") }
     }
 
     /// The settings of a new run from the flags, for data with examples of `shape`.
@@ -200,7 +227,12 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try threads.apply()
         let folder = URL(fileURLWithPath: output)
+        let weights = FIDCommand.weightsURL(fidWeights)
+        if fidEvery != nil, !FileManager.default.fileExists(atPath: weights.path) { throw CommandFailure(MetricsError.missingWeights(weights).description) }
         let run = resume ? try resumeRun(in: folder) : try startRun(in: folder)
+        let fid = try fidEvery.map { _ in
+            try TrainingFID(run: run, weights: weights, samples: fidSamples, steps: fidSteps, referenceCount: fidReferenceCount)
+        }
         let trainer = run.trainer, settings = run.configuration
         for line in run.notes { note(line) }
         if resume {
@@ -248,6 +280,13 @@ struct TrainCommand: ParsableCommand {
             }
             if let every = settings.sampleEvery, report.step % every == 0 {
                 _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
+            }
+            if let fid, let every = fidEvery, report.step % every == 0 {
+                let entry = try fid.evaluate(run)
+                run.appendToLog(entry)
+                note(String(format: "step %d: FID %.3f", entry.step, entry.fid)
+                    + (entry.kidMean.map { String(format: ", KID %.5f ± %.5f", $0, entry.kidStandardDeviation ?? 0) } ?? "")
+                    + " (\(entry.fidSamples) EMA samples, DDIM \(entry.fidSteps) steps, \(entry.fidReferenceImages) training images)")
             }
             if let signal = SignalGuard.stopSignal, !run.isFinished {
                 try save()

@@ -90,6 +90,33 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         #expect(abs(c.fid) <= 1e-6, "FID of a set against itself: \(c.fid)")
     }
 
+    /// `ddpm train --fid-every`: a line per evaluation in log.jsonl, the reference statistics cached and reused on --resume.
+    @Test func trainingLogsFIDAndCachesTheReference() throws {
+        let folder = try temporaryFolder().appendingPathComponent("run")
+        let flags = ["--fid-every", "2", "--fid-samples", "3", "--fid-steps", "2", "--fid-reference-count", "4",
+                     "--fid-weights", Self.weights.path, "--threads", "2"]
+        let first = try runDDPM(["train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--batch-size", "4",
+                                 "--output", folder.path] + flags)
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardError.contains("step 2: FID "), "\(first.standardError)")
+        let cache = folder.appendingPathComponent("fid-reference.npz")
+        #expect(try FeatureStatistics.read(from: cache).dimension == 2048)
+        let second = try runDDPM(["train", "--resume", "--steps", "4", "--output", folder.path] + flags)
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(second.standardError.contains("from \(cache.path)"), "\(second.standardError)")
+        struct Line: Decodable { var step: Int; var fid: Double?; var kidMean: Double?; var loss: Double? }
+        let lines = try String(contentsOf: folder.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+        #expect(lines.filter { $0.fid != nil }.map(\.step) == [2, 4])
+        #expect(lines.filter { $0.loss != nil }.map(\.step) == [1, 2, 3, 4])
+        #expect(lines.allSatisfy { $0.fid.map { $0.isFinite && $0 > 0 } ?? true })
+        // Missing weights: refused before anything is written.
+        let none = try runDDPM(["train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--output",
+                                folder.deletingLastPathComponent().appendingPathComponent("other").path, "--fid-every", "1", "--fid-weights", "/nonexistent.pth"])
+        #expect(none.status == 1 && none.standardError.contains(FIDInceptionV3.weightsSHA256))
+        #expect(!FileManager.default.fileExists(atPath: folder.deletingLastPathComponent().appendingPathComponent("other").path))
+    }
+
     @Test func pngFoldersAndDataSpecs() throws {
         let folder = try temporaryFolder()
         let pngs = folder.appendingPathComponent("pngs")
