@@ -196,6 +196,17 @@ public final class TrainingRun {
         return report
     }
 
+    /// Appends `entry` to log.jsonl as one JSON line with sorted keys, beside the step lines (e.g.
+    /// `ddpm train --fid-every`'s evaluations, which carry `step` too, so a resume drops them with
+    /// the steps after its checkpoint). A failure to write is kept in ``logFailure`` and training goes on.
+    public func appendToLog(_ entry: some Encodable) {
+        do {
+            try log.write(contentsOf: LogEntry.encoder.encode(entry) + Data("\n".utf8))
+        } catch {
+            if logFailure == nil { logFailure = "\(folder.appendingPathComponent(Checkpoint.logName).path): \(error.localizedDescription)" }
+        }
+    }
+
     /// Saves the current state as the run's checkpoint, crash-consistently (see
     /// ``Checkpoint/save(_:in:)``).
     ///

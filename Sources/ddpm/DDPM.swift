@@ -16,7 +16,7 @@ struct DDPM: ParsableCommand {
         version: "ddpm \(ToolkitVersion.description)",
         subcommands: [
             DemoCommand.self, TrainCommand.self, SampleCommand.self, ScheduleCommand.self, InfoCommand.self, ExportCommand.self,
-            DenoiseCommand.self, BenchCommand.self, EvaluateCommand.self, ProgressiveCommand.self,
+            DenoiseCommand.self, BenchCommand.self, EvaluateCommand.self, FIDCommand.self, ProgressiveCommand.self,
             InterpolateCommand.self, InpaintCommand.self, RateDistortionCommand.self,
         ]
     )

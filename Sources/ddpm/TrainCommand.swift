@@ -6,6 +6,7 @@ import DDPMDiffusion
 import DDPMDistributed
 import Foundation
 import DDPMImaging
+import DDPMMetrics
 import DDPMTensors
 import DDPMTraining
 
@@ -48,6 +49,13 @@ struct TrainCommand: ParsableCommand {
             the total); a run stopped before its first checkpoint resumes from step 0.
             All randomness is keyed by (seed, step, example), so a resumed run draws what
             an uninterrupted one would.
+
+            --fid-every N evaluates FID and KID every N steps (as `ddpm fid` does): --fid-samples
+            images drawn with the EMA weights by DDIM (η = 0, --fid-steps steps), quantised to
+            bytes, against the first --fid-reference-count training images, whose statistics are
+            computed once and cached in the run folder (fid-reference.npz). Each evaluation is a
+            line of log.jsonl ({"step", "fid", "kidMean", "kidStandardDeviation", …}). The FID
+            flags are not stored in run.json: pass them again with --resume.
 
             Signals: Ctrl-C (SIGINT), SIGTERM or SIGHUP finish the step, save a checkpoint
             and exit with 128 + the signal (130, 143, 129; a second one ends at once);
@@ -141,6 +149,21 @@ struct TrainCommand: ParsableCommand {
         help: "Under MPI: megabytes of gradients summed over the ranks per message while the backward pass runs.")
     var bucketMB: Double = 25
 
+    @Option(name: .customLong("fid-every"), help: "Every N steps, log FID and KID of EMA samples against the training data to log.jsonl (see `ddpm fid`).")
+    var fidEvery: Int?
+
+    @Option(name: .customLong("fid-samples"), help: "Samples per FID evaluation.")
+    var fidSamples: Int = 1000
+
+    @Option(name: .customLong("fid-steps"), help: "DDIM steps (η = 0) per FID sample.")
+    var fidSteps: Int = 50
+
+    @Option(name: .customLong("fid-reference-count"), help: "Training images in the FID reference statistics (computed once, cached in the run folder).")
+    var fidReferenceCount: Int = 10_000
+
+    @Option(name: .customLong("fid-weights"), help: "The FID Inception weights (as `ddpm fid --weights`).", completion: .file(extensions: ["pth", "safetensors"]))
+    var fidWeights: String?
+
     @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
@@ -169,6 +192,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--check-replicas-every must be at least 1, got \(checkReplicasEvery).")
         }
         guard bucketMB > 0, bucketMB <= 2048 else { throw ValidationError("--bucket-mb must be in (0, 2048], got \(bucketMB).") }
+        if let fidEvery { guard fidEvery >= 1 else { throw ValidationError("--fid-every must be at least 1, got \(fidEvery).") } }
+        guard fidSamples >= 2 else { throw ValidationError("--fid-samples must be at least 2, got \(fidSamples).") }
+        guard fidSteps >= 1 else { throw ValidationError("--fid-steps must be at least 1, got \(fidSteps).") }
+        guard fidReferenceCount >= 2 else { throw ValidationError("--fid-reference-count must be at least 2, got \(fidReferenceCount).") }
     }
 
     /// The settings of a new run from the flags, for data with examples of `shape`.
@@ -295,8 +322,16 @@ struct TrainCommand: ParsableCommand {
         let isRoot = world.isRoot
         func tell(_ message: String) { if isRoot { note(message) } }
         let folder = URL(fileURLWithPath: output)
+        let weights = FIDCommand.weightsURL(fidWeights)
+        if fidEvery != nil, world.size > 1 {
+            throw CommandFailure("--fid-every: FID during data-parallel training is not supported yet; run `ddpm fid` on a checkpoint.")
+        }
+        if fidEvery != nil, !FileManager.default.fileExists(atPath: weights.path) { throw CommandFailure(MetricsError.missingWeights(weights).description) }
         let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
         run.replicaCheckInterval = checkReplicasEvery
+        let fid = try fidEvery.map { _ in
+            try TrainingFID(run: run, weights: weights, samples: fidSamples, steps: fidSteps, referenceCount: fidReferenceCount)
+        }
         let trainer = run.trainer, settings = run.configuration
         for line in run.notes { tell(line) }
         if resume {
@@ -366,6 +401,13 @@ struct TrainCommand: ParsableCommand {
             }
             if let every = settings.sampleEvery, report.step % every == 0 {
                 _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
+            }
+            if let fid, let every = fidEvery, report.step % every == 0 {
+                let entry = try fid.evaluate(run)
+                run.appendToLog(entry)
+                note(String(format: "step %d: FID %.3f", entry.step, entry.fid)
+                    + (entry.kidMean.map { String(format: ", KID %.5f ± %.5f", $0, entry.kidStandardDeviation ?? 0) } ?? "")
+                    + " (\(entry.fidSamples) EMA samples, DDIM \(entry.fidSteps) steps, \(entry.fidReferenceImages) training images)")
             }
             if let signal = stopSignal, !run.isFinished {
                 try save()

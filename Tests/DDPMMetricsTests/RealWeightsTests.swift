@@ -14,7 +14,7 @@ private let realWeights = ProcessInfo.processInfo.environment["DDPM_FID_WEIGHTS"
 struct RealWeightsTests {
     @Test func theRealWeightsLoadAndGivePytorchFIDsFeatures() throws {
         let url = try #require(realWeights)
-        if url.pathExtension == "pth" {
+        if url.lastPathComponent == FIDInceptionV3.weightsFileName {  // pytorch-fid's own file (not an export without fc)
             let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int
             #expect(
                 size == FIDInceptionV3.weightsByteCount,
@@ -26,7 +26,7 @@ struct RealWeightsTests {
         for block in FIDInceptionV3.Block.allCases {
             let values = try #require(features[block]).floats
             #expect(values.allSatisfy { $0.isFinite && $0 >= 0 }, "pool \(block.dimension): features after ReLU are finite and ≥ 0")
-            // The reference features of the real network, when make_fid_fixture.py had the weights (--real-weights).
+            // pytorch-fid's network with the real weights on the same images (scripts/reference/export_fid_weights.py --fixture).
             let reference = fidFixture("real/features\(block.dimension).npy")
             guard FileManager.default.fileExists(atPath: reference.path) else { continue }
             let expected = try fixtureArray("real/features\(block.dimension).npy").values

@@ -11,7 +11,7 @@ import Testing
 
     static let subcommands = [
         "demo", "train", "sample", "schedule", "info", "export", "denoise", "bench", "evaluate", "progressive",
-        "interpolate", "inpaint", "rate-distortion",
+        "interpolate", "inpaint", "rate-distortion", "fid",
     ]
 
     @Test(arguments: ["ddpm"] + subcommands)
