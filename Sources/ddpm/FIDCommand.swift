@@ -49,16 +49,23 @@ struct FIDCommand: ParsableCommand {
     @Option(name: .customLong("reference-count"), help: "Use only the first N reference images (default: all).")
     var referenceCount: Int?
 
-    @Option(help: "The Inception weights: pt_inception-2015-12-05-6726825d.pth or a safetensors copy.", completion: .file(extensions: ["pth", "safetensors"]))
+    @Option(
+        help: "The Inception weights: pt_inception-2015-12-05-6726825d.pth or a safetensors copy.",
+        completion: .file(extensions: ["pth", "safetensors"]))
     var weights: String?
 
     @Option(name: .customLong("save-stats"), help: "Write the reference statistics (mu, sigma; pytorch-fid's .npz format) to this file.")
     var saveStats: String?
 
-    @Option(help: ArgumentHelp("Feature layer: 2048 (pool3, the FID of published numbers), or 768, 192, 64 (earlier layers; not comparable).", valueName: "2048|768|192|64"))
+    @Option(
+        help: ArgumentHelp(
+            "Feature layer: 2048 (pool3, the FID of published numbers), or 768, 192, 64 (earlier layers; not comparable).",
+            valueName: "2048|768|192|64"))
     var dims: Int = 2048
 
-    @Option(name: .customLong("batch-size"), help: "Images per network run (16 is fastest here; 50, pytorch-fid's default, is 1.5x slower on 2 cores).")
+    @Option(
+        name: .customLong("batch-size"),
+        help: "Images per network run (16 is fastest here; 50, pytorch-fid's default, is 1.5x slower on 2 cores).")
     var batchSize: Int = 16
 
     @Option(name: .customLong("kid-subsets"), help: "KID: number of random subsets.")
@@ -76,11 +83,15 @@ struct FIDCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        guard FIDInceptionV3.Block(dimension: dims) != nil else { throw ValidationError("--dims must be 2048, 768, 192 or 64, got \(dims).") }
+        guard FIDInceptionV3.Block(dimension: dims) != nil else {
+            throw ValidationError("--dims must be 2048, 768, 192 or 64, got \(dims).")
+        }
         guard (1...1024).contains(batchSize) else { throw ValidationError("--batch-size must be in 1…1024, got \(batchSize).") }
         guard kidSubsets >= 1 else { throw ValidationError("--kid-subsets must be at least 1, got \(kidSubsets).") }
         guard kidSubsetSize >= 2 else { throw ValidationError("--kid-subset-size must be at least 2, got \(kidSubsetSize).") }
-        if let referenceCount { guard referenceCount >= 2 else { throw ValidationError("--reference-count must be at least 2, got \(referenceCount).") } }
+        if let referenceCount {
+            guard referenceCount >= 2 else { throw ValidationError("--reference-count must be at least 2, got \(referenceCount).") }
+        }
     }
 
     /// --weights, else $DDPM_FID_WEIGHTS, else pytorch-fid's or torch-fidelity's cached copy (the first that exists).
@@ -92,10 +103,13 @@ struct FIDCommand: ParsableCommand {
         if let path { return URL(fileURLWithPath: path) }
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["DDPM_FID_WEIGHTS"], !path.isEmpty { return URL(fileURLWithPath: path) }
-        let torchHome = environment["TORCH_HOME"].map { URL(fileURLWithPath: $0) }
+        let torchHome =
+            environment["TORCH_HOME"].map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache").appendingPathComponent("torch")
         let folder = torchHome.appendingPathComponent("hub/checkpoints")
-        let candidates = [FIDInceptionV3.weightsFileName, "weights-inception-2015-12-05-6726825d.pth"].map { folder.appendingPathComponent($0) }
+        let candidates = [FIDInceptionV3.weightsFileName, "weights-inception-2015-12-05-6726825d.pth"].map {
+            folder.appendingPathComponent($0)
+        }
         return candidates.first { FileManager.default.fileExists(atPath: $0.path) } ?? candidates[0]
     }
 
@@ -129,7 +143,9 @@ struct FIDCommand: ParsableCommand {
                 guard set.count >= 2 else { throw CommandFailure("\(set.description): FID needs at least 2 images.") }
                 note("fid: \(label): \(set.description)")
                 let (values, seconds) = try set.features(try inception(), block: block, batchSize: batchSize, label: "fid \(label)")
-                let statistics = try CommandFailure.wrap("\(label): ") { try FeatureStatistics(features: values, count: set.count, dimension: dims) }
+                let statistics = try CommandFailure.wrap("\(label): ") {
+                    try FeatureStatistics(features: values, count: set.count, dimension: dims)
+                }
                 return (statistics, (values, set.count), seconds)
             }
         }
@@ -143,13 +159,16 @@ struct FIDCommand: ParsableCommand {
 
         // 3. FID, and KID where both sides have features.
         let distance = try CommandFailure.wrap("") { try FrechetDistance(sampleStatistics, referenceStatistics) }
-        if distance.offsetApplied { note("warning: the covariance product was singular; added 1e-6·I to both covariances (as pytorch-fid does).") }
+        if distance.offsetApplied {
+            note("warning: the covariance product was singular; added 1e-6·I to both covariances (as pytorch-fid does).")
+        }
         var kid: KernelInceptionDistance?
         if let a = sampleFeatures, let b = referenceFeatures {
             let size = min(kidSubsetSize, a.count, b.count)
             if size < kidSubsetSize { note("fid: KID subsets of \(size) images (fewer than --kid-subset-size \(kidSubsetSize) available)") }
             kid = try CommandFailure.wrap("KID: ") {
-                try KernelInceptionDistance(a.values, count: a.count, b.values, count: b.count, dimension: dims, subsets: kidSubsets, subsetSize: size)
+                try KernelInceptionDistance(
+                    a.values, count: a.count, b.values, count: b.count, dimension: dims, subsets: kidSubsets, subsetSize: size)
             }
         }
 
@@ -162,14 +181,20 @@ struct FIDCommand: ParsableCommand {
             reference: reference, referenceSplit: referenceIsSpec ? split.rawValue : nil, referenceCount: referenceStatistics.count,
             offsetApplied: distance.offsetApplied, featurisedImages: featurised, featuriseSeconds: seconds,
             secondsPerImage: featurised > 0 ? seconds / Double(featurised) : nil)
-        print(String(format: "FID %.4f (%d-d features; %@ vs %@)", distance.value, dims, sampleStatistics.count.map(String.init) ?? "statistics",
-                     referenceStatistics.count.map { "\($0) reference images" } ?? "reference statistics"))
+        print(
+            String(
+                format: "FID %.4f (%d-d features; %@ vs %@)", distance.value, dims, sampleStatistics.count.map(String.init) ?? "statistics",
+                referenceStatistics.count.map { "\($0) reference images" } ?? "reference statistics"))
         if let kid {
             print(String(format: "KID %.6f ± %.6f (%d subsets of %d)", kid.mean, kid.standardDeviation, kid.subsets, kid.subsetSize))
         } else {
             print("KID not computed (it needs the features of both sides; a statistics file has none)")
         }
-        if featurised > 0 { print(String(format: "featurised %d images in %.1f s (%.1f ms per image)", featurised, seconds, 1000 * seconds / Double(featurised))) }
+        if featurised > 0 {
+            print(
+                String(
+                    format: "featurised %d images in %.1f s (%.1f ms per image)", featurised, seconds, 1000 * seconds / Double(featurised)))
+        }
         let url = try outputURL()
         try AtomicFile.write(Pictures.jsonEncoder.encode(result), to: url)
         print("wrote \(url.path)")
@@ -192,7 +217,8 @@ struct FIDCommand: ParsableCommand {
         var isFolder: ObjCBool = false
         let url = URL(fileURLWithPath: samples)
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
-        return isFolder.boolValue ? url.appendingPathComponent("fid.json") : url.deletingLastPathComponent().appendingPathComponent("fid.json")
+        return isFolder.boolValue
+            ? url.appendingPathComponent("fid.json") : url.deletingLastPathComponent().appendingPathComponent("fid.json")
     }
 }
 

@@ -149,7 +149,9 @@ struct TrainCommand: ParsableCommand {
         help: "Under MPI: megabytes of gradients summed over the ranks per message while the backward pass runs.")
     var bucketMB: Double = 25
 
-    @Option(name: .customLong("fid-every"), help: "Every N steps, log FID and KID of EMA samples against the training data to log.jsonl (see `ddpm fid`).")
+    @Option(
+        name: .customLong("fid-every"),
+        help: "Every N steps, log FID and KID of EMA samples against the training data to log.jsonl (see `ddpm fid`).")
     var fidEvery: Int?
 
     @Option(name: .customLong("fid-samples"), help: "Samples per FID evaluation.")
@@ -158,10 +160,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("fid-steps"), help: "DDIM steps (η = 0) per FID sample.")
     var fidSteps: Int = 50
 
-    @Option(name: .customLong("fid-reference-count"), help: "Training images in the FID reference statistics (computed once, cached in the run folder).")
+    @Option(
+        name: .customLong("fid-reference-count"),
+        help: "Training images in the FID reference statistics (computed once, cached in the run folder).")
     var fidReferenceCount: Int = 10_000
 
-    @Option(name: .customLong("fid-weights"), help: "The FID Inception weights (as `ddpm fid --weights`).", completion: .file(extensions: ["pth", "safetensors"]))
+    @Option(
+        name: .customLong("fid-weights"), help: "The FID Inception weights (as `ddpm fid --weights`).",
+        completion: .file(extensions: ["pth", "safetensors"]))
     var fidWeights: String?
 
     @OptionGroup var threads: ComputeOptions
@@ -326,7 +332,9 @@ struct TrainCommand: ParsableCommand {
         if fidEvery != nil, world.size > 1 {
             throw CommandFailure("--fid-every: FID during data-parallel training is not supported yet; run `ddpm fid` on a checkpoint.")
         }
-        if fidEvery != nil, !FileManager.default.fileExists(atPath: weights.path) { throw CommandFailure(MetricsError.missingWeights(weights).description) }
+        if fidEvery != nil, !FileManager.default.fileExists(atPath: weights.path) {
+            throw CommandFailure(MetricsError.missingWeights(weights).description)
+        }
         let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
         run.replicaCheckInterval = checkReplicasEvery
         let fid = try fidEvery.map { _ in
@@ -405,9 +413,10 @@ struct TrainCommand: ParsableCommand {
             if let fid, let every = fidEvery, report.step % every == 0 {
                 let entry = try fid.evaluate(run)
                 run.appendToLog(entry)
-                note(String(format: "step %d: FID %.3f", entry.step, entry.fid)
-                    + (entry.kidMean.map { String(format: ", KID %.5f ± %.5f", $0, entry.kidStandardDeviation ?? 0) } ?? "")
-                    + " (\(entry.fidSamples) EMA samples, DDIM \(entry.fidSteps) steps, \(entry.fidReferenceImages) training images)")
+                note(
+                    String(format: "step %d: FID %.3f", entry.step, entry.fid)
+                        + (entry.kidMean.map { String(format: ", KID %.5f ± %.5f", $0, entry.kidStandardDeviation ?? 0) } ?? "")
+                        + " (\(entry.fidSamples) EMA samples, DDIM \(entry.fidSteps) steps, \(entry.fidReferenceImages) training images)")
             }
             if let signal = stopSignal, !run.isFinished {
                 try save()

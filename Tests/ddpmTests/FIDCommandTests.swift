@@ -41,7 +41,9 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
     static let weights: URL = {
         let url = try! temporaryFolder("fid-weights").appendingPathComponent("formula.safetensors")
         var tensors: [String: Tensor] = [:]
-        for (name, shape) in FIDInceptionV3.stateDictShapes { tensors[name] = Tensor(fidFormulaWeights(name: name, shape: shape), shape: shape) }
+        for (name, shape) in FIDInceptionV3.stateDictShapes {
+            tensors[name] = Tensor(fidFormulaWeights(name: name, shape: shape), shape: shape)
+        }
         try! SafeTensorsFile.write(tensors, to: url)
         return url
     }()
@@ -52,7 +54,9 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         let folder = try temporaryFolder()
         let samples = folder.appendingPathComponent("s.npy")
         try NPYFile.write(images(3, 8, 8, 1, seed: 1), to: samples)
-        let result = try runDDPM(["fid", samples.path, "--reference", samples.path, "--weights", folder.appendingPathComponent("none.pth").path])
+        let result = try runDDPM([
+            "fid", samples.path, "--reference", samples.path, "--weights", folder.appendingPathComponent("none.pth").path,
+        ])
         #expect(result.status == 1)
         for text in ["pt_inception-2015-12-05-6726825d.pth", FIDInceptionV3.weightsSHA256, FIDInceptionV3.weightsURL, "95628359"] {
             #expect(result.standardError.contains(text), "\(result.standardError)")
@@ -68,7 +72,11 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         let common = ["--weights", Self.weights.path, "--batch-size", "4", "--kid-subsets", "5", "--threads", "2"]
 
         // 1. Images against images: FID, KID (subsets reduced to the 5 reference images), statistics saved.
-        let first = try runDDPM(["fid", samples.path, "--reference", reference.path, "--save-stats", stats.path, "--output", folder.appendingPathComponent("a.json").path] + common)
+        let first = try runDDPM(
+            [
+                "fid", samples.path, "--reference", reference.path, "--save-stats", stats.path, "--output",
+                folder.appendingPathComponent("a.json").path,
+            ] + common)
         #expect(first.status == 0, "\(first.standardError)")
         let a = try decode(folder.appendingPathComponent("a.json"))
         #expect(a.fid > 0 && a.fid.isFinite)
@@ -76,7 +84,8 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         #expect(first.standardOutput.contains("FID ") && first.standardOutput.contains("KID "))
 
         // 2. Against the saved statistics: the same FID, no KID, and only the samples featurised.
-        let second = try runDDPM(["fid", samples.path, "--reference", stats.path, "--output", folder.appendingPathComponent("b.json").path] + common)
+        let second = try runDDPM(
+            ["fid", samples.path, "--reference", stats.path, "--output", folder.appendingPathComponent("b.json").path] + common)
         #expect(second.status == 0, "\(second.standardError)")
         let b = try decode(folder.appendingPathComponent("b.json"))
         #expect(abs(b.fid - a.fid) <= 1e-9 * a.fid, "FID from images \(a.fid), from saved statistics \(b.fid)")
@@ -93,10 +102,15 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
     /// `ddpm train --fid-every`: a line per evaluation in log.jsonl, the reference statistics cached and reused on --resume.
     @Test func trainingLogsFIDAndCachesTheReference() throws {
         let folder = try temporaryFolder().appendingPathComponent("run")
-        let flags = ["--fid-every", "2", "--fid-samples", "3", "--fid-steps", "2", "--fid-reference-count", "4",
-                     "--fid-weights", Self.weights.path, "--threads", "2"]
-        let first = try runDDPM(["train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--batch-size", "4",
-                                 "--output", folder.path] + flags)
+        let flags = [
+            "--fid-every", "2", "--fid-samples", "3", "--fid-steps", "2", "--fid-reference-count", "4",
+            "--fid-weights", Self.weights.path, "--threads", "2",
+        ]
+        let first = try runDDPM(
+            [
+                "train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--batch-size", "4",
+                "--output", folder.path,
+            ] + flags)
         #expect(first.status == 0, "\(first.standardError)")
         #expect(first.standardError.contains("step 2: FID "), "\(first.standardError)")
         let cache = folder.appendingPathComponent("fid-reference.npz")
@@ -111,8 +125,11 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         #expect(lines.filter { $0.loss != nil }.map(\.step) == [1, 2, 3, 4])
         #expect(lines.allSatisfy { $0.fid.map { $0.isFinite && $0 > 0 } ?? true })
         // Missing weights: refused before anything is written.
-        let none = try runDDPM(["train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--output",
-                                folder.deletingLastPathComponent().appendingPathComponent("other").path, "--fid-every", "1", "--fid-weights", "/nonexistent.pth"])
+        let none = try runDDPM([
+            "train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--output",
+            folder.deletingLastPathComponent().appendingPathComponent("other").path, "--fid-every", "1", "--fid-weights",
+            "/nonexistent.pth",
+        ])
         #expect(none.status == 1 && none.standardError.contains(FIDInceptionV3.weightsSHA256))
         #expect(!FileManager.default.fileExists(atPath: folder.deletingLastPathComponent().appendingPathComponent("other").path))
     }
@@ -132,9 +149,11 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         let common = ["--weights", Self.weights.path, "--kid-subsets", "2", "--threads", "2"]
         // The PNG folder holds the same images as the NPY file: the same FID against one reference.
         let reference = "deadleaves,size=16,count=5"
-        let fromPNG = try runDDPM(["fid", pngs.path, "--reference", reference, "--output", folder.appendingPathComponent("png.json").path] + common)
+        let fromPNG = try runDDPM(
+            ["fid", pngs.path, "--reference", reference, "--output", folder.appendingPathComponent("png.json").path] + common)
         #expect(fromPNG.status == 0, "\(fromPNG.standardError)")
-        let fromNPY = try runDDPM(["fid", npy.path, "--reference", reference, "--output", folder.appendingPathComponent("npy.json").path] + common)
+        let fromNPY = try runDDPM(
+            ["fid", npy.path, "--reference", reference, "--output", folder.appendingPathComponent("npy.json").path] + common)
         #expect(fromNPY.status == 0, "\(fromNPY.standardError)")
         let (p, n) = (try decode(folder.appendingPathComponent("png.json")), try decode(folder.appendingPathComponent("npy.json")))
         #expect(p.fid == n.fid && p.referenceCount == 5 && p.sampleCount == 4)

@@ -37,10 +37,11 @@ struct FIDImageSet {
                 return .images(try array(CommandFailure.wrap("\(flag) ") { try NPYFile.read(samples) }, name: samples.path, flag: flag))
             }
             let files = try CommandFailure.wrap("\(flag) \(path): ") { try PNGFolder.pngFiles(in: url) }
-            return .images(FIDImageSet(description: "\(path): \(files.count) PNG images", count: files.count) { i in
-                let image = try PNGCodec.read(from: files[i], format: .rgb)
-                return tensor(image.pixels, height: image.height, width: image.width, channels: 3)
-            })
+            return .images(
+                FIDImageSet(description: "\(path): \(files.count) PNG images", count: files.count) { i in
+                    let image = try PNGCodec.read(from: files[i], format: .rgb)
+                    return tensor(image.pixels, height: image.height, width: image.width, channels: 3)
+                })
         }
         switch url.pathExtension.lowercased() {
         case "npy":
@@ -62,7 +63,8 @@ struct FIDImageSet {
     /// A uint8 N×H×W×C (C = 1, 3 or 4) or N×H×W array.
     static func array(_ array: NPYArray, name: String, flag: String) throws -> FIDImageSet {
         guard case let .uint8(bytes) = array.elements else {
-            throw CommandFailure("\(flag) \(name): the array is \(array.elements.descr); expected uint8 images (N × H × W × C, as `ddpm sample` writes).")
+            throw CommandFailure(
+                "\(flag) \(name): the array is \(array.elements.descr); expected uint8 images (N × H × W × C, as `ddpm sample` writes).")
         }
         let shape = array.shape.count == 3 ? array.shape + [1] : array.shape
         guard shape.count == 4, [1, 3, 4].contains(shape[3]), shape[1] > 0, shape[2] > 0 else {
@@ -77,9 +79,13 @@ struct FIDImageSet {
 
     /// The images of a dataset (NCHW bytes, 1 or 3 channels), the first `limit` of them.
     static func dataset(_ dataset: Dataset, limit: Int?, description: String) throws -> FIDImageSet {
-        guard case let .images(bytes) = dataset.examples else { throw CommandFailure("--reference \(description): the data are points, not images.") }
+        guard case let .images(bytes) = dataset.examples else {
+            throw CommandFailure("--reference \(description): the data are points, not images.")
+        }
         let (c, h, w) = (dataset.exampleShape[0], dataset.exampleShape[1], dataset.exampleShape[2])
-        guard c == 1 || c == 3 else { throw CommandFailure("--reference \(description): \(c)-channel images; FID needs 1 (gray) or 3 (RGB).") }
+        guard c == 1 || c == 3 else {
+            throw CommandFailure("--reference \(description): \(c)-channel images; FID needs 1 (gray) or 3 (RGB).")
+        }
         let count = min(limit ?? dataset.count, dataset.count)
         return FIDImageSet(description: "\(description): \(count) images of \(h)×\(w)×\(c)", count: count) { i in
             var values = [Float](repeating: 0, count: 3 * h * w)
@@ -103,7 +109,9 @@ struct FIDImageSet {
 
     /// The features of every image at `block`, `batchSize` images per network run, row-major
     /// [count × dimension]; progress on standard error.
-    func features(_ network: FIDInceptionV3, block: FIDInceptionV3.Block, batchSize: Int, label: String) throws -> (values: [Float], seconds: Double) {
+    func features(_ network: FIDInceptionV3, block: FIDInceptionV3.Block, batchSize: Int, label: String) throws -> (
+        values: [Float], seconds: Double
+    ) {
         var values: [Float] = []
         values.reserveCapacity(count * block.dimension)
         let progress = Progress(label, total: count, unit: "images")

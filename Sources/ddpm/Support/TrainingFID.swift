@@ -65,12 +65,13 @@ struct TrainingFID {
         kidCount = min(count, Self.kidReferenceLimit)
         kidFeatures = Array(values.prefix(kidCount * 2048))
         try CommandFailure.wrap("") {
-            try NPZFile.write([
-                ("mu", NPYArray(shape: [2048], elements: .float64(reference.mean))),
-                ("sigma", NPYArray(shape: [2048, 2048], elements: .float64(reference.covariance))),
-                ("kid_features", NPYArray(shape: [kidCount, 2048], elements: .float32(kidFeatures))),
-                ("count", NPYArray(shape: [1], elements: .int64([Int64(count)]))),
-            ], to: cache)
+            try NPZFile.write(
+                [
+                    ("mu", NPYArray(shape: [2048], elements: .float64(reference.mean))),
+                    ("sigma", NPYArray(shape: [2048, 2048], elements: .float64(reference.covariance))),
+                    ("kid_features", NPYArray(shape: [kidCount, 2048], elements: .float32(kidFeatures))),
+                    ("count", NPYArray(shape: [1], elements: .int64([Int64(count)]))),
+                ], to: cache)
         }
     }
 
@@ -78,8 +79,8 @@ struct TrainingFID {
     static func decode(_ arrays: [(name: String, array: NPYArray)]) -> (FeatureStatistics, [Float], Int)? {
         func array(_ name: String) -> NPYArray? { arrays.first { $0.name == name }?.array }
         guard case let .float64(mu)? = array("mu")?.elements, case let .float64(sigma)? = array("sigma")?.elements,
-              case let .float32(features)? = array("kid_features")?.elements, case let .int64(count)? = array("count")?.elements,
-              mu.count == 2048, sigma.count == 2048 * 2048, features.count % 2048 == 0, count.count == 1
+            case let .float32(features)? = array("kid_features")?.elements, case let .int64(count)? = array("count")?.elements,
+            mu.count == 2048, sigma.count == 2048 * 2048, features.count % 2048 == 0, count.count == 1
         else { return nil }
         return (FeatureStatistics(mean: mu, covariance: sigma, count: Int(count[0])), features, features.count / 2048)
     }
@@ -99,7 +100,8 @@ struct TrainingFID {
             let n = min(Self.sampleBatch, samples - first)
             let x = try CommandFailure.wrap("") {
                 try diffusion.sampleDDIM(
-                    model: { model($0, timesteps: $1, mode: .evaluation) }, shape: [n] + shape, eta: 0, clipStart: true, generator: &generator
+                    model: { model($0, timesteps: $1, mode: .evaluation) }, shape: [n] + shape, eta: 0, clipStart: true,
+                    generator: &generator
                 ) { progress.update(first * steps + (steps - $0.index) * n) }
             }
             let (c, h, w) = (shape[0], shape[1], shape[2])
@@ -115,8 +117,12 @@ struct TrainingFID {
         let statistics = try CommandFailure.wrap("FID: ") { try FeatureStatistics(features: features, count: samples, dimension: 2048) }
         let fid = try CommandFailure.wrap("FID: ") { try FrechetDistance(statistics, reference) }
         let subset = min(KernelInceptionDistance.defaultSubsetSize, samples, kidCount)
-        let kid = subset >= 2 ? try? KernelInceptionDistance(features, count: samples, kidFeatures, count: kidCount, dimension: 2048, subsetSize: subset) : nil
-        return Entry(step: trainer.step, fid: fid.value, kidMean: kid?.mean, kidStandardDeviation: kid?.standardDeviation,
-                     fidSamples: samples, fidSteps: steps, fidReferenceImages: referenceCount, fidSeconds: Date().timeIntervalSince(started))
+        let kid =
+            subset >= 2
+            ? try? KernelInceptionDistance(features, count: samples, kidFeatures, count: kidCount, dimension: 2048, subsetSize: subset)
+            : nil
+        return Entry(
+            step: trainer.step, fid: fid.value, kidMean: kid?.mean, kidStandardDeviation: kid?.standardDeviation,
+            fidSamples: samples, fidSteps: steps, fidReferenceImages: referenceCount, fidSeconds: Date().timeIntervalSince(started))
     }
 }
