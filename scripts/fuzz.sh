@@ -90,7 +90,7 @@ fi
 echo "   built in $((SECONDS - start)) s"
 
 # 2. One executable per target.
-modules=(DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMImaging DDPMDatasets DDPMTraining RealModule _NumericsShims)
+modules=(DDPMFileSupport DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMImaging DDPMDatasets DDPMDistributed DDPMTraining RealModule _NumericsShims)
 objects=()
 for module in "${modules[@]}"; do objects+=("$BIN/$module.build"/*.o); done
 includes=(-I "$BIN/Modules" -I Sources/CDNNL -I Sources/CPNG -I Sources/CZlib

@@ -199,7 +199,9 @@ public final class TrainingRun {
     /// Appends `entry` to log.jsonl as one JSON line with sorted keys, beside the step lines (e.g.
     /// `ddpm train --fid-every`'s evaluations, which carry `step` too, so a resume drops them with
     /// the steps after its checkpoint). A failure to write is kept in ``logFailure`` and training goes on.
+    /// Only the rank that writes (rank 0, or the one process) has a log.
     public func appendToLog(_ entry: some Encodable) {
+        guard let log else { return }
         do {
             try log.write(contentsOf: LogEntry.encoder.encode(entry) + Data("\n".utf8))
         } catch {
