@@ -3,6 +3,9 @@
 extension UNetConfiguration {
     /// The largest `sample_size` accepted (the PNG decoder's side limit too).
     public static let maximumSampleSize = 16_384
+    /// The most residual blocks per level read from a config (DDPM uses 2; the loops that count
+    /// parameters and build the network run this many times per level).
+    public static let maximumLayersPerBlock = 64
 
     /// The first reason this configuration cannot be built as a U-Net, naming the diffusers
     /// config key, or nil when it can.
@@ -22,7 +25,9 @@ extension UNetConfiguration {
         if let (level, channels) = blockOutChannels.enumerated().first(where: { $0.element < 1 }) {
             return "\"block_out_channels\"[\(level)]: \(channels) must be a positive integer"
         }
-        if layersPerBlock < 1 { return "\"layers_per_block\": \(layersPerBlock) must be a positive integer" }
+        if !(1...Self.maximumLayersPerBlock).contains(layersPerBlock) {
+            return "\"layers_per_block\": \(layersPerBlock) must be in 1…\(Self.maximumLayersPerBlock)"
+        }
         if normGroups < 1 { return "\"norm_num_groups\": \(normGroups) must be a positive integer" }
         if let (level, channels) = blockOutChannels.enumerated().first(where: { $0.element % normGroups != 0 }) {
             return "\"norm_num_groups\": \(normGroups) does not divide \"block_out_channels\"[\(level)] = \(channels); "

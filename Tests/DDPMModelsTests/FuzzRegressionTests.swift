@@ -40,4 +40,11 @@ struct DiffusersConfigFuzzRegressionTests {
         let config = try Self.finding("negative-channels.json")
         #expect(throws: (any Error).self) { try Self.load(config: config) }
     }
+
+    @Test("a layers_per_block of 14,294,967,296 is refused at once (it made parameter counting run for minutes)")
+    func hugeLayersPerBlock() throws {
+        let config = try Self.finding("huge-layers-per-block.json")
+        let error = try #require(throws: (any Error).self) { try Self.load(config: config) }
+        #expect("\(error)".contains("\"layers_per_block\": 14294967296 must be in 1…64"), "\(error)")
+    }
 }

@@ -37,7 +37,7 @@ struct HostileConfigTests {
             ("out_channels", "-3", "\"out_channels\": -3 must be a positive integer"),
             ("block_out_channels", "[8, 0]", "\"block_out_channels\"[1]: 0 must be a positive integer"),
             ("block_out_channels", "[-8, 16]", "\"block_out_channels\"[0]: -8 must be a positive integer"),
-            ("layers_per_block", "0", "\"layers_per_block\": 0 must be a positive integer"),
+            ("layers_per_block", "0", "\"layers_per_block\": 0 must be in 1…64"),
             ("norm_num_groups", "0", "\"norm_num_groups\": 0 must be a positive integer"),
             ("attention_head_dim", "-2", "\"attention_head_dim\": -2 must be a positive integer (or null for one head)"),
             ("sample_size", "0", "\"sample_size\": 0 must be in 1…16384"),
