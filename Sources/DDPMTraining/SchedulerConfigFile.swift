@@ -56,11 +56,12 @@ public struct SchedulerConfigFile {
 
     /// Interprets the keys of a scheduler config (see `read(_:)`); `path` names it in errors.
     public init(_ object: [String: Any], path: String) throws {
+        let defaults = Self.defaults  // built once, not per key
         func fail(_ key: String, _ message: String) -> TrainingError {
             .invalidFile(path: path, message: "\(key) \(message)")
         }
         func value(_ key: String) -> Any {
-            guard let v = object[key], !(v is NSNull) else { return Self.defaults[key]! }
+            guard let v = object[key], !(v is NSNull) else { return defaults[key]! }
             return v
         }
         func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
@@ -101,7 +102,7 @@ public struct SchedulerConfigFile {
                 "\(path): _class_name \(className): sampled with the DDPMScheduler/DDIMScheduler step that --sampler selects, "
                     + "with this file's β, prediction and limits.")
         }
-        for key in object.keys.sorted() where !key.hasPrefix("_") && Self.defaults[key] == nil {
+        for key in object.keys.sorted() where !key.hasPrefix("_") && defaults[key] == nil {
             warnings.append("\(path): key \"\(key)\" is not read by this toolkit; check that the model does not depend on it.")
         }
 
