@@ -69,12 +69,12 @@ extension BinomialDiffusion {
     ///   column 0 is L₀; `prior` is L_T).
     /// - Throws: `DiffusionError.nonBinaryData` unless x₀ is binary.
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, generator: inout PhiloxGenerator, progress: StepProgress? = nil
+        model: DiffusionModel, start: Tensor, generator: inout some NoiseSource, progress: StepProgress? = nil
     ) throws -> VariationalBound {
         try Self.checkBinary(start)
         let T = stepCount
         return try accumulateBound(stepCount: stepCount, start: start, prior: priorBitsPerDim) { index, timesteps in
-            let noise = Tensor.randomUniform(shape: start.shape, dtype: start.dtype, generator: &generator)
+            let noise = generator.uniform(shape: start.shape, dtype: start.dtype)
             let current = try sampleForward(start: start, timesteps: timesteps, uniformNoise: noise)
             let startLogits = try evaluate(model, current: current, timesteps: timesteps)
             defer { progress?(T - index) }

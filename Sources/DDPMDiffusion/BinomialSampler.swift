@@ -21,13 +21,13 @@ extension BinomialDiffusion {
     /// - Returns: x₀ ∈ {0, 1} of `shape`.
     public func sampleAncestral(
         model: DiffusionModel, shape: [Int], dtype: DType = .float32,
-        generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
+        generator: inout some NoiseSource, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         try withoutGradients {
             // 1. x_T ~ B(½).
             let half = Tensor(repeating: 0.5, shape: shape, dtype: dtype)
             var x = bernoulliSample(
-                probability: half, uniformNoise: Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator))
+                probability: half, uniformNoise: generator.uniform(shape: shape, dtype: dtype))
             let batch = shape[0]
             for index in stride(from: stepCount - 1, through: 0, by: -1) {
                 let timesteps = [Int](repeating: index, count: batch)
@@ -37,7 +37,7 @@ extension BinomialDiffusion {
                 let reverse = try reverseLogits(startLogits: startLogits, current: x, timesteps: timesteps)
                 // 3. xₜ₋₁ ~ B(σ(λ)).
                 x = bernoulliSample(
-                    probability: reverse.sigmoid(), uniformNoise: Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator))
+                    probability: reverse.sigmoid(), uniformNoise: generator.uniform(shape: shape, dtype: dtype))
             }
             return x
         }

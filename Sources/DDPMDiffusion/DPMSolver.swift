@@ -176,7 +176,7 @@ public struct DPMSolver: Equatable, Sendable {
     ///   final noise `sigma-min` repeats the last σ: use lower-order final steps there).
     public func sample(
         model: DiffusionModel, initialNoise: Tensor, steps count: Int, noise: ((Int) -> Tensor)? = nil,
-        generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
+        generator: inout some NoiseSource, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         let steps = try self.steps(count)
         let n = steps.count
@@ -235,7 +235,7 @@ public struct DPMSolver: Equatable, Sendable {
                     if let d1, let d2 { x = x - d1 * (st * (phi / h - 1)) - d2 * (st * ((phi - h) / (h * h) - 0.5)) }
                 case .stochasticDataPrediction:
                     let decay = h.isFinite ? Foundation.exp(-2 * h) : 0  // e^{−2h}
-                    let drawn = noise?(k) ?? Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator)
+                    let drawn = noise?(k) ?? generator.normal(shape: x.shape, dtype: initialNoise.dtype)
                     guard drawn.shape == x.shape else { throw DiffusionError.noiseShape(expected: x.shape, got: drawn.shape) }
                     let shrink = h.isFinite ? st / ss * Foundation.exp(-h) : 0
                     x = x * shrink + m0 * (at * (1 - decay)) + drawn.converted(to: .float64) * (st * (1 - decay).squareRoot())

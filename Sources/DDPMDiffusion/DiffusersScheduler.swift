@@ -185,7 +185,7 @@ public struct DiffusersScheduler: Equatable, Sendable {
     /// 4. x_prev = √ᾱ_prev x̂₀ + √(1 − ᾱ_prev − σ²) ε̂ + σ z.
     public func sampleDDIM(
         model: DiffusionModel, initialNoise: Tensor, steps: Int, eta: Double = 0,
-        generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
+        generator: inout some NoiseSource, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         guard eta.isFinite, eta >= 0, eta <= 1 else { throw DiffusionError.invalidEta(eta) }
         let timesteps = try self.timesteps(count: steps)
@@ -210,7 +210,7 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 x = start * aPrevious.squareRoot() + noise * (1 - aPrevious - sigma * sigma).squareRoot()
                 if eta > 0 {
                     x =
-                        x + Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator).converted(to: .float64)
+                        x + generator.normal(shape: x.shape, dtype: initialNoise.dtype).converted(to: .float64)
                         * sigma
                 }
             }
@@ -229,7 +229,7 @@ public struct DiffusersScheduler: Equatable, Sendable {
     ///    the first step) else from `generator`; at t = 0, x_prev = μ.
     public func sampleAncestral(
         model: DiffusionModel, initialNoise: Tensor, steps: Int, noise: ((Int) -> Tensor)? = nil,
-        generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
+        generator: inout some NoiseSource, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         let timesteps = try self.timesteps(count: steps)
         return try withoutGradients {
@@ -251,7 +251,7 @@ public struct DiffusersScheduler: Equatable, Sendable {
                 x = start * startCoefficient + x * currentCoefficient
                 // 3. Noise.
                 guard t > 0 else { continue }
-                let drawn = noise?(k) ?? Tensor.randomNormal(shape: x.shape, dtype: initialNoise.dtype, generator: &generator)
+                let drawn = noise?(k) ?? generator.normal(shape: x.shape, dtype: initialNoise.dtype)
                 guard drawn.shape == x.shape else { throw DiffusionError.noiseShape(expected: x.shape, got: drawn.shape) }
                 let z = drawn.converted(to: .float64)
                 let small = max((1 - aPrevious) / (1 - a) * beta, 1e-20)

@@ -35,7 +35,7 @@ public protocol DiffusionProcess: Sendable {
     /// clipped to the data range when `clipStart` (images). `progress` is told the number of
     /// steps done after each one. Runs without gradients.
     func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator, progress: StepProgress?
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout some NoiseSource, progress: StepProgress?
     ) throws -> VariationalBound
 
     /// Samples of `shape` scaled to [−1, 1] for pictures, with at most `maxSteps` network
@@ -43,7 +43,7 @@ public protocol DiffusionProcess: Sendable {
     /// x̂₀ clipped for images; binomial: all T steps, bits shown as −1 and 1). `progress` is told
     /// the number of steps done after each one.
     func samplesForDisplay(
-        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator, progress: StepProgress?
+        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout some NoiseSource, progress: StepProgress?
     ) throws -> Tensor
 }
 
@@ -53,13 +53,13 @@ public typealias StepProgress = (_ stepsDone: Int) -> Void
 extension DiffusionProcess {
     /// The whole bound, without clipping x̂₀ unless asked.
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool = false, generator: inout PhiloxGenerator
+        model: DiffusionModel, start: Tensor, clipStart: Bool = false, generator: inout some NoiseSource
     ) throws -> VariationalBound {
         try variationalBound(model: model, start: start, clipStart: clipStart, generator: &generator, progress: nil)
     }
 
     /// Samples for pictures, without progress reports.
-    public func samplesForDisplay(model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator) throws -> Tensor {
+    public func samplesForDisplay(model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout some NoiseSource) throws -> Tensor {
         try samplesForDisplay(model: model, shape: shape, maxSteps: maxSteps, generator: &generator, progress: nil)
     }
 }
@@ -76,7 +76,7 @@ extension GaussianDiffusion: DiffusionProcess {
 
     /// ε ~ N(0, I) of `shape` (DDPM Algorithm 1, line 4).
     public func trainingNoise(shape: [Int], dtype: DType, generator: inout PhiloxGenerator) -> Tensor {
-        Tensor.randomNormal(shape: shape, dtype: dtype, generator: &generator)
+        generator.normal(shape: shape, dtype: dtype)
     }
 
     /// The `loss` of ``trainingLosses(model:start:timesteps:noise:)``: L_simple (eq. 14), T · L_{t−1}
@@ -103,7 +103,7 @@ extension GaussianDiffusion: DiffusionProcess {
     ///   - generator: the source of the fresh ε of each step.
     ///   - progress: told the number of steps done.
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator, progress: StepProgress?
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout some NoiseSource, progress: StepProgress?
     ) throws -> VariationalBound {
         let T = stepCount
         return try variationalBound(model: model, start: start, clipStart: clipStart, generator: &generator) { index, _, _ in
@@ -122,7 +122,7 @@ extension GaussianDiffusion: DiffusionProcess {
     ///   - generator: the source of x_T and every z.
     ///   - progress: told the number of steps done.
     public func samplesForDisplay(
-        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator, progress: StepProgress?
+        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout some NoiseSource, progress: StepProgress?
     ) throws -> Tensor {
         let sampling = maxSteps < stepCount ? try respaced(.even(count: max(1, maxSteps))) : self
         let steps = sampling.stepCount
@@ -141,7 +141,7 @@ extension BinomialDiffusion: DiffusionProcess {
 
     /// u ~ U[0, 1) of `shape`: the coin flips that draw xₜ ~ q(xₜ | x₀).
     public func trainingNoise(shape: [Int], dtype: DType, generator: inout PhiloxGenerator) -> Tensor {
-        Tensor.randomUniform(shape: shape, dtype: dtype, generator: &generator)
+        generator.uniform(shape: shape, dtype: dtype)
     }
 
     /// T · L_{t−1} in bits/dim per example, [B]; see ``trainingLoss(model:start:timesteps:uniformNoise:)``.
@@ -167,7 +167,7 @@ extension BinomialDiffusion: DiffusionProcess {
     ///   - generator: the source of each step's coin flips.
     ///   - progress: told the number of steps done.
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator, progress: StepProgress?
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout some NoiseSource, progress: StepProgress?
     ) throws -> VariationalBound {
         try variationalBound(model: model, start: start, generator: &generator, progress: progress)
     }
@@ -182,7 +182,7 @@ extension BinomialDiffusion: DiffusionProcess {
     ///   - generator: the source of every coin flip.
     ///   - progress: told the number of steps done.
     public func samplesForDisplay(
-        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout PhiloxGenerator, progress: StepProgress?
+        model: DiffusionModel, shape: [Int], maxSteps: Int, generator: inout some NoiseSource, progress: StepProgress?
     ) throws -> Tensor {
         let T = stepCount
         return 2.0 * (try sampleAncestral(model: model, shape: shape, generator: &generator) { step in progress?(T - step.index) }) - 1.0

@@ -47,7 +47,8 @@ extension GaussianDiffusion {
     ///   - current: xₜ, [B, …].
     ///   - index: the schedule index of t (t = index + 1).
     ///   - known: known dimensions to clamp (inpainting), or nil.
-    ///   - sharedNoise: one z per step for the whole batch.
+    ///   - sharedNoise: one z per step for the whole batch (drawn as a batch of one: a source of
+    ///     one generator per example needs exactly one).
     ///   - clipStart: clip x̂₀ to [−1, 1] at every step (images).
     ///   - generator: the source of every z and every draw of q for known dimensions.
     ///   - onStep: called at each step with xₛ and x̂₀.
@@ -56,7 +57,7 @@ extension GaussianDiffusion {
     ///   0..<T, or a model-output shape error.
     public func reverseChain(
         model: DiffusionModel, from current: Tensor, index: Int, known: KnownDimensions? = nil,
-        sharedNoise: Bool = false, clipStart: Bool = false, generator: inout PhiloxGenerator,
+        sharedNoise: Bool = false, clipStart: Bool = false, generator: inout some NoiseSource,
         onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         guard index >= 0, index < stepCount else { throw DiffusionError.timestepOutOfRange(timestep: index, stepCount: stepCount) }
@@ -64,8 +65,8 @@ extension GaussianDiffusion {
             let batch = current.shape[0]
             var noiseShape = current.shape
             if sharedNoise { noiseShape[0] = 1 }
-            func draw(_ generator: inout PhiloxGenerator) -> Tensor {
-                let z = Tensor.randomNormal(shape: noiseShape, dtype: current.dtype, generator: &generator)
+            func draw(_ generator: inout some NoiseSource) -> Tensor {
+                let z = generator.normal(shape: noiseShape, dtype: current.dtype)
                 return sharedNoise ? z.broadcast(to: current.shape) : z
             }
             // 1. Known dimensions of xₜ.

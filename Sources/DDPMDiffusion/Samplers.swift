@@ -37,10 +37,10 @@ extension GaussianDiffusion {
     ///   - onStep: called at each step with xₜ and x̂₀.
     public func sampleAncestral(
         model: DiffusionModel, shape: [Int], dtype: DType = .float32, initialNoise: Tensor? = nil,
-        clipStart: Bool = false, generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
+        clipStart: Bool = false, generator: inout some NoiseSource, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         // 1. x_T; 2–3. the chain from t = T.
-        let x = initialNoise ?? Tensor.randomNormal(shape: shape, dtype: dtype, generator: &generator)
+        let x = initialNoise ?? generator.normal(shape: shape, dtype: dtype)
         return try reverseChain(model: model, from: x, index: stepCount - 1, clipStart: clipStart, generator: &generator, onStep: onStep)
     }
 
@@ -59,12 +59,12 @@ extension GaussianDiffusion {
     /// - Throws: ``DiffusionError/invalidEta(_:)`` for η outside [0, 1], or a model-output shape error.
     public func sampleDDIM(
         model: DiffusionModel, shape: [Int], dtype: DType = .float32, eta: Double = 0, initialNoise: Tensor? = nil,
-        clipStart: Bool = false, generator: inout PhiloxGenerator, onStep: SamplingCallback? = nil
+        clipStart: Bool = false, generator: inout some NoiseSource, onStep: SamplingCallback? = nil
     ) throws -> Tensor {
         guard eta.isFinite, eta >= 0, eta <= 1 else { throw DiffusionError.invalidEta(eta) }
         return try withoutGradients {
             // 1. x_T.
-            var x = initialNoise ?? Tensor.randomNormal(shape: shape, dtype: dtype, generator: &generator)
+            var x = initialNoise ?? generator.normal(shape: shape, dtype: dtype)
             let batch = x.shape[0]
             for index in stride(from: stepCount - 1, through: 0, by: -1) {
                 let timesteps = [Int](repeating: index, count: batch)
@@ -83,7 +83,7 @@ extension GaussianDiffusion {
                 let noiseScale = Swift.max(0, 1 - alphaBarPrevious - sigma * sigma).squareRoot()
                 x = step.predictedStart * alphaBarPrevious.squareRoot() + step.predictedNoise * noiseScale
                 if sigma > 0 {
-                    x = x + Tensor.randomNormal(shape: x.shape, dtype: x.dtype, generator: &generator) * sigma
+                    x = x + generator.normal(shape: x.shape, dtype: x.dtype) * sigma
                 }
             }
             return x

@@ -29,11 +29,11 @@ extension GaussianDiffusion {
     /// - Throws: ``DiffusionError/modelOutputShape(expected:got:)`` when the model returns the
     ///   wrong shape.
     public func variationalBound(
-        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout PhiloxGenerator,
+        model: DiffusionModel, start: Tensor, clipStart: Bool, generator: inout some NoiseSource,
         onStep: ((_ index: Int, _ current: Tensor, _ reverse: ReverseStep) -> Void)?
     ) throws -> VariationalBound {
         try accumulateBound(stepCount: stepCount, start: start, prior: priorBitsPerDim) { index, timesteps in
-            let noise = Tensor.randomNormal(shape: start.shape, dtype: start.dtype, generator: &generator)
+            let noise = generator.normal(shape: start.shape, dtype: start.dtype)
             let current = try sampleForward(start: start, timesteps: timesteps, noise: noise)
             let reverse = try reverseStep(model: model, current: current, timesteps: timesteps, clipStart: clipStart)
             let term = try boundTerm(start: start, current: current, timesteps: timesteps, reverse: reverse)

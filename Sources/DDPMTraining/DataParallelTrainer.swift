@@ -104,8 +104,17 @@ public final class DataParallelTrainer {
         var loss = [part.loss]
         try communicator.allReduceSum(&loss)
         let (timesteps, losses) = try gatherExamples(part)
-        return try trainer.apply(Trainer.Gradients(values: summed, loss: loss[0], timesteps: timesteps, losses: losses))
+        let report = try trainer.apply(Trainer.Gradients(values: summed, loss: loss[0], timesteps: timesteps, losses: losses))
+        if Self.perturbedRank == communicator.rank, trainer.step == 1, let first = trainer.network.namedParameters.first {
+            first.parameter.value = first.parameter.value + 1e-3
+        }
+        return report
     }
+
+    /// The rank whose weights are nudged (+10⁻³ on the first parameter) after its first step, from
+    /// the environment variable `DDPM_PERTURB_REPLICA_RANK` (none when unset): a fault injected so
+    /// that the test of ``verifyReplicas()`` can make the replicas differ as a faulty node would.
+    static let perturbedRank: Int? = ProcessInfo.processInfo.environment["DDPM_PERTURB_REPLICA_RANK"].flatMap(Int.init)
 
     /// Every rank's timesteps and per-example losses, in example order (rank order).
     private func gatherExamples(_ part: Trainer.Gradients) throws -> ([Int], [Double]) {

@@ -81,20 +81,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let world = try Communicator.world()
-        guard world.transport != .singleProcess else { return try bench(world: world) }
-        do {
-            try bench(world: world)
-            try world.finalize()
-        } catch {
-            writeStandardError("Error: rank \(world.rank) of \(world.size): \(error)\n")
-            world.abort(exitCode: 1)
-        }
+        try MPIJob.run(threads: threads) { try bench(world: $0) }
     }
 
     func bench(world: Communicator) throws {
-        try threads.apply()
-        if threads.threads == nil, world.size > 1 { ComputeThreads.set(world.suggestedThreadCount) }
         if mode == .allreduce { return try benchAllReduce(world: world) }
         var generator = PhiloxGenerator(seed: seed)
         let shape = [batchSize] + model.benchExampleShape

@@ -2,6 +2,7 @@
 import ArgumentParser
 import DDPMDatasets
 import DDPMDiffusion
+import DDPMDistributed
 import DDPMFileSupport
 import Foundation
 import DDPMImaging
@@ -29,6 +30,11 @@ struct EvaluateCommand: ParsableCommand {
               bound-per-t.csv         t, mean term L_{t−1} (L₀ at t = 1) and its standard
                                       error
               bound-per-example.csv   index, L_T, Σ_{t>1} L_{t−1}, L₀, total
+
+            Example i draws its xₜ from its own generator, keyed by (--seed, i), so the
+            noise it sees does not depend on the other examples of its batch. Under `mpirun -np N`
+            every rank runs the same command, batch k is evaluated by rank k mod N and
+            rank 0 gathers the terms and writes the files.
             """)
 
     @OptionGroup var options: ModelCommandOptions
@@ -49,31 +55,45 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let trained = try options.load()
-        let dataset = try trained.data(input.data, split: input.dataSplit, seed: options.seed)
-        let n = min(count, dataset.count)
-        if n < count { note("evaluate: --data has \(dataset.count) examples in \(input.split.rawValue); using all of them") }
-        let outFolder = try options.outputFolder(default: "evaluation")
+        try MPIJob.run(threads: options.threads) { try evaluate(world: $0) }
+    }
 
-        // 1. The bound per batch.
+    /// Evaluates this rank's batches (all of them without MPI); rank 0 gathers the terms and writes.
+    func evaluate(world: Communicator) throws {
+        let (trained, dataset, outFolder) = try world.agree {
+            let trained = try options.source.load(quiet: !world.isRoot)
+            let dataset = try trained.data(input.data, split: input.dataSplit, seed: options.seed)
+            return (trained, dataset, world.isRoot ? try options.outputFolder(default: "evaluation") : nil)
+        }
+        let n = min(count, dataset.count)
+        if n < count, world.isRoot { note("evaluate: --data has \(dataset.count) examples in \(input.split.rawValue); using all of them") }
+
+        // 1. The bound per batch. Batch k goes to rank k mod N; example i draws every xₜ from its own
+        // generator keyed by (--seed, i), so the figures do not depend on N or on --batch-size.
         let T = trained.process.stepCount
-        var generator = PhiloxGenerator(seed: options.seed)
-        var prior: [Double] = [], terms: [Double] = []
-        let progress = Progress("evaluate", total: n * T, unit: "example-steps")
+        let batches = MPIJob.batches(count: n, batchSize: batchSize, rank: world.rank, size: world.size)
+        let mine = batches.reduce(0) { $0 + $1.count }
+        if world.size > 1, world.isRoot { note("evaluate: \(n) examples over \(world.size) ranks; rank 0 evaluates \(mine)") }
+        var myPrior: [Float] = [], myTerms: [Float] = []
+        let progress = world.isRoot ? Progress("evaluate", total: mine * T, unit: "example-steps") : nil
         var done = 0
-        for first in stride(from: 0, to: n, by: batchSize) {
-            let indices = Array(first..<min(n, first + batchSize))
-            let x = dataset.batch(indices: indices)
+        for batch in batches {
+            let x = dataset.batch(indices: Array(batch))
+            var noise = ExampleNoise(seed: options.seed, examples: batch)
             let bound = try CommandFailure.wrap("") {
-                try trained.process.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &generator) {
-                    progress.update(done + $0 * indices.count)
+                try trained.process.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &noise) {
+                    progress?.update(done + $0 * batch.count)
                 }
             }
-            done += indices.count * T
-            progress.update(done)
-            prior += bound.prior.converted(to: .float64).doubles
-            terms += bound.terms.converted(to: .float64).doubles
+            done += batch.count * T
+            progress?.update(done)
+            myPrior += bound.prior.converted(to: .float32).floats
+            myTerms += bound.terms.converted(to: .float32).floats
         }
+        let gatheredPrior = try MPIJob.gatherRows(myPrior, rowLength: 1, count: n, batchSize: batchSize, world: world)
+        let gatheredTerms = try MPIJob.gatherRows(myTerms, rowLength: T, count: n, batchSize: batchSize, world: world)
+        guard let gatheredPrior, let gatheredTerms, let outFolder else { return }
+        let prior = gatheredPrior.map(Double.init), terms = gatheredTerms.map(Double.init)
         // Totals in Float64 from the terms, so the files add up exactly.
         let totals = (0..<n).map { i in prior[i] + (0..<T).reduce(0) { $0 + terms[i * T + $1] } }
 

@@ -1,6 +1,7 @@
 // `ddpm fid`: FID (pytorch-fid's) and KID (torch-fidelity's) of samples against a data set or a statistics file.
 import ArgumentParser
 import DDPMDatasets
+import DDPMDistributed
 import DDPMFileSupport
 import DDPMMetrics
 import DDPMTensors
@@ -27,7 +28,9 @@ struct FIDCommand: ParsableCommand {
             format, as --save-stats writes it). Gray images are repeated to RGB.
 
             Prints FID and KID and writes them to --output (default: fid.json in the
-            SAMPLES folder, or beside the SAMPLES file).
+            SAMPLES folder, or beside the SAMPLES file). Under `mpirun -np N` every rank
+            runs the same command, batch k of each image set is featurised by rank k mod
+            N, and rank 0 gathers the features (in image order) and computes.
 
             Weights (--weights; default $DDPM_FID_WEIGHTS, else the copy pytorch-fid or
             torch-fidelity cached in ~/.cache/torch/hub/checkpoints/): pytorch-fid's
@@ -114,43 +117,58 @@ struct FIDCommand: ParsableCommand {
     }
 
     func run() throws {
-        try compute.apply()
+        try MPIJob.run(threads: compute) { try measure(world: $0) }
+    }
+
+    /// Featurises this rank's batches of each image set (all of them without MPI); rank 0 gathers
+    /// the features, computes FID and KID and writes.
+    func measure(world: Communicator) throws {
+        let isRoot = world.isRoot
+        func tell(_ message: String) { if isRoot { note(message) } }
         let block = FIDInceptionV3.Block(dimension: dims)!
-        let samplesSource = try FIDImageSet.load(path: samples, flag: "SAMPLES")
-        let referenceSource = try loadReference()
+        let (samplesSource, referenceSource) = try world.agree {
+            (try FIDImageSet.load(path: samples, flag: "SAMPLES"), try loadReference())
+        }
 
         // 1. The network, only when some set needs featurising.
         var network: FIDInceptionV3?
         func inception() throws -> FIDInceptionV3 {
             if let network { return network }
             let url = weightsURL()
-            let loaded = try CommandFailure.wrap("") { try FIDInceptionV3(contentsOf: url) }
-            note("fid: Inception weights \(url.path)")
+            let loaded = try world.agree { try CommandFailure.wrap("") { try FIDInceptionV3(contentsOf: url) } }
+            tell("fid: Inception weights \(url.path)")
             network = loaded
             return loaded
         }
 
         // 2. Features and statistics of each side.
-        func summarise(_ source: FIDImageSet.Source, label: String) throws -> (FeatureStatistics, (values: [Float], count: Int)?, Double) {
+        // Rank 0 gets the statistics; the other ranks featurise their share and get nil.
+        func summarise(_ source: FIDImageSet.Source, label: String) throws -> (FeatureStatistics, (values: [Float], count: Int)?, Double)? {
             switch source {
             case let .statistics(statistics, url):
                 guard statistics.dimension == dims else {
-                    throw CommandFailure("\(url.path) holds \(statistics.dimension)-d statistics; --dims is \(dims).")
+                    throw FailureOnEveryRank(description: "\(url.path) holds \(statistics.dimension)-d statistics; --dims is \(dims).")
                 }
-                note("fid: \(label): statistics from \(url.path)")
+                tell("fid: \(label): statistics from \(url.path)")
                 return (statistics, nil, 0)
             case let .images(set):
-                guard set.count >= 2 else { throw CommandFailure("\(set.description): FID needs at least 2 images.") }
-                note("fid: \(label): \(set.description)")
-                let (values, seconds) = try set.features(try inception(), block: block, batchSize: batchSize, label: "fid \(label)")
+                guard set.count >= 2 else { throw FailureOnEveryRank(description: "\(set.description): FID needs at least 2 images.") }
+                tell("fid: \(label): \(set.description)" + (world.size > 1 ? " over \(world.size) ranks" : ""))
+                guard
+                    let (values, seconds) = try set.features(
+                        try inception(), block: block, batchSize: batchSize, label: "fid \(label)", world: world)
+                else { return nil }
                 let statistics = try CommandFailure.wrap("\(label): ") {
                     try FeatureStatistics(features: values, count: set.count, dimension: dims)
                 }
                 return (statistics, (values, set.count), seconds)
             }
         }
-        let (sampleStatistics, sampleFeatures, sampleSeconds) = try summarise(samplesSource, label: "samples")
-        let (referenceStatistics, referenceFeatures, referenceSeconds) = try summarise(referenceSource, label: "reference")
+        let sampleSummary = try summarise(samplesSource, label: "samples")
+        let referenceSummary = try summarise(referenceSource, label: "reference")
+        guard isRoot, let (sampleStatistics, sampleFeatures, sampleSeconds) = sampleSummary,
+            let (referenceStatistics, referenceFeatures, referenceSeconds) = referenceSummary
+        else { return }
         if let saveStats {
             let url = URL(fileURLWithPath: saveStats)
             try CommandFailure.wrap("--save-stats: ") { try referenceStatistics.write(to: url) }

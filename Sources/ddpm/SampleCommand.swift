@@ -1,6 +1,7 @@
 // `ddpm sample`: draw samples from a `ddpm train` checkpoint or a diffusers model folder.
 import ArgumentParser
 import DDPMDiffusion
+import DDPMDistributed
 import DDPMFileSupport
 import Foundation
 import DDPMImaging
@@ -46,6 +47,13 @@ struct SampleCommand: ParsableCommand {
             diffusers gives for the same weights and x_T; the later random draws are
             those of --seed, as if x_T had been drawn, so a saved x_T reproduces a run.
             --save-initial-noise writes the x_T drawn to x_T.npy.
+
+            Sample i draws x_T and every later random number from its own generator,
+            keyed by (--seed, i), so it does not depend on which samples share its batch.
+            Under `mpirun -np N` (or `srun`) every rank runs the same command: batch k
+            (samples k·B … (k+1)·B − 1 of --batch-size B) is drawn by rank k mod N and
+            rank 0 gathers and writes, so the files are those of one process with the
+            same --batch-size and --threads, bit for bit, whatever N is.
 
             Writes to --output (default CHECKPOINT/samples): images: samples.png (grid)
             and samples.npy (uint8, N × H × W × C); points: samples.csv, samples.npy
@@ -154,50 +162,73 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let trained = try options.load()
+        try MPIJob.run(threads: options.threads) { try sample(world: $0) }
+    }
+
+    /// Draws this rank's batches (all of them without MPI); rank 0 gathers the samples and writes.
+    func sample(world: Communicator) throws {
+        // Every rank loads the model and checks the flags; a failure on any rank stops them all.
+        let (trained, given, chain, outFolder) = try world.agree {
+            let trained = try options.source.load(quiet: !world.isRoot)
+            let given = try initialNoise.map { try Self.readInitialNoise($0, exampleShape: trained.exampleShape, count: self.count) }
+            let chain = try Chain(
+                trained: trained,
+                choice: Chain.Choice(
+                    sampler: sampler, steps: steps, spacing: spacing, eta: eta, order: order, placement: stepPlacement))
+            if !chain.startsFromGaussianNoise, initialNoise != nil || saveInitialNoise {
+                throw CommandFailure(
+                    "--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
+            }
+            let outFolder = world.isRoot ? try options.outputFolder(default: "samples") : nil
+            return (trained, given, chain, outFolder)
+        }
         let exampleShape = trained.exampleShape
-        let given = try initialNoise.map { try Self.readInitialNoise($0, exampleShape: exampleShape, count: self.count) }
         let count = given?.shape[0] ?? self.count ?? 64
         let bytes = count.multipliedReportingOverflow(by: exampleShape.reduce(4, *))
         guard !bytes.overflow, bytes.partialValue <= Self.maximumSampleBytes else {
-            throw CommandFailure(
-                "--count \(count): the samples would take more than \(Self.maximumSampleBytes >> 30) GiB in memory; draw fewer per run.")
-        }
-        let chain = try Chain(
-            trained: trained,
-            choice: Chain.Choice(
-                sampler: sampler, steps: steps, spacing: spacing, eta: eta, order: order, placement: stepPlacement))
-        if !chain.startsFromGaussianNoise, initialNoise != nil || saveInitialNoise {
-            throw CommandFailure(
-                "--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
+            throw FailureOnEveryRank(
+                description:
+                    "--count \(count): the samples would take more than \(Self.maximumSampleBytes >> 30) GiB in memory; draw fewer per run."
+            )
         }
         let isImages = trained.isImages
-        let outFolder = try options.outputFolder(default: "samples")
 
-        var generator = PhiloxGenerator(seed: options.seed)
+        // Batch k holds samples k·B ..< (k+1)·B and goes to rank k mod N; sample i draws x_T and every
+        // later z from its own generator keyed by (--seed, i), so the files do not depend on N.
+        let batches = MPIJob.batches(count: count, batchSize: batchSize, rank: world.rank, size: world.size)
+        let mine = batches.reduce(0) { $0 + $1.count }
+        if world.size > 1, world.isRoot {
+            note("sample: \(count) samples over \(world.size) ranks in batches of \(batchSize); rank 0 draws \(mine)")
+        }
+        // Progress counts denoising steps (samples × steps), so the first report comes within a step.
+        let progress = world.isRoot ? Progress("sample", total: mine * chain.stepCount, unit: "sample-steps") : nil
         var values: [Float] = []
         var drawn: [Float] = []
-        // Progress counts denoising steps (samples × steps), so the first report comes within a step.
-        let progress = Progress("sample", total: count * chain.stepCount, unit: "sample-steps")
         var done = 0
-        while done < count {
-            let n = min(batchSize, count - done)
-            // x_T: drawn first from the run's generator (as the samplers draw it), then replaced by the
-            // given one, so that the chain's later draws are the same whether x_T was drawn or given.
+        for batch in batches {
+            let n = batch.count
+            var noise = ExampleNoise(seed: options.seed, examples: batch)
+            // x_T: drawn first from the samples' generators (as the samplers draw it), then replaced by
+            // the given one, so that the chain's later draws are the same whether x_T was drawn or given.
             var start: Tensor?
             if chain.startsFromGaussianNoise {
-                start = Tensor.randomNormal(shape: [n] + exampleShape, dtype: .float32, generator: &generator)
-                if let given { start = given.sliced(axis: 0, range: done..<done + n) }
+                start = noise.normal(shape: [n] + exampleShape, dtype: .float32)
+                if let given { start = given.sliced(axis: 0, range: batch) }
             }
             if saveInitialNoise, let start { drawn += start.floats }
             let first = done * chain.stepCount
             let x = try CommandFailure.wrap("") {
-                try chain.sample(from: start, shape: [n] + exampleShape, generator: &generator) { progress.update(first + n * $0) }
+                try chain.sample(from: start, shape: [n] + exampleShape, generator: &noise) { progress?.update(first + n * $0) }
             }
             values += x.converted(to: .float32).floats
             done += n
         }
-        if saveInitialNoise {
+        let rowLength = exampleShape.reduce(1, *)
+        let gathered = try MPIJob.gatherRows(values, rowLength: rowLength, count: count, batchSize: batchSize, world: world)
+        let gatheredNoise =
+            saveInitialNoise ? try MPIJob.gatherRows(drawn, rowLength: rowLength, count: count, batchSize: batchSize, world: world) : nil
+        guard let values = gathered, let outFolder else { return }
+        if let drawn = gatheredNoise {
             let url = outFolder.appendingPathComponent("x_T.npy")
             try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count] + exampleShape, elements: .float32(drawn)), to: url) }
         }
@@ -232,6 +263,9 @@ struct SampleCommand: ParsableCommand {
         record.checkpoint = options.source.checkpoint
         record.weights = trained.scheduler != nil ? nil : (options.source.rawWeights ? "raw" : "ema")
         record.initialNoise = initialNoise
+        record.noise = "per sample: generator keyed by (seed, sample index)"
+        record.batchSize = batchSize
+        record.ranks = world.size
         let encoder = Pictures.jsonEncoder
         encoder.outputFormatting.insert(.withoutEscapingSlashes)
         try CommandFailure.wrap { try AtomicFile.write(encoder.encode(record), to: outFolder.appendingPathComponent("sampler.json")) }

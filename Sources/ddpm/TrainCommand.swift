@@ -285,46 +285,12 @@ struct TrainCommand: ParsableCommand {
         return try CommandFailure.wrap("") { try TrainingRun.resume(folder, adjust: adjust) }
     }
 
-    /// An error every rank of an MPI job meets alike (the same divergence, an agreed failure): each
-    /// rank can stop without leaving another waiting, so they finalise MPI instead of aborting.
-    struct FailureOnEveryRank: Error, CustomStringConvertible {
-        let description: String
-    }
-
     func run() throws {
-        let world = try Communicator.world()
-        guard world.transport != .singleProcess else { return try train(world: world) }
-        do {
-            try train(world: world)
-            try world.finalize()
-        } catch let exit as ExitCode {
-            try? world.finalize()
-            throw exit
-        } catch {
-            let everyRank: Bool
-            switch error {
-            case is FailureOnEveryRank, DistributedError.rankFailed, DistributedError.replicasDiverged: everyRank = true
-            default: everyRank = false
-            }
-            guard everyRank else {
-                // Only this rank knows: the others may be waiting for it in a collective; end them all.
-                writeStandardError(
-                    "Error: rank \(world.rank) of \(world.size): \(error)\nStopping every rank of the job (MPI_Abort); "
-                        + "the last checkpoint is untouched: continue with --resume.\n")
-                world.abort(exitCode: 1)
-            }
-            // Rank 0 reports before MPI_Finalize (a fence in Open MPI): no rank has exited yet, so
-            // the launcher cannot end the job before the message is out.
-            if world.isRoot { writeStandardError("Error: \(error)\n") }
-            try? world.finalize()
-            throw ExitCode.failure
-        }
+        try MPIJob.run(threads: threads, abortNote: "the last checkpoint is untouched: continue with --resume.") { try train(world: $0) }
     }
 
     /// The training loop; under MPI every rank runs it, rank 0 alone prints.
     func train(world: Communicator) throws {
-        try threads.apply()
-        if threads.threads == nil, world.size > 1 { ComputeThreads.set(world.suggestedThreadCount) }
         let isRoot = world.isRoot
         func tell(_ message: String) { if isRoot { note(message) } }
         let folder = URL(fileURLWithPath: output)

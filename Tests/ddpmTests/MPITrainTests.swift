@@ -249,6 +249,22 @@ struct MPITrainTests {
         #expect(resumed.standardError.contains("resuming \(run.path) at step \(saved)"), "\(resumed.standardError)")
     }
 
+    @Test func replicasThatDivergeStopTheRunNamingTheRank() throws {
+        // Rank 1's weights are nudged after its first step (an injected fault, as from a faulty node):
+        // the check after step 2 finds it, every rank stops, and nothing is saved after the fault.
+        let dir = try temporaryFolder()
+        let run = dir.appendingPathComponent("run")
+        let (result, elapsed) = try mpirun(
+            ["-np", "2", "-x", "DDPM_PERTURB_REPLICA_RANK=1", ddpmExecutable.path, "train", "--output", run.path, "--steps", "10"]
+                + ["--check-replicas-every", "2"] + Self.toy.flags, seconds: 60)
+        #expect(result.status == 1, "exit \(result.status): \(result.standardError)")
+        #expect(
+            result.standardError.contains("after step 2 the model of rank 1 (of 2) differs from rank 0's"), "\(result.standardError)")
+        #expect(result.standardError.contains("resume from the last checkpoint"), "\(result.standardError)")
+        #expect(elapsed < 20, "the job took \(elapsed) s to stop")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint").path))
+    }
+
     @Test func aBatchSmallerThanTheRanksIsRefusedByEveryRank() throws {
         let dir = try temporaryFolder()
         let run = dir.appendingPathComponent("run")

@@ -14,11 +14,13 @@ struct CheckpointOptions: ParsableArguments {
     @Flag(name: .customLong("raw-weights"), help: "Use the raw weights instead of the EMA.")
     var rawWeights = false
 
-    /// The model, with a warning when its EMA still holds more than 1 % of the initial weights.
-    func load() throws -> TrainedModel {
+    /// The model, with a warning when its EMA still holds more than 1 % of the initial weights
+    /// (unless `quiet`: the ranks of an MPI job other than rank 0).
+    func load(quiet: Bool = false) throws -> TrainedModel {
         let trained = try CommandFailure.wrap("--checkpoint \(checkpoint): ") {
             try TrainedModel.load(URL(fileURLWithPath: checkpoint), weights: rawWeights ? .raw : .ema)
         }
+        if quiet { return trained }
         for warning in trained.warnings { note("warning: \(warning)") }
         if let share = trained.emaInitialWeight, share > 0.01 {
             note(

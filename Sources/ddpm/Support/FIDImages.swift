@@ -1,5 +1,6 @@
 // Image sets for `ddpm fid`: `ddpm sample` outputs, NPY/NPZ uint8 arrays, PNG folders and data specs, as [0, 1] RGB tensors; and their Inception features.
 import DDPMDatasets
+import DDPMDistributed
 import DDPMImaging
 import DDPMMetrics
 import DDPMNeuralNetworks
@@ -112,16 +113,33 @@ struct FIDImageSet {
     func features(_ network: FIDInceptionV3, block: FIDInceptionV3.Block, batchSize: Int, label: String) throws -> (
         values: [Float], seconds: Double
     ) {
+        // One process is its own rank 0, which always gets the features.
+        try features(network, block: block, batchSize: batchSize, label: label, world: .singleProcess)!
+    }
+
+    /// ``features(_:block:batchSize:label:)`` shared over the ranks of an MPI job: batch k is
+    /// featurised by rank k mod N and rank 0 gathers the features in image order; the other ranks
+    /// get nil.
+    func features(
+        _ network: FIDInceptionV3, block: FIDInceptionV3.Block, batchSize: Int, label: String, world: Communicator
+    ) throws -> (values: [Float], seconds: Double)? {
+        let batches = MPIJob.batches(count: count, batchSize: batchSize, rank: world.rank, size: world.size)
+        let mine = batches.reduce(0) { $0 + $1.count }
         var values: [Float] = []
-        values.reserveCapacity(count * block.dimension)
-        let progress = Progress(label, total: count, unit: "images")
+        values.reserveCapacity(mine * block.dimension)
+        let progress = world.isRoot ? Progress(label, total: mine, unit: "images") : nil
         let start = Date()
-        for first in stride(from: 0, to: count, by: batchSize) {
-            let batch = try (first..<min(count, first + batchSize)).map { FIDInceptionV3.prepare(try image($0)) }
-            let features = network.featuresOfPrepared(Tensor.concatenate(batch, axis: 0), blocks: [block])[block]!
+        var done = 0
+        for batch in batches {
+            let images = try batch.map { FIDInceptionV3.prepare(try image($0)) }
+            let features = network.featuresOfPrepared(Tensor.concatenate(images, axis: 0), blocks: [block])[block]!
             values += features.floats
-            progress.update(first + batch.count)
+            done += batch.count
+            progress?.update(done)
         }
-        return (values, Date().timeIntervalSince(start))
+        guard let all = try MPIJob.gatherRows(values, rowLength: block.dimension, count: count, batchSize: batchSize, world: world) else {
+            return nil
+        }
+        return (all, Date().timeIntervalSince(start))
     }
 }

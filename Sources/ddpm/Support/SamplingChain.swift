@@ -198,12 +198,12 @@ struct Chain {
 
     /// Samples of `shape` from `start` = x_T (drawn from `generator` when nil; a binomial chain
     /// draws its own); `report` is told the steps done.
-    func sample(from start: Tensor?, shape: [Int], generator: inout PhiloxGenerator, report: @escaping (Int) -> Void) throws -> Tensor {
+    func sample(from start: Tensor?, shape: [Int], generator: inout some NoiseSource, report: @escaping (Int) -> Void) throws -> Tensor {
         let steps = stepCount
         if case .process(let process) = kind {
             return try process.samplesForDisplay(model: model, shape: shape, maxSteps: steps, generator: &generator, progress: report)
         }
-        let start = start ?? Tensor.randomNormal(shape: shape, dtype: .float32, generator: &generator)
+        let start = start ?? generator.normal(shape: shape, dtype: .float32)
         let sampler = choice.sampler
         switch kind {
         case .diffusers(let scheduler):
@@ -286,11 +286,17 @@ struct SamplerRecord: Encodable {
     var weights: String?
     /// --initial-noise, when given.
     var initialNoise: String?
+    /// How the random draws are keyed.
+    var noise: String?
+    /// --batch-size.
+    var batchSize: Int?
+    /// The MPI ranks that drew the samples.
+    var ranks: Int?
 
     enum CodingKeys: String, CodingKey {
         case sampler, steps, semantics, prediction, process, algorithm, solverType = "solver_type", variant, corrector, order, orders
         case lowerOrderFinal = "lower_order_final", stepPlacement = "step_placement", spacing, stepsOffset = "steps_offset"
         case finalNoise = "final_noise", timesteps, sigmas, startLimit = "x0_limit", eta, seed, count, checkpoint, weights
-        case initialNoise = "initial_noise"
+        case initialNoise = "initial_noise", noise, batchSize = "batch_size", ranks
     }
 }
