@@ -27,6 +27,15 @@ package enum AtomicFile {
     nonisolated(unsafe) private static var counter = 0
     private static let lock = NSLock()
 
+    /// Removes the temporary files that writes into `folder` left behind when their process was
+    /// killed before the rename (`.<name>.tmp-<pid>-<n>`); the finished files are untouched.
+    package static func removeTemporaries(in folder: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
     /// Atomically replaces (or creates) the file at `url` with `bytes`.
     /// - Throws: `FileWriteError` naming the file and the failing system call.
     package static func write(_ bytes: [UInt8], to url: URL) throws {

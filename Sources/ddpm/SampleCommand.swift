@@ -55,12 +55,17 @@ struct SampleCommand: ParsableCommand {
             rank 0 gathers and writes, so the files are those of one process with the
             same --batch-size and --threads, bit for bit, whatever N is.
 
-            Writes to --output (default CHECKPOINT/samples): images: samples.png (grid)
-            and samples.npy (uint8, N × H × W × C); points: samples.csv, samples.npy
-            (float32, N × D) and samples.png (scatter); and sampler.json, the sampler
-            and every setting it ran with (timesteps, orders, noise levels, seed). A checkpoint of `ddpm train
-            --diffusion binomial` draws binary images (0 black, 1 white; bytes 0 and 255
-            in samples.npy) with the ancestral sampler over all T steps.
+            Writes to --output (default CHECKPOINT/samples) what --format asks for (default
+            grid,npy): images: samples.png (grid), images/000000.png, … (png-dir: one PNG
+            per sample, written as each batch is done), samples.npz (arr_0, uint8 N × H ×
+            W × C, improved-diffusion's convention) and samples.npy (the same array);
+            points: samples.png (scatter), samples.npy (float32, N × D) and samples.csv.
+            Always sampler.json: the sampler and every setting it ran with (timesteps,
+            orders, noise levels, seed, batch size). --resume continues an interrupted
+            png-dir run with the same flags: batches whose images are all written are read
+            back, the others drawn, and the files are those of an uninterrupted run. A
+            checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black, 1
+            white; bytes 0 and 255) with the ancestral sampler over all T steps.
             """)
 
     @OptionGroup var options: ModelCommandOptions
@@ -134,11 +139,25 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
     var eta: Double = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "What to write, comma-separated: grid (samples.png), png-dir (images/000000.png, …), npz (samples.npz, arr_0) and npy (samples.npy).",
+            valueName: "formats"))
+    var format: String = SampleFiles.defaultFormats
+
+    @Flag(help: "Continue an interrupted png-dir run in --output: the samples whose images are written are read, not drawn again.")
+    var resume = false
+
     /// The most bytes of Float32 samples one run holds in memory.
     static let maximumSampleBytes = 8 << 30
 
     func validate() throws {
         if let count { guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count).") } }
+        let formats: Set<SampleFiles.Format>
+        do { formats = try SampleFiles.formats(format) } catch { throw ValidationError("\(error)") }
+        if resume, !formats.contains(.pngDir) {
+            throw ValidationError("--resume continues a run that writes one PNG per sample: add png-dir to --format.")
+        }
         if initialNoise != nil && saveInitialNoise {
             throw ValidationError("--save-initial-noise writes the x_T drawn; it cannot be used with --initial-noise.")
         }
@@ -168,8 +187,13 @@ struct SampleCommand: ParsableCommand {
     /// Draws this rank's batches (all of them without MPI); rank 0 gathers the samples and writes.
     func sample(world: Communicator) throws {
         // Every rank loads the model and checks the flags; a failure on any rank stops them all.
-        let (trained, given, chain, outFolder) = try world.agree {
+        let outFolder = URL(fileURLWithPath: options.output ?? options.source.checkpoint + "/samples")
+        let (trained, given, chain, formats, record) = try world.agree {
+            let formats = try SampleFiles.formats(format)
             let trained = try options.source.load(quiet: !world.isRoot)
+            if !trained.isImages, !formats.isSubset(of: [.grid, .npy]) {
+                throw CommandFailure("--format \(format): png-dir and npz hold images; this model draws points (grid and npy).")
+            }
             let given = try initialNoise.map { try Self.readInitialNoise($0, exampleShape: trained.exampleShape, count: self.count) }
             let chain = try Chain(
                 trained: trained,
@@ -179,11 +203,34 @@ struct SampleCommand: ParsableCommand {
                 throw CommandFailure(
                     "--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
             }
-            let outFolder = world.isRoot ? try options.outputFolder(default: "samples") : nil
-            return (trained, given, chain, outFolder)
+            var record = chain.record
+            record.seed = options.seed
+            record.count = given?.shape[0] ?? self.count ?? 64
+            record.checkpoint = options.source.checkpoint
+            record.weights = trained.scheduler != nil ? nil : (options.source.rawWeights ? "raw" : "ema")
+            record.initialNoise = initialNoise
+            record.noise = "per sample: generator keyed by (seed, sample index)"
+            record.batchSize = batchSize
+            if world.isRoot {
+                if resume {
+                    try SampleFiles.checkResumable(outFolder, record: record)
+                    // What a killed run was writing when it stopped.
+                    for folder in [outFolder, outFolder.appendingPathComponent("images")] {
+                        try CommandFailure.wrap("--resume: ") { try AtomicFile.removeTemporaries(in: folder) }
+                    }
+                }
+                try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+                if formats.contains(.pngDir) {
+                    try FileManager.default.createDirectory(
+                        at: outFolder.appendingPathComponent("images"), withIntermediateDirectories: true)
+                    // Written first, so that an interrupted run says how its images were drawn.
+                    try writeRecord(record, ranks: world.size, in: outFolder)
+                }
+            }
+            return (trained, given, chain, formats, record)
         }
         let exampleShape = trained.exampleShape
-        let count = given?.shape[0] ?? self.count ?? 64
+        let count = record.count ?? 64
         let bytes = count.multipliedReportingOverflow(by: exampleShape.reduce(4, *))
         guard !bytes.overflow, bytes.partialValue <= Self.maximumSampleBytes else {
             throw FailureOnEveryRank(
@@ -192,16 +239,25 @@ struct SampleCommand: ParsableCommand {
             )
         }
         let isImages = trained.isImages
+        let files = SampleFiles(
+            folder: outFolder, channels: exampleShape[0], height: isImages ? exampleShape[1] : 1, width: isImages ? exampleShape[2] : 1)
 
         // Batch k holds samples k·B ..< (k+1)·B and goes to rank k mod N; sample i draws x_T and every
-        // later z from its own generator keyed by (--seed, i), so the files do not depend on N.
+        // later z from its own generator keyed by (--seed, i), so the files do not depend on N, and a
+        // resumed png-dir run reads the batches whose images are all written instead of drawing them.
         let batches = MPIJob.batches(count: count, batchSize: batchSize, rank: world.rank, size: world.size)
+        let written = resume ? batches.filter { files.hasImages($0) } : []
         let mine = batches.reduce(0) { $0 + $1.count }
+        let toDraw = mine - written.reduce(0) { $0 + $1.count }
         if world.size > 1, world.isRoot {
             note("sample: \(count) samples over \(world.size) ranks in batches of \(batchSize); rank 0 draws \(mine)")
         }
+        if resume, world.isRoot {
+            note("sample: resuming \(outFolder.path): rank 0 reads \(mine - toDraw) samples already written, draws \(toDraw)")
+        }
         // Progress counts denoising steps (samples × steps), so the first report comes within a step.
-        let progress = world.isRoot ? Progress("sample", total: mine * chain.stepCount, unit: "sample-steps") : nil
+        let progress = world.isRoot ? Progress("sample", total: toDraw * chain.stepCount, unit: "sample-steps") : nil
+        // Images as bytes (H × W × C per sample, as the files hold them); points as Float32.
         var values: [Float] = []
         var drawn: [Float] = []
         var done = 0
@@ -216,60 +272,63 @@ struct SampleCommand: ParsableCommand {
                 if let given { start = given.sliced(axis: 0, range: batch) }
             }
             if saveInitialNoise, let start { drawn += start.floats }
+            if written.contains(batch) {
+                values += try files.readImages(batch).map(Float.init)
+                continue
+            }
             let first = done * chain.stepCount
             let x = try CommandFailure.wrap("") {
                 try chain.sample(from: start, shape: [n] + exampleShape, generator: &noise) { progress?.update(first + n * $0) }
             }
-            values += x.converted(to: .float32).floats
             done += n
+            guard isImages else {
+                values += x.converted(to: .float32).floats
+                continue
+            }
+            let batchBytes = files.bytes(of: x)
+            if formats.contains(.pngDir) { try files.writeImages(batchBytes, batch: batch) }
+            values += batchBytes.map(Float.init)
         }
         let rowLength = exampleShape.reduce(1, *)
         let gathered = try MPIJob.gatherRows(values, rowLength: rowLength, count: count, batchSize: batchSize, world: world)
         let gatheredNoise =
             saveInitialNoise ? try MPIJob.gatherRows(drawn, rowLength: rowLength, count: count, batchSize: batchSize, world: world) : nil
-        guard let values = gathered, let outFolder else { return }
+        guard let values = gathered, world.isRoot else { return }
         if let drawn = gatheredNoise {
             let url = outFolder.appendingPathComponent("x_T.npy")
             try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count] + exampleShape, elements: .float32(drawn)), to: url) }
         }
-        let all = Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32)
-        let png = outFolder.appendingPathComponent("samples.png")
-        let npy = outFolder.appendingPathComponent("samples.npy")
-        try Pictures.samples(all).writePNG(to: png)
         if isImages {
-            let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
-            var bytes = [UInt8](repeating: 0, count: values.count)
-            for i in 0..<count {
-                for y in 0..<h {
-                    for x in 0..<w {
-                        for ch in 0..<c {
-                            bytes[((i * h + y) * w + x) * c + ch] = Pictures.byte(values[((i * c + ch) * h + y) * w + x])
-                        }
-                    }
+            try files.writeImageSet(values.map { UInt8($0) }, count: count, formats: formats)
+        } else {
+            if formats.contains(.grid) {
+                try Pictures.samples(Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32))
+                    .writePNG(to: outFolder.appendingPathComponent("samples.png"))
+            }
+            if formats.contains(.npy) {
+                try CommandFailure.wrap {
+                    try NPYFile.write(
+                        NPYArray(shape: [count] + exampleShape, elements: .float32(values)),
+                        to: outFolder.appendingPathComponent("samples.npy"))
                 }
             }
-            try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count, h, w, c], elements: .uint8(bytes)), to: npy) }
-        } else {
-            try CommandFailure.wrap { try NPYFile.write(NPYArray(shape: [count] + exampleShape, elements: .float32(values)), to: npy) }
             let d = exampleShape[0]
             let header = d == 2 ? "x,y" : (0..<d).map { "x\($0)" }.joined(separator: ",")
             let rows = stride(from: 0, to: values.count, by: d).map { values[$0..<$0 + d].map { "\($0)" }.joined(separator: ",") }
             try AtomicFile.write(
                 Data((header + "\n" + rows.joined(separator: "\n") + "\n").utf8), to: outFolder.appendingPathComponent("samples.csv"))
         }
-        var record = chain.record
-        record.seed = options.seed
-        record.count = count
-        record.checkpoint = options.source.checkpoint
-        record.weights = trained.scheduler != nil ? nil : (options.source.rawWeights ? "raw" : "ema")
-        record.initialNoise = initialNoise
-        record.noise = "per sample: generator keyed by (seed, sample index)"
-        record.batchSize = batchSize
-        record.ranks = world.size
+        try writeRecord(record, ranks: world.size, in: outFolder)
+        print("wrote \(count) samples to \(outFolder.path)")
+    }
+
+    /// sampler.json: the sampler, every setting it ran with and the ranks that drew the samples.
+    func writeRecord(_ record: SamplerRecord, ranks: Int, in folder: URL) throws {
+        var record = record
+        record.ranks = ranks
         let encoder = Pictures.jsonEncoder
         encoder.outputFormatting.insert(.withoutEscapingSlashes)
-        try CommandFailure.wrap { try AtomicFile.write(encoder.encode(record), to: outFolder.appendingPathComponent("sampler.json")) }
-        print("wrote \(count) samples to \(outFolder.path)")
+        try CommandFailure.wrap { try AtomicFile.write(encoder.encode(record), to: folder.appendingPathComponent("sampler.json")) }
     }
 
     /// The x_T of --initial-noise: N × example shape, float32 or float64, N = --count when given.
