@@ -106,7 +106,9 @@ public enum Checkpoint {
     /// current folder (its files are the same).
     /// - Throws: ``TrainingError/invalidFile(path:message:)`` naming the run folder or the file
     ///   that could not be written; the previous checkpoint is then still the current one.
-    public static func save(_ trainer: Trainer, in run: URL) throws {
+    ///
+    /// `keeping` earlier checkpoints (the most recent) stay beside the new one; older ones are removed.
+    public static func save(_ trainer: Trainer, in run: URL, keeping: Int = 0) throws {
         guard FileManager.default.fileExists(atPath: run.appendingPathComponent(TrainingConfiguration.fileName).path) else {
             throw TrainingError.invalidFile(
                 path: run.path,
@@ -153,26 +155,48 @@ public enum Checkpoint {
         syncFolder(run)
         pause()
         // 4. What the switch made obsolete.
-        try removeLeftovers(in: run)
+        try removeLeftovers(in: run, keeping: keeping)
     }
 
     /// Removes what is not the current checkpoint: other checkpoint folders, partial saves, stale
     /// temporary files and links, and the files of the pre-link layout once a link exists.
-    public static func removeLeftovers(in run: URL) throws {
+    /// The `keeping` complete checkpoint folders saved last before the current one stay.
+    public static func removeLeftovers(in run: URL, keeping: Int = 0) throws {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: run.path) else { return }
         let current = location(in: run)
         let linked = current.map { if case .current = $0 { true } else { false } } ?? false
+        // checkpoint-%08d: the names sort as the steps do.
+        let currentName = current.map { $0.folder.lastPathComponent } ?? ""
+        let kept = Set(
+            names.filter { isCheckpointFolderName($0) && $0 < currentName }.sorted().suffix(max(0, keeping)))
         for name in names {
             let url = run.appendingPathComponent(name)
             let stale =
                 name.hasPrefix(".checkpoint-") && name.hasSuffix(".partial")
                 || name.hasPrefix(".\(linkName).link-")
-                || name.hasPrefix("checkpoint-") && current != .current(url)
+                || name.hasPrefix("checkpoint-") && current != .current(url) && !kept.contains(name)
                 || name.contains(".tmp-")
                 || linked && [modelName, emaName, optimizerName, stateName].contains(name)
             if stale { try manager.removeItem(at: url) }
         }
+    }
+
+    /// Whether `name` is a checkpoint folder's name, `checkpoint-` and eight digits.
+    public static func isCheckpointFolderName(_ name: String) -> Bool {
+        name.count == 19 && name.hasPrefix("checkpoint-") && name.dropFirst(11).allSatisfy(\.isASCII) && Int(name.dropFirst(11)) != nil
+    }
+
+    /// The run folder and checkpoint of a kept (or current) `checkpoint-STEP` folder given
+    /// directly, or nil when `folder` is not one (its parent must hold run.json).
+    public static func runAndLocation(ofCheckpointFolder folder: URL) -> (run: URL, location: Location)? {
+        let folder = folder.standardizedFileURL
+        let run = folder.deletingLastPathComponent()
+        guard isCheckpointFolderName(folder.lastPathComponent),
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent(stateName).path),
+            FileManager.default.fileExists(atPath: run.appendingPathComponent(TrainingConfiguration.fileName).path)
+        else { return nil }
+        return (run, .current(folder))
     }
 
     // MARK: Loading

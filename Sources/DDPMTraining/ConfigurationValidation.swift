@@ -31,6 +31,7 @@ extension TrainingConfiguration {
             try check(clip.isFinite && clip > 0, "gradientClipNorm", "must be a positive number or absent (no clipping), got \(clip).")
         }
         if let every = checkpointEvery { try check(every >= 1, "checkpointEvery", "must be at least 1, got \(every).") }
+        if let keep = keepCheckpoints { try check(keep >= 0, "keepCheckpoints", "must be at least 0, got \(keep).") }
         if let every = sampleEvery { try check(every >= 1, "sampleEvery", "must be at least 1, got \(every).") }
         if case .lossAware(let length, let p) = timestepSampling {
             try check(length >= 1, "timestepSampling.historyLength", "must be at least 1, got \(length).")

@@ -62,7 +62,8 @@ public struct TrainedModel {
 
     /// Loads `folder`: a diffusers pipeline folder (model_index.json with unet/ and scheduler/), a
     /// diffusers model folder (config.json; its scheduler_config.json beside it or in
-    /// ../scheduler/), or else a run folder's current checkpoint.
+    /// ../scheduler/), or else a run folder's current checkpoint, or one of its `checkpoint-STEP`
+    /// folders (kept by ``TrainingConfiguration/keepCheckpoints``) given directly.
     ///
     /// A diffusers model samples as its scheduler config says (``scheduler``, read completely by
     /// ``SchedulerConfigFile``); without one, diffusers' `DDPMScheduler` defaults apply (linear β
@@ -76,8 +77,11 @@ public struct TrainedModel {
         guard FileManager.default.fileExists(atPath: folder.path) else {
             throw TrainingError.invalidFile(path: folder.path, message: "no such folder.")
         }
-        let (configuration, _) = try TrainingConfiguration.load(from: folder.appendingPathComponent(TrainingConfiguration.fileName))
-        guard let location = Checkpoint.location(in: folder) else {
+        // A run folder (its current checkpoint) or one of its checkpoint-STEP folders.
+        let milestone = Checkpoint.runAndLocation(ofCheckpointFolder: folder)
+        let run = milestone?.run ?? folder
+        let (configuration, _) = try TrainingConfiguration.load(from: run.appendingPathComponent(TrainingConfiguration.fileName))
+        guard let location = milestone?.location ?? Checkpoint.location(in: run) else {
             throw TrainingError.invalidFile(
                 path: folder.path, message: "holds no checkpoint yet (training stopped before its first save); resume it to train.")
         }

@@ -100,6 +100,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Save a checkpoint every N steps (and always at the end); nil: at the end only. Acted on by
     /// the training loop of `ddpm train`; ``TrainingRun/step()`` itself never saves.
     public var checkpointEvery: Int?
+    /// Keep the N checkpoints saved before the current one (their `checkpoint-STEP` folders, the
+    /// most recent first) so that the run can be studied at earlier steps; nil or 0: only the
+    /// current one. In run.json an absent key means nil.
+    public var keepCheckpoints: Int?
     /// Write a preview picture (samples-STEP.png) every N steps; nil: never. Acted on by the
     /// training loop of `ddpm train` (``TrainingRun/writePreview(count:picture:)``).
     public var sampleEvery: Int?

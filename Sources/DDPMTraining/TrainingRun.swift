@@ -102,7 +102,7 @@ public final class TrainingRun {
         let trainer = try Trainer(configuration: configuration)
         try check(dataset, fits: trainer)
         let location = try Checkpoint.restore(trainer, from: folder)
-        try Checkpoint.removeLeftovers(in: folder)
+        try Checkpoint.removeLeftovers(in: folder, keeping: configuration.keepCheckpoints ?? 0)
         try configuration.write(to: runJSON)
         try truncateLog(in: folder, after: trainer.step)
         let run = try TrainingRun(folder: folder, trainer: trainer, dataset: dataset)
@@ -216,9 +216,10 @@ public final class TrainingRun {
     /// agree, then rank 0 writes, and a failure to write stops every rank alike
     /// (`DistributedError.rankFailed`).
     public func saveCheckpoint() throws {
-        guard let dataParallel else { return try Checkpoint.save(trainer, in: folder) }
+        let keeping = trainer.configuration.keepCheckpoints ?? 0
+        guard let dataParallel else { return try Checkpoint.save(trainer, in: folder, keeping: keeping) }
         try dataParallel.verifyReplicas()
-        try communicator.agree { if communicator.isRoot { try Checkpoint.save(trainer, in: folder) } }
+        try communicator.agree { if communicator.isRoot { try Checkpoint.save(trainer, in: folder, keeping: keeping) } }
     }
 
     /// Writes samples-STEP.png: `count` samples from the EMA weights (`Trainer.previewSamples`)

@@ -187,7 +187,7 @@ struct SampleCommand: ParsableCommand {
     /// Draws this rank's batches (all of them without MPI); rank 0 gathers the samples and writes.
     func sample(world: Communicator) throws {
         // Every rank loads the model and checks the flags; a failure on any rank stops them all.
-        let outFolder = URL(fileURLWithPath: options.output ?? options.source.checkpoint + "/samples")
+        let outFolder = options.source.outputURL(options.output, default: "samples")
         let (trained, given, chain, formats, record) = try world.agree {
             let formats = try SampleFiles.formats(format)
             let trained = try options.source.load(quiet: !world.isRoot)

@@ -138,6 +138,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("sample-every"), help: "Write a sample picture every N steps.")
     var sampleEvery: Int?
 
+    @Option(
+        name: .customLong("keep-checkpoints"),
+        help: "Keep the N checkpoints before the latest (checkpoint-STEP/ folders, which every command takes as --checkpoint).")
+    var keepCheckpoints: Int?
+
     @Flag(help: "Continue the run in --output.")
     var resume = false
 
@@ -194,6 +199,9 @@ struct TrainCommand: ParsableCommand {
         if let sampleEvery {
             guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery).") }
         }
+        if let keepCheckpoints {
+            guard keepCheckpoints >= 0 else { throw ValidationError("--keep-checkpoints must be at least 0, got \(keepCheckpoints).") }
+        }
         guard checkReplicasEvery >= 1 else {
             throw ValidationError("--check-replicas-every must be at least 1, got \(checkReplicasEvery).")
         }
@@ -227,6 +235,7 @@ struct TrainCommand: ParsableCommand {
         c.randomFlips = flip
         c.checkpointEvery = checkpointEvery
         c.sampleEvery = sampleEvery
+        c.keepCheckpoints = keepCheckpoints
         return c
     }
 
@@ -280,6 +289,7 @@ struct TrainCommand: ParsableCommand {
             if let steps { c.steps = steps }
             if let checkpointEvery { c.checkpointEvery = checkpointEvery }
             if let sampleEvery { c.sampleEvery = sampleEvery }
+            if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
         }
         guard world.size == 1 else { return try TrainingRun.resume(folder, communicator: world, bucketBytes: bucketBytes, adjust: adjust) }
         return try CommandFailure.wrap("") { try TrainingRun.resume(folder, adjust: adjust) }

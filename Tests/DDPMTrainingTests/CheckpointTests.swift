@@ -40,6 +40,37 @@ struct CheckpointTests {
         #expect(try entries(run) == ["checkpoint", "checkpoint-00000002", "log.jsonl", "run.json"])
     }
 
+    @Test("keepCheckpoints keeps the last N checkpoints before the current one, each loadable as its step's model")
+    func keptCheckpoints() throws {
+        var configuration = try toyConfiguration(steps: 6)
+        configuration.keepCheckpoints = 2
+        let run = try temporaryFolder().appendingPathComponent("run")
+        let training = try TrainingRun.start(configuration, dataset: try TrainingRun.loadData(configuration.data, seed: 11), in: run)
+        var weights: [Int: [Float]] = [:]
+        for _ in 0..<5 {
+            try training.step()
+            try training.saveCheckpoint()
+            weights[training.trainer.step] = training.trainer.network.namedParameters[0].parameter.value.floats
+        }
+        #expect(
+            try entries(run) == [
+                "checkpoint", "checkpoint-00000003", "checkpoint-00000004", "checkpoint-00000005", "log.jsonl", "run.json",
+            ])
+        for step in 3...5 {
+            let folder = run.appendingPathComponent(String(format: "checkpoint-%08d", step))
+            let model = try TrainedModel.load(folder, weights: .raw)
+            #expect(model.network.namedParameters[0].parameter.value.floats == weights[step], "step \(step)")
+        }
+        #expect(weights[3] != weights[5])
+        // Fewer on resume: the oldest go at once.
+        let resumed = try TrainingRun.resume(run) { $0.keepCheckpoints = 1 }
+        #expect(resumed.trainer.step == 5)
+        #expect(try entries(run) == ["checkpoint", "checkpoint-00000004", "checkpoint-00000005", "log.jsonl", "run.json"])
+        // A folder that only looks like one is not taken for a checkpoint.
+        #expect(Checkpoint.isCheckpointFolderName("checkpoint-00000004"))
+        #expect(!Checkpoint.isCheckpointFolderName("checkpoint-0000004x") && !Checkpoint.isCheckpointFolderName("checkpoint-4"))
+    }
+
     @Test("a run stopped before its first checkpoint resumes from step 0, as a fresh run would")
     func noCheckpointYet() throws {
         let configuration = try toyConfiguration(steps: 3)

@@ -33,9 +33,20 @@ struct CheckpointOptions: ParsableArguments {
 
     /// `output`, or CHECKPOINT/`name` when it is nil; created if missing.
     func outputFolder(_ output: String?, default name: String) throws -> URL {
-        let url = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint).appendingPathComponent(name)
+        let url = outputURL(output, default: name)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// `output`, or CHECKPOINT/`name` when it is nil; for a kept `checkpoint-STEP` folder of a
+    /// run, RUN/`name`-checkpoint-STEP (outside the folder, which a later save may remove).
+    func outputURL(_ output: String?, default name: String) -> URL {
+        if let output { return URL(fileURLWithPath: output) }
+        let folder = URL(fileURLWithPath: checkpoint)
+        if let (run, _) = Checkpoint.runAndLocation(ofCheckpointFolder: folder) {
+            return run.appendingPathComponent("\(name)-\(folder.standardizedFileURL.lastPathComponent)")
+        }
+        return folder.appendingPathComponent(name)
     }
 }
 
