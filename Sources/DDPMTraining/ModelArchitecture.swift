@@ -12,6 +12,9 @@ public enum ModelArchitecture: String, CaseIterable, Codable, Sendable {
     /// A small U-Net for any square image size, for quick checks: ch 16, multipliers (1, 2), one
     /// residual block per level, no attention, 8 groups, no dropout.
     case tiny
+    /// A U-Net read from a diffusers `UNet2DModel` config.json (`ddpm train --model-config`); the
+    /// run's ``TrainingConfiguration/model`` holds it. It has no specification of its own.
+    case custom
 
     /// The default for examples of `shape`: toy for points, fashion for 1×28×28, cifar10 for
     /// 3×32×32; nil otherwise.
@@ -30,6 +33,8 @@ public enum ModelArchitecture: String, CaseIterable, Codable, Sendable {
                 throw TrainingError.dataMismatch("model toy needs 2-D points, but the data are images \(shape).")
             }
             return .toy(ToyMLPConfiguration(dataDimension: shape[0], outputDimension: outputChannels))
+        case .custom:
+            throw TrainingError.dataMismatch("model custom is a U-Net given by a diffusers config.json (ddpm train --model-config FILE).")
         case .fashion, .cifar10, .tiny:
             guard shape.count == 3, shape[1] == shape[2] else {
                 throw TrainingError.dataMismatch("model \(rawValue) needs square images, but the data have shape \(shape).")

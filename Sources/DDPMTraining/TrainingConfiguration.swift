@@ -132,6 +132,31 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         self.steps = steps ?? (exampleShape.count == 3 ? 800_000 : 10_000)
     }
 
+    /// A run of the U-Net `unet` (e.g. read from a diffusers config.json) on `data`: its
+    /// `sample_size` and channels are set from `exampleShape` (twice the data's channels out when
+    /// the process learns the variance), and ``architecture`` is ``ModelArchitecture/custom``.
+    /// - Throws: ``TrainingError/dataMismatch(_:)`` for points, non-square images, an image size
+    ///   its levels do not divide, or a configuration the U-Net cannot build (naming the key).
+    public init(data: String, exampleShape: [Int], unet: UNetConfiguration, process: ProcessConfiguration, steps: Int? = nil) throws {
+        guard exampleShape.count == 3, exampleShape[1] == exampleShape[2] else {
+            throw TrainingError.dataMismatch("a U-Net needs square images, but the data have shape \(exampleShape).")
+        }
+        var c = unet
+        let levels = c.blockOutChannels.count
+        guard levels >= 1, exampleShape[1] % (1 << (levels - 1)) == 0 else {
+            throw TrainingError.dataMismatch("the U-Net's \(levels) levels do not divide the image size \(exampleShape[1]).")
+        }
+        c.sampleSize = exampleShape[1]
+        c.inChannels = exampleShape[0]
+        c.outChannels = process.doublesOutputChannels ? 2 * exampleShape[0] : exampleShape[0]
+        if let problem = c.problem { throw TrainingError.dataMismatch(problem) }
+        self.data = data
+        architecture = .custom
+        self.process = process
+        model = .unet(c)
+        self.steps = steps ?? 800_000
+    }
+
     /// One example's shape: [C, H, W] for images, [D] for points.
     public var exampleShape: [Int] { model.exampleShape }
 }

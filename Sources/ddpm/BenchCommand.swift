@@ -73,6 +73,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
+        if model == .custom { throw ValidationError("--model custom is not a preset; ddpm bench times fashion, cifar10, tiny or toy.") }
         guard (1...TrainingConfiguration.maximumBatchSize).contains(batchSize) else {
             throw ValidationError("--batch-size must be in 1…\(TrainingConfiguration.maximumBatchSize), got \(batchSize)")
         }
@@ -260,7 +261,7 @@ extension ModelArchitecture {
     var benchExampleShape: [Int] {
         switch self {
         case .toy: [2]
-        case .fashion, .tiny: [1, 28, 28]
+        case .fashion, .tiny, .custom: [1, 28, 28]
         case .cifar10: [3, 32, 32]
         }
     }

@@ -7,6 +7,7 @@ import DDPMDistributed
 import Foundation
 import DDPMImaging
 import DDPMMetrics
+import DDPMModels
 import DDPMTensors
 import DDPMTraining
 
@@ -80,6 +81,18 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Checkpoint folder.")
     var output: String
+
+    @Option(
+        help:
+            "Start from a run.json-style settings file; the flags given override it (except those that change the network or the process).",
+        completion: .file(extensions: ["json"]))
+    var config: String?
+
+    @Option(
+        name: .customLong("model-config"),
+        help: "Train the U-Net of a diffusers UNet2DModel config.json (sample_size and channels follow --data).",
+        completion: .file(extensions: ["json"]))
+    var modelConfig: String?
 
     @Option(help: "Network (default from the data's shape).")
     var model: ModelArchitecture?
@@ -178,7 +191,21 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var threads: ComputeOptions
 
     func validate() throws {
-        if !resume, data == nil { throw ValidationError("--data is required (unless --resume).") }
+        if !resume, data == nil, config == nil { throw ValidationError("--data is required (unless --resume or --config).") }
+        if resume, config != nil || modelConfig != nil {
+            throw ValidationError("--config and --model-config start a new run; --resume takes its settings from the run's run.json.")
+        }
+        if modelConfig != nil, model != nil {
+            throw ValidationError("--model and --model-config both choose the network: pass one of them.")
+        }
+        if config != nil {
+            let fixed = Self.processFlags.filter { Self.givenFlags.contains($0) }
+            if !fixed.isEmpty {
+                throw ValidationError(
+                    "--config: " + fixed.map { "--\($0)" }.joined(separator: ", ")
+                        + " would change the network or the process the file describes; edit the file's model/process instead.")
+            }
+        }
         if diffusion == .gaussian, schedule == .reciprocal {
             throw ValidationError("--schedule reciprocal (β_T = 1) is for --diffusion binomial; Gaussian diffusion takes linear or cosine.")
         }
@@ -212,20 +239,97 @@ struct TrainCommand: ParsableCommand {
         guard fidReferenceCount >= 2 else { throw ValidationError("--fid-reference-count must be at least 2, got \(fidReferenceCount).") }
     }
 
+    /// The flags that fix the network or the process, which a --config file describes instead.
+    static let processFlags = [
+        "model", "model-config", "diffusion", "schedule", "timesteps", "prediction", "variance", "loss", "timestep-sampling",
+    ]
+
+    /// The long flags on the command line (`--name` or `--name=value`), to tell a flag given from
+    /// its default when --config supplies the settings.
+    static let givenFlags: Set<String> = Set(
+        CommandLine.arguments.dropFirst().prefix { $0 != "--" }.filter { $0.hasPrefix("--") }.map {
+            String($0.dropFirst(2).prefix { $0 != "=" })
+        })
+
+    /// The settings of --config for data with examples of `shape`, with the flags given applied.
+    func fileConfiguration(_ path: String, exampleShape shape: [Int]) throws -> TrainingConfiguration {
+        var c = try CommandFailure.wrap("--config: ") { try TrainingConfiguration.load(from: URL(fileURLWithPath: path)).configuration }
+        guard c.exampleShape == shape else {
+            throw CommandFailure(
+                "--config \(path): its network takes examples of shape \(c.exampleShape), but --data \(data ?? c.data) gives \(shape).")
+        }
+        let given = Self.givenFlags
+        if let data { c.data = data }
+        if let steps { c.steps = steps }
+        if given.contains("learning-rate") { c.optimizer.learningRate = learningRate }
+        if given.contains("warmup") { c.optimizer.warmupSteps = warmup }
+        if given.contains("ema-decay") { c.ema.decay = emaDecay }
+        if emaWarmup { c.ema.warmup = true }
+        if given.contains("grad-clip") { c.gradientClipNorm = gradClip > 0 ? gradClip : nil }
+        if given.contains("batch-size") { c.batchSize = batchSize }
+        if given.contains("seed") { c.seed = seed }
+        if flip { c.randomFlips = true }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        if let sampleEvery { c.sampleEvery = sampleEvery }
+        if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
+        c.createdWith = nil
+        try CommandFailure.wrap("--config \(path): ") { try c.validate() }
+        return c
+    }
+
     /// The settings of a new run from the flags, for data with examples of `shape`.
     func newConfiguration(exampleShape shape: [Int]) throws -> TrainingConfiguration {
+        if let config { return try fileConfiguration(config, exampleShape: shape) }
+        if let modelConfig { return try customConfiguration(modelConfig, exampleShape: shape) }
         guard let architecture = model ?? ModelArchitecture.defaultFor(exampleShape: shape) else {
             throw CommandFailure(
                 "--data gives examples of shape \(shape); no default network fits, pass --model toy, fashion, cifar10 or tiny.")
         }
-        let process = ProcessConfiguration(
+        let process = processConfiguration(exampleShape: shape)
+        let c = try CommandFailure.wrap("--model \(architecture.rawValue): ") {
+            try TrainingConfiguration(data: data!, exampleShape: shape, architecture: architecture, process: process, steps: steps)
+        }
+        return applyingFlags(to: c)
+    }
+
+    /// The settings of a run of the U-Net in the diffusers config.json at `path`.
+    func customConfiguration(_ path: String, exampleShape shape: [Int]) throws -> TrainingConfiguration {
+        let url = URL(fileURLWithPath: path)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw CommandFailure("--model-config \(path): no such file.")
+        }
+        let unet = try CommandFailure.wrap("--model-config: ") { () throws -> UNetConfiguration in
+            if isFolder.boolValue { return try DiffusersFolder.configuration(at: url) }
+            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+            guard size <= 1 << 20 else { throw CommandFailure("\(path) is \(size) bytes; a config.json is a few hundred.") }
+            var data = try Data(contentsOf: url)
+            // sample_size follows --data: a config without it (diffusers' default is None) is completed.
+            if var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["sample_size"] == nil {
+                object["sample_size"] = shape.count == 3 ? shape[1] : 32
+                data = try JSONSerialization.data(withJSONObject: object)
+            }
+            return try UNetConfiguration(diffusersConfig: data, file: url.path)
+        }
+        let c = try CommandFailure.wrap("--model-config \(path): ") {
+            try TrainingConfiguration(
+                data: data!, exampleShape: shape, unet: unet, process: processConfiguration(exampleShape: shape), steps: steps)
+        }
+        return applyingFlags(to: c)
+    }
+
+    /// The process of the flags for examples of `shape`.
+    func processConfiguration(exampleShape shape: [Int]) -> ProcessConfiguration {
+        ProcessConfiguration(
             kind: diffusion, schedule: schedule?.schedule, timesteps: timesteps,
             gaussian: GaussianChoices(
                 prediction: prediction, variance: variance, loss: loss.loss,
                 decoder: shape.count == 1 ? .continuous : .discretized))
-        var c = try CommandFailure.wrap("--model \(architecture.rawValue): ") {
-            try TrainingConfiguration(data: data!, exampleShape: shape, architecture: architecture, process: process, steps: steps)
-        }
+    }
+
+    /// `c` with the flags' training settings (optimiser, EMA, batch, seed, saving).
+    func applyingFlags(to c: TrainingConfiguration) -> TrainingConfiguration {
+        var c = c
         c.timestepSampling = timestepSampling.sampling
         c.optimizer = OptimizerConfiguration(learningRate: learningRate, warmupSteps: warmup)
         c.ema = EMAConfiguration(decay: emaDecay, warmup: emaWarmup)
@@ -251,7 +355,12 @@ struct TrainCommand: ParsableCommand {
             if world.isRoot, TrainingRun.exists(in: folder) {
                 throw CommandFailure("--output \(folder.path) already holds a run; pass --resume to continue it or choose another folder.")
             }
-            let dataset = try CommandFailure.wrap("--data: ") { try TrainingRun.loadData(data!, seed: seed) }
+            // With --config, the data and the seed that generates them come from the file unless given.
+            let file = try config.map { path in
+                try CommandFailure.wrap("--config: ") { try TrainingConfiguration.load(from: URL(fileURLWithPath: path)).configuration }
+            }
+            let dataSeed = file != nil && !Self.givenFlags.contains("seed") ? file!.seed : seed
+            let dataset = try CommandFailure.wrap("--data: ") { try TrainingRun.loadData(data ?? file!.data, seed: dataSeed) }
             return (dataset, try checkedConfiguration(for: dataset))
         }
         guard world.size == 1 else {
