@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport", "CZlib"]),
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
         .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
-        .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
+        .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
         // The processes of an MPI job: Open MPI loaded at run time (dlopen), so nothing needs MPI
         // to build, and nothing outside an MPI job loads it (README, "Beyond one machine").
         .target(name: "DDPMDistributed"),
@@ -92,7 +92,10 @@ let package = Package(
         .testTarget(
             name: "DDPMModelsTests", dependencies: ["DDPMTestSupport", "DDPMModels", "DDPMNeuralNetworks", "DDPMTensors"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "DDPMDatasetsTests", dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMTensors"]),
+        .testTarget(
+            name: "DDPMDatasetsTests",
+            dependencies: ["DDPMTestSupport", "DDPMDatasets", "DDPMImaging", "DDPMNeuralNetworks", "DDPMTensors"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "DDPMImagingTests", dependencies: ["DDPMTestSupport", "DDPMImaging"]),
         .testTarget(name: "DDPMDistributedTests", dependencies: ["DDPMTestSupport", "DDPMDistributed"]),
         .testTarget(

@@ -43,12 +43,15 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         case pngFolder(directory: URL, size: Int, channels: Int, filter: ResizeFilter)
         /// `deadleaves`: `count` generated dead-leaves images of `size × size` pixels (``DeadLeaves``).
         case deadLeaves(size: Int, count: Int)
+        /// `npy`: the uint8 images of an .npy or .npz file (``ArrayFile``).
+        case arrayFile(URL)
     }
 
     /// The syntax, quoted in parse errors and in the CLI's help.
     public static let syntax = """
         Data specs: swissroll[,count=N][,noise=S] | gaussians8[,count=N][,std=S] | fashion-mnist[:DIR] | \
-        mnist:DIR | cifar10:DIR | png:DIR[,size=N][,channels=1|3][,filter=area|bilinear] | deadleaves[,size=N][,count=N]; \
+        mnist:DIR | cifar10:DIR | png:DIR[,size=N][,channels=1|3][,filter=area|bilinear] | npy:FILE (uint8 N×H×W×C or N×H×W; .npz: arr_0) | \
+        deadleaves[,size=N][,count=N]; \
         image specs take ,binarize (pixels thresholded at half intensity, values {0, 1})
         """
 
@@ -161,6 +164,10 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
             source = .pngFolder(
                 directory: try directory(), size: try integer("size", default: 32, range: 1...Self.maximumImageSize),
                 channels: channels, filter: filter)
+        case "npy":
+            try allow([])
+            guard let argument, !argument.isEmpty else { throw DatasetError.invalidSpec(text, reason: "npy needs a file: npy:FILE") }
+            source = .arrayFile(URL(fileURLWithPath: argument))
         case "deadleaves":
             try noArgument()
             try allow(["size", "count"])
@@ -202,6 +209,7 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         case let .pngFolder(directory, size, channels, filter):
             try PNGFolder.load(directory: directory, size: size, channels: channels, filter: filter)
         case let .deadLeaves(size, count): DeadLeaves(size: size).dataset(count: count, generator: &generator)
+        case let .arrayFile(url): try ArrayFile.load(url)
         }
     }
 
@@ -209,7 +217,7 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
     public var isImages: Bool {
         switch source {
         case .swissRoll, .gaussians8: false
-        case .fashionMNIST, .mnist, .cifar10, .pngFolder, .deadLeaves: true
+        case .fashionMNIST, .mnist, .cifar10, .pngFolder, .deadLeaves, .arrayFile: true
         }
     }
 }
