@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
         .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport", "CZlib"]),
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
-        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
+        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG", "CTurboJPEG"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
         // The processes of an MPI job: Open MPI loaded at run time (dlopen), so nothing needs MPI
         // to build, and nothing outside an MPI job loads it (README, "Beyond one machine").
@@ -67,6 +67,8 @@ let package = Package(
         .plugin(name: "BuildInfo", capability: .buildTool()),
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
+        // libjpeg-turbo's TurboJPEG API: JPEG files in image folders.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg"),
         .systemLibrary(name: "CZlib"),
         .systemLibrary(name: "CLAPACK"),
 

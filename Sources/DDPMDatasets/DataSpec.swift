@@ -38,7 +38,7 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
         case mnist(directory: URL)
         /// `cifar10`: a `cifar-10-batches-bin` folder.
         case cifar10(directory: URL)
-        /// `png`: every `*.png` under `directory`, centre-cropped and resized to `size × size` with
+        /// `png`: every `*.png`, `*.jpg` and `*.jpeg` under `directory`, centre-cropped and resized to `size × size` with
         /// `filter`, in `channels` channels (1 gray or 3 RGB).
         case pngFolder(directory: URL, size: Int, channels: Int, filter: ResizeFilter)
         /// `deadleaves`: `count` generated dead-leaves images of `size × size` pixels (``DeadLeaves``).

@@ -71,5 +71,5 @@ public enum DatasetHint {
         + "https://www.cs.toronto.edu/~kriz/cifar.html, extract it, and pass the cifar-10-batches-bin folder "
         + "(data_batch_1.bin … data_batch_5.bin, test_batch.bin) as `cifar10:DIR`."
     /// How a PNG folder is given.
-    public static let png = "A PNG folder is given as `png:DIR`; it must hold *.png files."
+    public static let png = "An image folder is given as `png:DIR`; it must hold *.png, *.jpg or *.jpeg files (subfolders are read too)."
 }

@@ -9,6 +9,8 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(URL, reason: String)
     /// libpng rejected the file (not a PNG, truncated, corrupt checksum, …); `message` is libpng's.
     case invalidPNG(URL, message: String)
+    /// libjpeg-turbo rejected the file (not a JPEG, truncated, corrupt); `message` is its own.
+    case invalidJPEG(URL, message: String)
     /// The file's header declares more pixels than the decoder accepts.
     case imageTooLarge(URL, width: Int, height: Int, maximumPixels: Int)
     /// libpng could not encode the pixels (message is libpng's).
@@ -24,8 +26,11 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable {
         case let .invalidPNG(url, message):
             return "\(url.path): not a readable PNG file (libpng: \(message)); the file may be truncated or "
                 + "corrupt — re-create or re-download it."
+        case let .invalidJPEG(url, message):
+            return "\(url.path): not a readable JPEG file (libjpeg-turbo: \(message)); the file may be truncated or "
+                + "corrupt — re-create or re-download it."
         case let .imageTooLarge(url, width, height, maximum):
-            return "\(url.path): the PNG header declares \(width)×\(height) pixels, more than the \(maximum) this decoder accepts; "
+            return "\(url.path): the image header declares \(width)×\(height) pixels, more than the \(maximum) this decoder accepts; "
                 + "the file is corrupt, or scale the image down first."
         case let .cannotEncode(url, message):
             return "\(url?.path ?? "<memory>"): cannot encode PNG (libpng: \(message)); check the image size and channel count."

@@ -83,7 +83,7 @@ struct CIFARAndPNGFolderTests {
     @Test("an empty folder and a bad PNG are errors naming the file")
     func pngFolderErrors() throws {
         let folder = try temporaryFolder()
-        #expect(throws: DatasetError.empty(folder, what: "*.png files")) { try PNGFolder.load(directory: folder, size: 8) }
+        #expect(throws: DatasetError.empty(folder, what: "*.png, *.jpg or *.jpeg files")) { try PNGFolder.load(directory: folder, size: 8) }
         try Data([0x89, 0x50, 0x4E, 0x47]).write(to: folder.appendingPathComponent("broken.png"))
         let error = try #require(throws: ImagingError.self) { try PNGFolder.load(directory: folder, size: 8) }
         #expect(error.description.contains("broken.png"))

@@ -37,10 +37,10 @@ struct FIDImageSet {
             if FileManager.default.fileExists(atPath: samples.path) {
                 return .images(try array(CommandFailure.wrap("\(flag) ") { try NPYFile.read(samples) }, name: samples.path, flag: flag))
             }
-            let files = try CommandFailure.wrap("\(flag) \(path): ") { try PNGFolder.pngFiles(in: url) }
+            let files = try CommandFailure.wrap("\(flag) \(path): ") { try PNGFolder.imageFiles(in: url) }
             return .images(
-                FIDImageSet(description: "\(path): \(files.count) PNG images", count: files.count) { i in
-                    let image = try PNGCodec.read(from: files[i], format: .rgb)
+                FIDImageSet(description: "\(path): \(files.count) images", count: files.count) { i in
+                    let image = try ImageFile.read(from: files[i], format: .rgb)
                     return tensor(image.pixels, height: image.height, width: image.width, channels: 3)
                 })
         }
