@@ -45,7 +45,8 @@ fixtures() {
     state-json) ls Tests/DDPMTrainingTests/Fixtures/*/state.json 2>/dev/null || true ;;
     diffusers-config) ls Tests/DDPMModelsTests/Fixtures/*/config.json 2>/dev/null || true ;;
     pytorch-checkpoint) ls Tests/DDPMNeuralNetworksTests/Fixtures/pytorch/*.pth 2>/dev/null || true ;;
-    npz) ls Tests/DDPMMetricsTests/Fixtures/fid/*.npz 2>/dev/null || true ;;
+    npz) ls Tests/DDPMMetricsTests/Fixtures/fid/*.npz Tests/DDPMDatasetsTests/Fixtures/arrays/*.npz 2>/dev/null || true ;;
+    jpeg) ls Tests/DDPMDatasetsTests/Fixtures/jpeg/*.jpg 2>/dev/null || true ;;
   esac
 }
 
@@ -93,7 +94,7 @@ echo "   built in $((SECONDS - start)) s"
 modules=(DDPMFileSupport DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMImaging DDPMDatasets DDPMDistributed DDPMTraining RealModule _NumericsShims)
 objects=()
 for module in "${modules[@]}"; do objects+=("$BIN/$module.build"/*.o); done
-includes=(-I "$BIN/Modules" -I Sources/CDNNL -I Sources/CPNG -I Sources/CZlib
+includes=(-I "$BIN/Modules" -I Sources/CDNNL -I Sources/CPNG -I Sources/CTurboJPEG -I Sources/CZlib
           -I "$SCRATCH/checkouts/swift-numerics/Sources/_NumericsShims/include")
 mkdir -p "$SCRATCH/targets"
 for target in "${targets[@]}"; do
