@@ -32,6 +32,12 @@ extension TrainingConfiguration {
         }
         if let every = checkpointEvery { try check(every >= 1, "checkpointEvery", "must be at least 1, got \(every).") }
         if let keep = keepCheckpoints { try check(keep >= 0, "keepCheckpoints", "must be at least 0, got \(keep).") }
+        if let fid {
+            try check(fid.every >= 1, "fid.every", "must be at least 1, got \(fid.every).")
+            try check(fid.samples >= 2, "fid.samples", "must be at least 2, got \(fid.samples).")
+            try check(fid.steps >= 1, "fid.steps", "must be at least 1, got \(fid.steps).")
+            try check(fid.referenceCount >= 2, "fid.referenceCount", "must be at least 2, got \(fid.referenceCount).")
+        }
         if let every = sampleEvery { try check(every >= 1, "sampleEvery", "must be at least 1, got \(every).") }
         if case .lossAware(let length, let p) = timestepSampling {
             try check(length >= 1, "timestepSampling.historyLength", "must be at least 1, got \(length).")

@@ -104,6 +104,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// most recent first) so that the run can be studied at earlier steps; nil or 0: only the
     /// current one. In run.json an absent key means nil.
     public var keepCheckpoints: Int?
+    /// FID and KID during training (`ddpm train --fid-every`); nil: none. Acted on by the
+    /// training loop of `ddpm train`. In run.json an absent key means nil.
+    public var fid: FIDConfiguration?
     /// Write a preview picture (samples-STEP.png) every N steps; nil: never. Acted on by the
     /// training loop of `ddpm train` (``TrainingRun/writePreview(count:picture:)``).
     public var sampleEvery: Int?
@@ -190,5 +193,25 @@ extension TimestepSampling: Codable {
             try c.encode(length, forKey: .historyLength)
             try c.encode(p, forKey: .uniformProbability)
         }
+    }
+}
+
+/// FID and KID of EMA samples during training, as `ddpm fid` computes them.
+public struct FIDConfiguration: Codable, Equatable, Sendable {
+    /// Evaluate every N steps.
+    public var every: Int
+    /// Samples per evaluation.
+    public var samples: Int
+    /// DDIM steps (η = 0) per sample.
+    public var steps: Int
+    /// Training images in the reference statistics.
+    public var referenceCount: Int
+    /// The Inception weights file, when one was named (else `ddpm fid`'s search applies).
+    public var weights: String?
+
+    /// Evaluations every `every` steps of `samples` samples drawn in `steps` DDIM steps, against
+    /// `referenceCount` training images.
+    public init(every: Int, samples: Int = 1000, steps: Int = 50, referenceCount: Int = 10_000, weights: String? = nil) {
+        (self.every, self.samples, self.steps, self.referenceCount, self.weights) = (every, samples, steps, referenceCount, weights)
     }
 }

@@ -56,7 +56,8 @@ struct TrainCommand: ParsableCommand {
             bytes, against the first --fid-reference-count training images, whose statistics are
             computed once and cached in the run folder (fid-reference.npz). Each evaluation is a
             line of log.jsonl ({"step", "fid", "kidMean", "kidStandardDeviation", …}). The FID
-            flags are not stored in run.json: pass them again with --resume.
+            settings are stored in run.json (`fid`), so --resume continues them; --fid-every 0
+            turns them off.
 
             Signals: Ctrl-C (SIGINT), SIGTERM or SIGHUP finish the step, save a checkpoint
             and exit with 128 + the signal (130, 143, 129; a second one ends at once);
@@ -172,16 +173,16 @@ struct TrainCommand: ParsableCommand {
         help: "Every N steps, log FID and KID of EMA samples against the training data to log.jsonl (see `ddpm fid`).")
     var fidEvery: Int?
 
-    @Option(name: .customLong("fid-samples"), help: "Samples per FID evaluation.")
-    var fidSamples: Int = 1000
+    @Option(name: .customLong("fid-samples"), help: "Samples per FID evaluation (default: 1000).")
+    var fidSamples: Int?
 
-    @Option(name: .customLong("fid-steps"), help: "DDIM steps (η = 0) per FID sample.")
-    var fidSteps: Int = 50
+    @Option(name: .customLong("fid-steps"), help: "DDIM steps (η = 0) per FID sample (default: 50).")
+    var fidSteps: Int?
 
     @Option(
         name: .customLong("fid-reference-count"),
-        help: "Training images in the FID reference statistics (computed once, cached in the run folder).")
-    var fidReferenceCount: Int = 10_000
+        help: "Training images in the FID reference statistics (computed once, cached in the run folder; default: 10000).")
+    var fidReferenceCount: Int?
 
     @Option(
         name: .customLong("fid-weights"), help: "The FID Inception weights (as `ddpm fid --weights`).",
@@ -233,10 +234,14 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--check-replicas-every must be at least 1, got \(checkReplicasEvery).")
         }
         guard bucketMB > 0, bucketMB <= 2048 else { throw ValidationError("--bucket-mb must be in (0, 2048], got \(bucketMB).") }
-        if let fidEvery { guard fidEvery >= 1 else { throw ValidationError("--fid-every must be at least 1, got \(fidEvery).") } }
-        guard fidSamples >= 2 else { throw ValidationError("--fid-samples must be at least 2, got \(fidSamples).") }
-        guard fidSteps >= 1 else { throw ValidationError("--fid-steps must be at least 1, got \(fidSteps).") }
-        guard fidReferenceCount >= 2 else { throw ValidationError("--fid-reference-count must be at least 2, got \(fidReferenceCount).") }
+        if let fidEvery { guard fidEvery >= 0 else { throw ValidationError("--fid-every must be 0 (off) or more, got \(fidEvery).") } }
+        if let fidSamples { guard fidSamples >= 2 else { throw ValidationError("--fid-samples must be at least 2, got \(fidSamples).") } }
+        if let fidSteps { guard fidSteps >= 1 else { throw ValidationError("--fid-steps must be at least 1, got \(fidSteps).") } }
+        if let fidReferenceCount {
+            guard fidReferenceCount >= 2 else {
+                throw ValidationError("--fid-reference-count must be at least 2, got \(fidReferenceCount).")
+            }
+        }
     }
 
     /// The flags that fix the network or the process, which a --config file describes instead.
@@ -272,6 +277,7 @@ struct TrainCommand: ParsableCommand {
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let sampleEvery { c.sampleEvery = sampleEvery }
         if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
+        c.fid = fidSettings(c.fid)
         c.createdWith = nil
         try CommandFailure.wrap("--config \(path): ") { try c.validate() }
         return c
@@ -340,6 +346,7 @@ struct TrainCommand: ParsableCommand {
         c.checkpointEvery = checkpointEvery
         c.sampleEvery = sampleEvery
         c.keepCheckpoints = keepCheckpoints
+        c.fid = fidSettings(c.fid)
         return c
     }
 
@@ -383,6 +390,19 @@ struct TrainCommand: ParsableCommand {
         return configuration
     }
 
+    /// The FID settings: `stored` (run.json's, or a --config file's) with the --fid-* flags given
+    /// applied; --fid-every 0 turns FID off.
+    func fidSettings(_ stored: FIDConfiguration?) -> FIDConfiguration? {
+        guard let every = fidEvery ?? stored?.every, every > 0 else { return nil }
+        var settings = stored ?? FIDConfiguration(every: every)
+        settings.every = every
+        if let fidSamples { settings.samples = fidSamples }
+        if let fidSteps { settings.steps = fidSteps }
+        if let fidReferenceCount { settings.referenceCount = fidReferenceCount }
+        if let fidWeights { settings.weights = fidWeights }
+        return settings
+    }
+
     /// --bucket-mb in bytes.
     var bucketBytes: Int { max(1, Int(bucketMB * 1_048_576)) }
 
@@ -399,6 +419,7 @@ struct TrainCommand: ParsableCommand {
             if let checkpointEvery { c.checkpointEvery = checkpointEvery }
             if let sampleEvery { c.sampleEvery = sampleEvery }
             if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
+            c.fid = fidSettings(c.fid)
         }
         guard world.size == 1 else { return try TrainingRun.resume(folder, communicator: world, bucketBytes: bucketBytes, adjust: adjust) }
         return try CommandFailure.wrap("") { try TrainingRun.resume(folder, adjust: adjust) }
@@ -408,22 +429,32 @@ struct TrainCommand: ParsableCommand {
         try MPIJob.run(threads: threads, abortNote: "the last checkpoint is untouched: continue with --resume.") { try train(world: $0) }
     }
 
+    /// Refuses FID under MPI and without the weights file.
+    func checkFID(_ settings: FIDConfiguration, world: Communicator) throws {
+        if world.size > 1 {
+            throw FailureOnEveryRank(
+                description:
+                    "--fid-every: FID during data-parallel training is not supported yet; pass --fid-every 0, and run `ddpm fid` on a checkpoint."
+            )
+        }
+        let weights = FIDCommand.weightsURL(settings.weights)
+        if !FileManager.default.fileExists(atPath: weights.path) { throw CommandFailure(MetricsError.missingWeights(weights).description) }
+    }
+
     /// The training loop; under MPI every rank runs it, rank 0 alone prints.
     func train(world: Communicator) throws {
         let isRoot = world.isRoot
         func tell(_ message: String) { if isRoot { note(message) } }
         let folder = URL(fileURLWithPath: output)
-        let weights = FIDCommand.weightsURL(fidWeights)
-        if fidEvery != nil, world.size > 1 {
-            throw CommandFailure("--fid-every: FID during data-parallel training is not supported yet; run `ddpm fid` on a checkpoint.")
-        }
-        if fidEvery != nil, !FileManager.default.fileExists(atPath: weights.path) {
-            throw CommandFailure(MetricsError.missingWeights(weights).description)
-        }
+        // A new run's FID settings are checked before anything is written; a resumed run's come from run.json.
+        if !resume, let settings = fidSettings(nil) { try checkFID(settings, world: world) }
         let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
         run.replicaCheckInterval = checkReplicasEvery
-        let fid = try fidEvery.map { _ in
-            try TrainingFID(run: run, weights: weights, samples: fidSamples, steps: fidSteps, referenceCount: fidReferenceCount)
+        let fid = try run.configuration.fid.map { settings in
+            try checkFID(settings, world: world)
+            return try TrainingFID(
+                run: run, weights: FIDCommand.weightsURL(settings.weights), samples: settings.samples, steps: settings.steps,
+                referenceCount: settings.referenceCount)
         }
         let trainer = run.trainer, settings = run.configuration
         for line in run.notes { tell(line) }
@@ -495,7 +526,7 @@ struct TrainCommand: ParsableCommand {
             if let every = settings.sampleEvery, report.step % every == 0 {
                 _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
             }
-            if let fid, let every = fidEvery, report.step % every == 0 {
+            if let fid, let every = settings.fid?.every, report.step % every == 0 {
                 let entry = try fid.evaluate(run)
                 run.appendToLog(entry)
                 note(

@@ -115,7 +115,11 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         #expect(first.standardError.contains("step 2: FID "), "\(first.standardError)")
         let cache = folder.appendingPathComponent("fid-reference.npz")
         #expect(try FeatureStatistics.read(from: cache).dimension == 2048)
-        let second = try runDDPM(["train", "--resume", "--steps", "4", "--output", folder.path] + flags)
+        // The FID settings are in run.json: a resume without the flags goes on evaluating.
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("run.json"))) as! [String: Any]
+        let fid = try #require(saved["fid"] as? [String: Any])
+        #expect(fid["every"] as? Int == 2 && fid["samples"] as? Int == 3 && fid["steps"] as? Int == 2 && fid["referenceCount"] as? Int == 4)
+        let second = try runDDPM(["train", "--resume", "--steps", "4", "--output", folder.path, "--threads", "2"])
         #expect(second.status == 0, "\(second.standardError)")
         #expect(second.standardError.contains("from \(cache.path)"), "\(second.standardError)")
         struct Line: Decodable { var step: Int; var fid: Double?; var kidMean: Double?; var loss: Double? }
@@ -124,6 +128,11 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         #expect(lines.filter { $0.fid != nil }.map(\.step) == [2, 4])
         #expect(lines.filter { $0.loss != nil }.map(\.step) == [1, 2, 3, 4])
         #expect(lines.allSatisfy { $0.fid.map { $0.isFinite && $0 > 0 } ?? true })
+        // --fid-every 0 turns it off for the rest of the run.
+        #expect(
+            try runDDPM(["train", "--resume", "--steps", "5", "--output", folder.path, "--fid-every", "0", "--threads", "2"]).status == 0)
+        let after = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("run.json"))) as! [String: Any]
+        #expect(after["fid"] == nil)
         // Missing weights: refused before anything is written.
         let none = try runDDPM([
             "train", "--data", "deadleaves,size=8,count=20", "--model", "tiny", "--steps", "2", "--output",
