@@ -7,16 +7,7 @@ import Testing
 @Suite("sample, evaluate and fid shared over mpirun ranks", .enabled(if: mpiTestsEnabled, "mpirun (openmpi-bin) is installed"), .serialized)
 struct MPIShardTests {
     /// A tiny U-Net trained for 2 steps on 8×8 dead leaves (T = 50), once for the suite.
-    static let run: URL = {
-        let run = try! temporaryFolder("shard").appendingPathComponent("run")
-        let result = try! runDDPM(
-            [
-                "train", "--output", run.path, "--steps", "2", "--data", "deadleaves,size=8,count=16", "--model", "tiny", "--timesteps",
-                "50", "--batch-size", "8", "--warmup", "0", "--seed", "5", "--threads", "1",
-            ])
-        precondition(result.status == 0, result.standardError)
-        return run
-    }()
+    static let run = trainTinyRun("shard")
 
     /// 7 samples in batches of 3: rank 0 draws batches 0 and 2 (4 samples), rank 1 batch 1.
     static let shared = ["--count", "7", "--batch-size", "3", "--threads", "1", "--seed", "11"]

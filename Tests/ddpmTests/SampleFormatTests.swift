@@ -8,16 +8,7 @@ import Testing
 
 @Suite(.serialized) struct SampleFormatTests {
     /// A tiny U-Net trained for 2 steps on 8×8 dead leaves (T = 50).
-    static let run: URL = {
-        let run = try! temporaryFolder("formats").appendingPathComponent("run")
-        let result = try! runDDPM(
-            [
-                "train", "--output", run.path, "--steps", "2", "--data", "deadleaves,size=8,count=16", "--model", "tiny", "--timesteps",
-                "50", "--batch-size", "8", "--warmup", "0", "--seed", "5", "--threads", "1",
-            ])
-        precondition(result.status == 0, result.standardError)
-        return run
-    }()
+    static let run = trainTinyRun("formats")
 
     func sample(_ output: URL, _ extra: [String]) throws -> CommandResult {
         try runDDPM(
