@@ -199,6 +199,31 @@ struct AnalysisCommandTests {
         #expect(rms(draws[0..<64], draws[64..<128]) + rms(draws[64..<128], draws[128..<192]) > 0.05, "completions from a shared x_T")
     }
 
+    @Test(arguments: [["--sampler", "ddim", "--steps", "10"], ["--sampler", "dpm-solver++", "--steps", "8"]])
+    func progressiveAlongAFastSamplersChain(_ sampler: [String]) throws {
+        let out = fixture.folder.appendingPathComponent("progressive-\(sampler[1])")
+        let result = try runDDPM(
+            [
+                "progressive", "--checkpoint", fixture.trained.path, "--count", "2", "--times", "1000,500,1", "--output", out.path,
+                "--threads", "1",
+            ] + sampler)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("no completions with --sampler \(sampler[1])"), "\(result.standardError)")
+        #expect(try folderContents(out) == ["progressive.npy", "progressive.png"])
+        // Three columns at the chain's steps nearest 1000, 500 and 1, then x₀; the last step's x̂₀
+        // is the sample itself (ᾱ before the first step is 1; the solvers end at noise level zero).
+        let (shape, chain) = try npyFloats(out.appendingPathComponent("progressive.npy"))
+        #expect(shape == [2, 4, 1, 8, 8])
+        for sample in 0..<2 {
+            let last = chain[(sample * 4 + 2) * 64..<(sample * 4 + 3) * 64], final = chain[(sample * 4 + 3) * 64..<(sample * 4 + 4) * 64]
+            let first = chain[(sample * 4) * 64..<(sample * 4 + 1) * 64]
+            #expect(rms(last, final) < 0.05, "sample \(sample): x̂₀ at the last step and x₀ differ by \(rms(last, final))")
+            #expect(rms(first, final) > rms(last, final), "sample \(sample): x̂₀ does not sharpen along the chain")
+        }
+        let refused = try runDDPM(["progressive", "--checkpoint", fixture.trained.path, "--completion-times", "500"] + sampler)
+        #expect(refused.status == 64 && refused.standardError.contains("need --sampler ancestral"), "\(refused.standardError)")
+    }
+
     @Test func rateGrowsAsTFallsAndDistortionEndsNearZero() throws {
         let out = fixture.folder.appendingPathComponent("rate-distortion")
         let result = try runDDPM([

@@ -197,39 +197,44 @@ struct Chain {
     }
 
     /// Samples of `shape` from `start` = x_T (drawn from `generator` when nil; a binomial chain
-    /// draws its own); `report` is told the steps done.
-    func sample(from start: Tensor?, shape: [Int], generator: inout some NoiseSource, report: @escaping (Int) -> Void) throws -> Tensor {
+    /// draws its own); `report` is told the steps done, `observe` sees every step's xₜ and x̂₀
+    /// (Gaussian chains).
+    func sample(
+        from start: Tensor?, shape: [Int], generator: inout some NoiseSource, observe: SamplingCallback? = nil,
+        report: @escaping (Int) -> Void
+    ) throws -> Tensor {
         let steps = stepCount
-        if case .process(let process) = kind {
-            return try process.samplesForDisplay(model: model, shape: shape, maxSteps: steps, generator: &generator, progress: report)
+        let stepDone: SamplingCallback = { step in
+            observe?(step)
+            report(steps - step.index)
         }
-        let start = start ?? generator.normal(shape: shape, dtype: .float32)
-        let sampler = choice.sampler
+        // x_T ~ N(0, I) unless given; the binomial process draws its own prior.
+        func initial(_ generator: inout some NoiseSource) -> Tensor { start ?? generator.normal(shape: shape, dtype: .float32) }
+        let isDDIM = choice.sampler == .ddim
         switch kind {
-        case .diffusers(let scheduler):
-            if sampler == .ddim {
-                return try scheduler.sampleDDIM(model: model, initialNoise: start, steps: steps, eta: choice.eta, generator: &generator) {
-                    report(steps - $0.index)
-                }
-            }
-            return try scheduler.sampleAncestral(model: model, initialNoise: start, steps: steps, generator: &generator) {
-                report(steps - $0.index)
-            }
-        case .gaussian(let diffusion):
-            if sampler == .ddim {
-                return try diffusion.sampleDDIM(
-                    model: model, shape: start.shape, eta: choice.eta, initialNoise: start, clipStart: clipStart, generator: &generator
-                ) { report(steps - $0.index) }
-            }
-            return try diffusion.sampleAncestral(
-                model: model, shape: start.shape, initialNoise: start, clipStart: clipStart, generator: &generator
-            ) { report(steps - $0.index) }
-        case .dpmSolver(let solver):
-            return try solver.sample(model: model, initialNoise: start, steps: steps, generator: &generator) { report(steps - $0.index) }
-        case .uniPC(let solver):
-            return try solver.sample(model: model, initialNoise: start, steps: steps) { report(steps - $0.index) }
         case .process(let process):
             return try process.samplesForDisplay(model: model, shape: shape, maxSteps: steps, generator: &generator, progress: report)
+        case .diffusers(let scheduler):
+            let x = initial(&generator)
+            if isDDIM {
+                return try scheduler.sampleDDIM(
+                    model: model, initialNoise: x, steps: steps, eta: choice.eta, generator: &generator, onStep: stepDone)
+            }
+            return try scheduler.sampleAncestral(model: model, initialNoise: x, steps: steps, generator: &generator, onStep: stepDone)
+        case .gaussian(let diffusion):
+            let x = initial(&generator)
+            if isDDIM {
+                return try diffusion.sampleDDIM(
+                    model: model, shape: shape, eta: choice.eta, initialNoise: x, clipStart: clipStart, generator: &generator,
+                    onStep: stepDone)
+            }
+            return try diffusion.sampleAncestral(
+                model: model, shape: shape, initialNoise: x, clipStart: clipStart, generator: &generator, onStep: stepDone)
+        case .dpmSolver(let solver):
+            let x = initial(&generator)
+            return try solver.sample(model: model, initialNoise: x, steps: steps, generator: &generator, onStep: stepDone)
+        case .uniPC(let solver):
+            return try solver.sample(model: model, initialNoise: initial(&generator), steps: steps, onStep: stepDone)
         }
     }
 }
