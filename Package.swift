@@ -118,6 +118,8 @@ let package = Package(
                 "DDPMNeuralNetworks", "DDPMTensors", "DDPMTraining",
                 "DDPMDistributed",
                 "DDPMMetrics",
-            ]),
+            ],
+            // Read from the source tree (#filePath), not bundled.
+            exclude: ["HelpSnapshots"]),
     ]
 )

@@ -41,7 +41,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 /// `checkpoint-STEP`, then replaces the `checkpoint` link by `rename(2)` of a new link: the one
 /// atomic switch. Until then the previous checkpoint is the current one and stays loadable; after
 /// it, the previous folder is removed. A crash at any moment leaves either the old or the new
-/// checkpoint current, plus leftovers that `removeLeftovers(in:)` clears on the next start.
+/// checkpoint current, plus leftovers that `removeLeftovers(in:keeping:)` clears on the next start.
 /// Every safetensors file records the step in its metadata, which loading checks against
 /// state.json (a folder whose files do not belong together is refused).
 ///

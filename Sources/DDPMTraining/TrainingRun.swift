@@ -210,7 +210,7 @@ public final class TrainingRun {
     }
 
     /// Saves the current state as the run's checkpoint, crash-consistently (see
-    /// ``Checkpoint/save(_:in:)``).
+    /// ``Checkpoint/save(_:in:keeping:)``).
     ///
     /// Shared by several ranks, every rank must call it: they first check that their replicas
     /// agree, then rank 0 writes, and a failure to write stops every rank alike
