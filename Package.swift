@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
         .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport", "CZlib"]),
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
-        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG"]),
+        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG", "CFreeType"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
         // The processes of an MPI job: Open MPI loaded at run time (dlopen), so nothing needs MPI
         // to build, and nothing outside an MPI job loads it (README, "Beyond one machine").
@@ -67,6 +67,8 @@ let package = Package(
         .plugin(name: "BuildInfo", capability: .buildTool()),
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
+        // The figures' text: DejaVu Sans (or DDPM_FONT) rendered by FreeType (see DDPMImaging's FontFace).
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2"),
         .systemLibrary(name: "CZlib"),
         .systemLibrary(name: "CLAPACK"),
 

@@ -5,7 +5,8 @@ set -euo pipefail
 # which only the data-parallel tests and `mpirun ddpm train` use: the build never links MPI
 # (DDPMDistributed loads it at run time), so `make build` and `make demo` do not install them.
 # libopenblas-dev and liblapacke-dev: the Float64 linear algebra of the FID metric (DDPMMetrics).
-packages=(libdnnl-dev libpng-dev zlib1g-dev libopenblas-dev liblapacke-dev)
+# libfreetype-dev and fonts-dejavu-core: the figures' text, FreeType rendering DejaVu Sans (DDPMImaging).
+packages=(libdnnl-dev libpng-dev zlib1g-dev libopenblas-dev liblapacke-dev libfreetype-dev fonts-dejavu-core)
 for option in "$@"; do
   case "$option" in
     --with-data) packages+=(dataset-fashion-mnist) ;;

@@ -101,7 +101,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// the training loop of `ddpm train`; ``TrainingRun/step()`` itself never saves.
     public var checkpointEvery: Int?
     /// Write a preview picture (samples-STEP.png) every N steps; nil: never. Acted on by the
-    /// training loop of `ddpm train` (``TrainingRun/writePreview(count:picture:)``).
+    /// training loop of `ddpm train` (``TrainingRun/writePreview(count:writer:)``).
     public var sampleEvery: Int?
     /// The toolkit that started the run (`ToolkitVersion.description`), set by `TrainingRun.start`;
     /// nil in runs started before it was recorded.

@@ -224,10 +224,18 @@ public final class TrainingRun {
     /// Writes samples-STEP.png: `count` samples from the EMA weights (`Trainer.previewSamples`)
     /// drawn by `picture` (a grid for images, a scatter plot for points). Shared by several ranks,
     /// rank 0 alone draws and writes; the others return the same URL at once.
-    public func writePreview(count: Int, picture: (Tensor) -> RasterImage) throws -> URL {
+    public func writePreview(count: Int, picture: (Tensor) throws -> RasterImage) throws -> URL {
+        try writePreview(count: count) { samples, url in try picture(samples).writePNG(to: url) }
+    }
+
+    /// Writes samples-STEP.png through `writer`, which is given `count` samples from the EMA
+    /// weights (`Trainer.previewSamples`) and the file's URL (and may write more beside it, such
+    /// as an SVG of a scatter plot). Shared by several ranks, rank 0 alone draws and writes; the
+    /// others return the same URL at once.
+    public func writePreview(count: Int, writer: (Tensor, URL) throws -> Void) throws -> URL {
         let url = folder.appendingPathComponent("samples-\(trainer.step).png")
         guard communicator.isRoot else { return url }
-        try picture(try trainer.previewSamples(count: count)).writePNG(to: url)
+        try writer(try trainer.previewSamples(count: count), url)
         return url
     }
 

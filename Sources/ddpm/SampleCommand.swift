@@ -57,10 +57,11 @@ struct SampleCommand: ParsableCommand {
 
             Writes to --output (default CHECKPOINT/samples): images: samples.png (grid)
             and samples.npy (uint8, N × H × W × C); points: samples.csv, samples.npy
-            (float32, N × D) and samples.png (scatter); and sampler.json, the sampler
-            and every setting it ran with (timesteps, orders, noise levels, seed). A checkpoint of `ddpm train
-            --diffusion binomial` draws binary images (0 black, 1 white; bytes 0 and 255
-            in samples.npy) with the ancestral sampler over all T steps.
+            (float32, N × D), samples.png and samples.svg (scatter); and sampler.json,
+            the sampler and every setting it ran with (timesteps, orders, noise levels,
+            seed). A checkpoint of `ddpm train --diffusion binomial` draws binary images
+            (0 black, 1 white; bytes 0 and 255 in samples.npy) with the ancestral sampler
+            over all T steps.
             """)
 
     @OptionGroup var options: ModelCommandOptions
@@ -179,6 +180,7 @@ struct SampleCommand: ParsableCommand {
                 throw CommandFailure(
                     "--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")
             }
+            if world.isRoot, !trained.isImages { try Pictures.requireFont() }  // the scatter plot's, before sampling
             let outFolder = world.isRoot ? try options.outputFolder(default: "samples") : nil
             return (trained, given, chain, outFolder)
         }
@@ -235,7 +237,7 @@ struct SampleCommand: ParsableCommand {
         let all = Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32)
         let png = outFolder.appendingPathComponent("samples.png")
         let npy = outFolder.appendingPathComponent("samples.npy")
-        try Pictures.samples(all).writePNG(to: png)
+        try Pictures.writeSamples(all, to: png)
         if isImages {
             let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
             var bytes = [UInt8](repeating: 0, count: values.count)

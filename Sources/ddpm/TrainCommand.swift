@@ -374,7 +374,9 @@ struct TrainCommand: ParsableCommand {
                 tell("saved a checkpoint at step \(trainer.step) (SIGUSR2)")
             }
             if let every = settings.sampleEvery, report.step % every == 0 {
-                _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
+                _ = try CommandFailure.wrap("") {
+                    try run.writePreview(count: run.dataset.isImages ? 16 : 500, writer: Pictures.writeSamples)
+                }
             }
             if let fid, let every = fidEvery, report.step % every == 0 {
                 let entry = try fid.evaluate(run)

@@ -45,6 +45,7 @@ struct TrainSampleTests {
         let csv = try String(contentsOf: out.appendingPathComponent("samples.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 8)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.png").path))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.svg").path), "the scatter plot as SVG")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.npy").path))
 
         let ddim = try runDDPM([
