@@ -239,6 +239,49 @@ public final class TrainingRun {
         return url
     }
 
+    /// The name of the loss curve in the run folder, `loss.png` (with `loss.svg` beside it).
+    public static let lossCurveName = "loss.png"
+
+    /// The steps and losses logged in log.jsonl so far, in order (lines without a loss, such as
+    /// FID evaluations, are skipped; empty on the ranks that do not write the log, and when the
+    /// log is not a regular file, such as a link to a device).
+    public func loggedLosses() -> (steps: [Double], losses: [Double]) {
+        let url = folder.appendingPathComponent(Checkpoint.logName)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        guard log != nil, attributes?[.type] as? FileAttributeType == .typeRegular, let data = try? Data(contentsOf: url) else {
+            return ([], [])
+        }
+        struct StepLoss: Decodable {
+            var step: Int
+            var loss: Double?
+        }
+        let decoder = JSONDecoder()
+        var steps: [Double] = [], losses: [Double] = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let entry = try? decoder.decode(StepLoss.self, from: line), let loss = entry.loss else { continue }
+            steps.append(Double(entry.step))
+            losses.append(loss)
+        }
+        return (steps, losses)
+    }
+
+    /// Draws the training loss of log.jsonl against the step (`Plot.lossCurve`: the loss of each
+    /// step, its moving average, a log axis when the loss spans a decade) into loss.png and
+    /// loss.svg in the run folder, replacing the previous ones; returns loss.png's URL.
+    ///
+    /// Under several ranks, rank 0, which holds the log, alone draws and writes; the others return
+    /// the same URL at once. Nothing is collective, so a caller may note a failure and go on
+    /// training (as `ddpm train` does).
+    /// - Throws: `ImagingError` naming the file that could not be written, or the missing font.
+    @discardableResult
+    public func writeLossCurve() throws -> URL {
+        let url = folder.appendingPathComponent(Self.lossCurveName)
+        guard communicator.isRoot else { return url }
+        let (steps, losses) = loggedLosses()
+        try Plot.lossCurve(steps: steps, losses: losses).write(to: url, width: 640, height: 400)
+        return url
+    }
+
     /// Drops log lines beyond `step` (steps that were logged but never saved).
     private static func truncateLog(in folder: URL, after step: Int) throws {
         let url = folder.appendingPathComponent(Checkpoint.logName)

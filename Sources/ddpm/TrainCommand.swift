@@ -40,8 +40,9 @@ struct TrainCommand: ParsableCommand {
             apply to gaussian only.
 
             The output folder holds run.json (every setting, typed and versioned),
-            log.jsonl (one line per step) and the current checkpoint: the link
-            `checkpoint` to a folder checkpoint-STEP with model.safetensors,
+            log.jsonl (one line per step), loss.png and loss.svg (the training loss
+            against the step, redrawn at each checkpoint) and the current checkpoint:
+            the link `checkpoint` to a folder checkpoint-STEP with model.safetensors,
             ema.safetensors, optimizer.safetensors (m.NAME / v.NAME) and state.json. A
             checkpoint is written in full under a temporary name and switched in by one
             atomic rename, so a crash leaves the previous one loadable. --resume continues
@@ -301,6 +302,8 @@ struct TrainCommand: ParsableCommand {
         if fidEvery != nil, !FileManager.default.fileExists(atPath: weights.path) {
             throw CommandFailure(MetricsError.missingWeights(weights).description)
         }
+        // The font of loss.png, checked before anything is written (rank 0 alone draws).
+        try world.agree { if isRoot { _ = try CommandFailure.wrap("") { try FontFace.standard() } } }
         let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
         run.replicaCheckInterval = checkReplicasEvery
         let fid = try fidEvery.map { _ in
@@ -340,9 +343,16 @@ struct TrainCommand: ParsableCommand {
         let progress = isRoot ? Progress("train", total: settings.steps, unit: "steps", startingAt: trainer.step) : nil
         let started = Date()
         var savedStep = Checkpoint.location(in: folder) == nil ? nil : trainer.step
+        var lossCurveFailed = false
         func save() throws {
             if world.size > 1 { try run.saveCheckpoint() } else { try CommandFailure.wrap("") { try run.saveCheckpoint() } }
             savedStep = trainer.step
+            // loss.png and loss.svg (rank 0): a picture that cannot be written is noted once and
+            // does not stop training.
+            do { try run.writeLossCurve() } catch {
+                if !lossCurveFailed { tell("\(error) Training goes on without the loss curve.") }
+                lossCurveFailed = true
+            }
         }
         while !run.isFinished {
             let report: Trainer.StepReport
