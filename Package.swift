@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DDPMDiffusion", dependencies: ["DDPMTensors"]),
         .target(name: "DDPMNeuralNetworks", dependencies: ["DDPMTensors", "DDPMFileSupport", "CZlib"]),
         .target(name: "DDPMModels", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMFileSupport"]),
-        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG", "CTurboJPEG"]),
+        .target(name: "DDPMImaging", dependencies: ["DDPMFileSupport", "CPNG", "CTurboJPEG", "CFreeType"]),
         .target(name: "DDPMDatasets", dependencies: ["DDPMTensors", "DDPMNeuralNetworks", "DDPMImaging", "DDPMFileSupport", "CZlib"]),
         // The processes of an MPI job: Open MPI loaded at run time (dlopen), so nothing needs MPI
         // to build, and nothing outside an MPI job loads it (README, "Beyond one machine").
@@ -69,6 +69,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         // libjpeg-turbo's TurboJPEG API: JPEG files in image folders.
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg"),
+        // The figures' text: DejaVu Sans (or DDPM_FONT) rendered by FreeType (see DDPMImaging's FontFace).
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2"),
         .systemLibrary(name: "CZlib"),
         .systemLibrary(name: "CLAPACK"),
 

@@ -94,8 +94,10 @@ echo "   built in $((SECONDS - start)) s"
 modules=(DDPMFileSupport DDPMTensors DDPMDiffusion DDPMNeuralNetworks DDPMModels DDPMImaging DDPMDatasets DDPMDistributed DDPMTraining RealModule _NumericsShims)
 objects=()
 for module in "${modules[@]}"; do objects+=("$BIN/$module.build"/*.o); done
-includes=(-I "$BIN/Modules" -I Sources/CDNNL -I Sources/CPNG -I Sources/CTurboJPEG -I Sources/CZlib
+includes=(-I "$BIN/Modules" -I Sources/CDNNL -I Sources/CPNG -I Sources/CTurboJPEG -I Sources/CZlib -I Sources/CFreeType
           -I "$SCRATCH/checkouts/swift-numerics/Sources/_NumericsShims/include")
+# FreeType's headers live in their own folder (pkg-config freetype2), for CFreeType's shim.
+for flag in $(pkg-config --cflags-only-I freetype2); do includes+=(-Xcc "$flag"); done
 mkdir -p "$SCRATCH/targets"
 for target in "${targets[@]}"; do
   source=Fuzz/Targets/$target.swift

@@ -6,7 +6,8 @@ set -euo pipefail
 # (DDPMDistributed loads it at run time), so `make build` and `make demo` do not install them.
 # libopenblas-dev and liblapacke-dev: the Float64 linear algebra of the FID metric (DDPMMetrics).
 # libturbojpeg0-dev: JPEG files in image folders (libjpeg-turbo's TurboJPEG API).
-packages=(libdnnl-dev libpng-dev zlib1g-dev libopenblas-dev liblapacke-dev libturbojpeg0-dev)
+# libfreetype-dev and fonts-dejavu-core: the figures' text, FreeType rendering DejaVu Sans (DDPMImaging).
+packages=(libdnnl-dev libpng-dev zlib1g-dev libopenblas-dev liblapacke-dev libturbojpeg0-dev libfreetype-dev fonts-dejavu-core)
 for option in "$@"; do
   case "$option" in
     --with-data) packages+=(dataset-fashion-mnist) ;;

@@ -108,7 +108,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// training loop of `ddpm train`. In run.json an absent key means nil.
     public var fid: FIDConfiguration?
     /// Write a preview picture (samples-STEP.png) every N steps; nil: never. Acted on by the
-    /// training loop of `ddpm train` (``TrainingRun/writePreview(count:picture:)``).
+    /// training loop of `ddpm train` (``TrainingRun/writePreview(count:writer:)``).
     public var sampleEvery: Int?
     /// The toolkit that started the run (`ToolkitVersion.description`), set by `TrainingRun.start`;
     /// nil in runs started before it was recorded.

@@ -225,10 +225,61 @@ public final class TrainingRun {
     /// Writes samples-STEP.png: `count` samples from the EMA weights (`Trainer.previewSamples`)
     /// drawn by `picture` (a grid for images, a scatter plot for points). Shared by several ranks,
     /// rank 0 alone draws and writes; the others return the same URL at once.
-    public func writePreview(count: Int, picture: (Tensor) -> RasterImage) throws -> URL {
+    public func writePreview(count: Int, picture: (Tensor) throws -> RasterImage) throws -> URL {
+        try writePreview(count: count) { samples, url in try picture(samples).writePNG(to: url) }
+    }
+
+    /// Writes samples-STEP.png through `writer`, which is given `count` samples from the EMA
+    /// weights (`Trainer.previewSamples`) and the file's URL (and may write more beside it, such
+    /// as an SVG of a scatter plot). Shared by several ranks, rank 0 alone draws and writes; the
+    /// others return the same URL at once.
+    public func writePreview(count: Int, writer: (Tensor, URL) throws -> Void) throws -> URL {
         let url = folder.appendingPathComponent("samples-\(trainer.step).png")
         guard communicator.isRoot else { return url }
-        try picture(try trainer.previewSamples(count: count)).writePNG(to: url)
+        try writer(try trainer.previewSamples(count: count), url)
+        return url
+    }
+
+    /// The name of the loss curve in the run folder, `loss.png` (with `loss.svg` beside it).
+    public static let lossCurveName = "loss.png"
+
+    /// The steps and losses logged in log.jsonl so far, in order (lines without a loss, such as
+    /// FID evaluations, are skipped; empty on the ranks that do not write the log, and when the
+    /// log is not a regular file, such as a link to a device).
+    public func loggedLosses() -> (steps: [Double], losses: [Double]) {
+        let url = folder.appendingPathComponent(Checkpoint.logName)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        guard log != nil, attributes?[.type] as? FileAttributeType == .typeRegular, let data = try? Data(contentsOf: url) else {
+            return ([], [])
+        }
+        struct StepLoss: Decodable {
+            var step: Int
+            var loss: Double?
+        }
+        let decoder = JSONDecoder()
+        var steps: [Double] = [], losses: [Double] = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let entry = try? decoder.decode(StepLoss.self, from: line), let loss = entry.loss else { continue }
+            steps.append(Double(entry.step))
+            losses.append(loss)
+        }
+        return (steps, losses)
+    }
+
+    /// Draws the training loss of log.jsonl against the step (`Plot.lossCurve`: the loss of each
+    /// step, its moving average, a log axis when the loss spans a decade) into loss.png and
+    /// loss.svg in the run folder, replacing the previous ones; returns loss.png's URL.
+    ///
+    /// Under several ranks, rank 0, which holds the log, alone draws and writes; the others return
+    /// the same URL at once. Nothing is collective, so a caller may note a failure and go on
+    /// training (as `ddpm train` does).
+    /// - Throws: `ImagingError` naming the file that could not be written, or the missing font.
+    @discardableResult
+    public func writeLossCurve() throws -> URL {
+        let url = folder.appendingPathComponent(Self.lossCurveName)
+        guard communicator.isRoot else { return url }
+        let (steps, losses) = loggedLosses()
+        try Plot.lossCurve(steps: steps, losses: losses).write(to: url, width: 640, height: 400)
         return url
     }
 

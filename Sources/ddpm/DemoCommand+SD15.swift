@@ -43,11 +43,11 @@ extension DemoCommand {
                                 at t = T/2 and T (SD15 Fig. 1, bottom row)
           loss.png              the training loss T·L_{t−1} (bits/dim)
           samples.csv, loss.csv the numbers behind the pictures
-        and prints the bound on 2000 held-out points before and after
-        training, in bits per dimension and per example, split into L_T,
-        Σ L_{t−1} and L₀. Half a minute to a minute with --threads 1 (the
-        network is small: one thread is usually fastest, by far on a busy
-        machine).
+        with an SVG copy of each picture, and prints the bound on 2000
+        held-out points before and after training, in bits per dimension and
+        per example, split into L_T, Σ L_{t−1} and L₀. Half a minute to a
+        minute with --threads 1 (the network is small: one thread is usually
+        fastest, by far on a busy machine).
         """
 
     /// SD15 on the swiss roll: the bound with learned mean and variance, then the pictures.
@@ -122,7 +122,7 @@ extension DemoCommand {
 
         // 7. Pictures and numbers.
         func field(_ t: Int) throws -> Plot {
-            var plot = Self.scatter("mu(x, t) - x at t = \(t)", x0.floats, .lightGray)
+            var plot = Self.scatter(FigureText.drift(t: t), x0.floats, .lightGray)
             let g = grid.floats.map(Double.init), d = try drift(t).map(Double.init)
             let evens = stride(from: 0, to: g.count, by: 2)
             plot.arrows(
@@ -132,11 +132,8 @@ extension DemoCommand {
         let (dataPicture, processPicture) = try Self.writeProcessPictures(
             in: folder, paper: "SD15", data: x0.floats, samples: sampleValues, forward: (forwardHalf, forwardEnd), reverse: snapshots, T: T)
         let driftPicture = folder.appendingPathComponent("drift.png")
-        try Figure.plots([try field(T / 2), try field(T)], columns: 2, title: "learned drift of the reverse process")
-            .writePNG(to: driftPicture)
-        let lossPicture = try Self.writeLossAndSamples(
-            in: folder, plot: Plot(title: "training loss T x L(t-1), bits/dim", xLabel: "step", yLabel: "loss"), losses: losses,
-            samples: sampleValues)
+        try Figure([try field(T / 2), try field(T)], title: FigureText.driftTitle).write(to: driftPicture)
+        let lossPicture = try Self.writeLossAndSamples(in: folder, title: FigureText.boundLoss, losses: losses, samples: sampleValues)
 
         print(
             String(

@@ -26,6 +26,7 @@ struct DemoCommand: ParsableCommand {
                                     SD15 Fig. 1
               loss.png              the training loss curve
               samples.csv, loss.csv the numbers behind the pictures
+            and each picture again as SVG (data-vs-samples.svg, …), text as text.
             About a minute on two cores with the defaults.
 
             \(Self.sd15Discussion)
@@ -75,6 +76,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         try threads.apply()
+        try Pictures.requireFont()
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         switch paper {
@@ -126,9 +128,7 @@ struct DemoCommand: ParsableCommand {
         // 5. Pictures and numbers.
         let (dataPicture, processPicture) = try Self.writeProcessPictures(
             in: folder, paper: "DDPM", data: x0.floats, samples: sampleValues, forward: (forwardHalf, forwardEnd), reverse: snapshots, T: T)
-        let lossPicture = try Self.writeLossAndSamples(
-            in: folder, plot: Plot(title: "training loss (L_simple)", xLabel: "step", yLabel: "loss", logY: true), losses: losses,
-            samples: sampleValues)
+        let lossPicture = try Self.writeLossAndSamples(in: folder, title: FigureText.simpleLoss, losses: losses, samples: sampleValues)
 
         let distance = energyDistance(sampleValues, x0.floats)
         print(
@@ -141,18 +141,6 @@ struct DemoCommand: ParsableCommand {
                 energyDistance(Tensor.randomNormal(shape: [count, 2], generator: &noiseGenerator).floats, x0.floats)))
         for url in [dataPicture, processPicture, lossPicture] { print("wrote \(url.path)") }
     }
-}
-
-/// Moving average of `values` over `window` entries (for a readable loss curve).
-func smoothed(_ values: [Double], window: Int) -> [Double] {
-    var out: [Double] = []
-    var sum = 0.0
-    for (i, v) in values.enumerated() {
-        sum += v
-        if i >= window { sum -= values[i - window] }
-        out.append(sum / Double(min(i + 1, window)))
-    }
-    return out
 }
 
 /// Interleaved (x, y) pairs as CSV.
@@ -197,35 +185,36 @@ extension DemoCommand {
     }
 
     /// data-vs-samples.png and processes.png (SD15 Fig. 1: q(xₜ) on top, p(xₜ) below, at t = 0,
-    /// T/2, T); returns their URLs.
+    /// T/2, T), each with its SVG; returns the PNGs' URLs.
     static func writeProcessPictures(
         in folder: URL, paper: String, data: [Float], samples: [Float], forward: (half: [Float], end: [Float]),
         reverse snapshots: [Int: [Float]], T: Int
     ) throws -> (URL, URL) {
         let dataPicture = folder.appendingPathComponent("data-vs-samples.png")
-        try Figure.plots(
-            [scatter("data", data, .blue), scatter("samples", samples, .orange)],
-            columns: 2, title: "swiss roll: data and \(paper) samples"
-        ).writePNG(to: dataPicture)
+        try Figure(
+            [scatter(FigureText.data, data, .blue), scatter(FigureText.samples, samples, .orange)],
+            title: FigureText.dataAndSamples(paper: paper)
+        ).write(to: dataPicture)
         let processPicture = folder.appendingPathComponent("processes.png")
-        try Figure.plots(
+        try Figure(
             [
-                scatter("q: t = 0", data, .blue), scatter("q: t = \(T / 2)", forward.half, .blue),
-                scatter("q: t = \(T)", forward.end, .blue),
-                scatter("p: t = 0", samples, .orange), scatter("p: t = \(T / 2)", snapshots[T / 2] ?? [], .orange),
-                scatter("p: t = \(T)", snapshots[T] ?? [], .orange),
+                scatter(FigureText.forwardProcess(t: 0, of: T), data, .blue),
+                scatter(FigureText.forwardProcess(t: T / 2, of: T), forward.half, .blue),
+                scatter(FigureText.forwardProcess(t: T, of: T), forward.end, .blue),
+                scatter(FigureText.reverseProcess(t: 0, of: T), samples, .orange),
+                scatter(FigureText.reverseProcess(t: T / 2, of: T), snapshots[T / 2] ?? [], .orange),
+                scatter(FigureText.reverseProcess(t: T, of: T), snapshots[T] ?? [], .orange),
             ],
-            columns: 3, title: "forward (top) and reverse (bottom) processes"
-        ).writePNG(to: processPicture)
+            columns: 3, title: FigureText.processesTitle
+        ).write(to: processPicture)
         return (dataPicture, processPicture)
     }
 
-    /// loss.png (the smoothed losses drawn into `plot`), samples.csv and loss.csv; returns loss.png's URL.
-    static func writeLossAndSamples(in folder: URL, plot: Plot, losses: [Double], samples: [Float]) throws -> URL {
-        var lossPlot = plot
-        lossPlot.line(y: smoothed(losses, window: 50), color: .blue)
+    /// loss.png and loss.svg (`Plot.lossCurve` of the losses under `title`), samples.csv and
+    /// loss.csv; returns loss.png's URL.
+    static func writeLossAndSamples(in folder: URL, title: String, losses: [Double], samples: [Float]) throws -> URL {
         let lossPicture = folder.appendingPathComponent("loss.png")
-        try lossPlot.render(width: 640, height: 400).writePNG(to: lossPicture)
+        try Plot.lossCurve(losses: losses, title: title).write(to: lossPicture, width: 640, height: 400)
         try AtomicFile.write(Data(csv(header: "x,y", pairs: samples).utf8), to: folder.appendingPathComponent("samples.csv"))
         try AtomicFile.write(
             Data(("step,loss\n" + losses.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n").utf8),

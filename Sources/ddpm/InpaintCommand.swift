@@ -57,6 +57,7 @@ struct InpaintCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Pictures.requireFont()
         let trained = try options.loadImageModel(for: "inpaint")
         let diffusion = try trained.gaussian("inpaint")
         var generator = PhiloxGenerator(seed: options.seed)
@@ -106,9 +107,9 @@ struct InpaintCommand: ParsableCommand {
         let completedImages = Pictures.images(completed, scale: 2)
         let rows = (0..<n).map { i in [originalImages[i], observedImages[i]] + completedImages[(i * completions)..<((i + 1) * completions)]
         }
-        let title = mask == "none" ? String(format: "denoising, noise %.2f", noise) : "inpainting (\(mask))"
-        let picture = Pictures.labeledGrid(
-            rows, columnLabels: ["original", "observed"] + (1...completions).map { "#\($0)" },
+        let title = mask == "none" ? FigureText.denoisingTitle(sigma: noise) : FigureText.inpaintingTitle(mask: mask)
+        let picture = try Pictures.labeledGrid(
+            rows, columnLabels: [FigureText.original, FigureText.observed] + (1...completions).map { FigureText.numbered($0) },
             rowLabels: labels, title: title)
         let path = try Pictures.write(picture, "inpaint.png", in: outFolder)
         try CommandFailure.wrap {

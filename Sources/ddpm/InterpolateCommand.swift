@@ -44,6 +44,7 @@ struct InterpolateCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Pictures.requireFont()
         let trained = try options.loadImageModel(for: "interpolate")
         let diffusion = try trained.gaussian("interpolate")
         let rowTimes = try trained.times(times, flag: "times", defaults: [0.1, 0.25, 0.5, 0.75])
@@ -73,9 +74,10 @@ struct InterpolateCommand: ParsableCommand {
         let array = Tensor.concatenate(decodedRows, axis: 0).converted(to: .float32).reshaped(
             [rowTimes.count, lambdas] + trained.exampleShape)
         try CommandFailure.wrap { try NPYFile.write(array, to: outFolder.appendingPathComponent("interpolation.npy")) }
-        let picture = Pictures.labeledGrid(
-            rows, columnLabels: grid.map { String(format: "l=%.2f", $0) },
-            rowLabels: ["pixels"] + rowTimes.map { "t=\($0)" }, title: "interpolation \(labels[0]) to \(labels[1])")
+        let picture = try Pictures.labeledGrid(
+            rows, columnLabels: grid.map { FigureText.interpolationWeight($0) },
+            rowLabels: [FigureText.pixels] + rowTimes.map { FigureText.step($0) },
+            title: FigureText.interpolationTitle(from: labels[0], to: labels[1]))
         print("wrote \(try Pictures.write(picture, "interpolation.png", in: outFolder))")
     }
 }

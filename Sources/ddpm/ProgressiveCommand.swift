@@ -24,7 +24,8 @@ struct ProgressiveCommand: ParsableCommand {
                                 [count, times + 1, C, H, W] and [completion times,
                                   completions, C, H, W]
             For 2-D points each cell is a scatter plot of all samples instead (ask for
-            many completions, e.g. --completions 500, to see p_θ(x₀|xₜ) as a cloud). Times
+            many completions, e.g. --completions 500, to see p_θ(x₀|xₜ) as a cloud), and
+            both figures are written as SVG too (progressive.svg, completions.svg). Times
             are the paper's t (1…T), comma-separated.
 
             --sampler ddim, dpm-solver++, sde-dpm-solver++ or unipc (with --steps, as in
@@ -69,6 +70,7 @@ struct ProgressiveCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Pictures.requireFont()
         let trained = try options.load()
         let diffusion = try trained.gaussian("progressive")
         let requested = try trained.times(times, flag: "times", defaults: [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0])
@@ -116,7 +118,7 @@ struct ProgressiveCommand: ParsableCommand {
         }
 
         // 3. Pictures.
-        let labels = shown.map { "t=\($0)" } + ["x0"]
+        let labels = shown.map { FigureText.step($0) } + [FigureText.start]
         let first: String
         var second: String?
         if trained.isImages {
@@ -129,7 +131,7 @@ struct ProgressiveCommand: ParsableCommand {
             let columns = shown.map { Pictures.images(predictions[$0]!, scale: 2) } + [Pictures.images(samples, scale: 2)]
             let rows = (0..<count).map { i in columns.map { $0[i] } }
             first = try Pictures.write(
-                Pictures.labeledGrid(rows, columnLabels: labels, title: "predicted x0 along the reverse chain"),
+                try Pictures.labeledGrid(rows, columnLabels: labels, title: FigureText.progressiveTitle),
                 "progressive.png", in: outFolder)
             if !shared.isEmpty {
                 let draws = Tensor.concatenate(shared.map { completed[$0]!.reshaped([1, completions] + shape) }, axis: 0)
@@ -138,22 +140,22 @@ struct ProgressiveCommand: ParsableCommand {
                 }
                 let completionRows = shared.map { t in Pictures.images(latents[t]!, scale: 2) + Pictures.images(completed[t]!, scale: 2) }
                 second = try Pictures.write(
-                    Pictures.labeledGrid(
-                        completionRows, columnLabels: ["x_t"] + (1...completions).map { "#\($0)" },
-                        rowLabels: shared.map { "t=\($0)" }, title: "x0 from p(x0|x_t), one shared x_t"),
+                    try Pictures.labeledGrid(
+                        completionRows, columnLabels: [FigureText.noisy] + (1...completions).map { FigureText.numbered($0) },
+                        rowLabels: shared.map { FigureText.step($0) }, title: FigureText.sharedCompletionsTitle),
                     "completions.png", in: outFolder)
             }
         } else {
             let panels =
-                shown.map { Pictures.scatter(predictions[$0]!, title: "x0 pred, t=\($0)", size: 240) }
-                + [Pictures.scatter(samples, title: "x0", size: 240)]
+                shown.map { Pictures.scatter(predictions[$0]!, title: FigureText.predictedStart(t: $0)) }
+                + [Pictures.scatter(samples, title: FigureText.start)]
             first = try Pictures.write(
-                Figure.panels(panels, columns: min(6, panels.count), title: "predicted x0 along the reverse chain"),
+                Figure(panels, columns: min(6, panels.count), panelWidth: 240, panelHeight: 240, title: FigureText.progressiveTitle),
                 "progressive.png", in: outFolder)
             if !shared.isEmpty {
-                let completionPanels = shared.map { Pictures.scatter(completed[$0]!, title: "x0 from p(x0|x_t), t=\($0)", size: 240) }
+                let completionPanels = shared.map { Pictures.scatter(completed[$0]!, title: FigureText.completion(t: $0)) }
                 second = try Pictures.write(
-                    Figure.panels(completionPanels, columns: completionPanels.count, title: "completions of one chain"),
+                    Figure(completionPanels, panelWidth: 240, panelHeight: 240, title: FigureText.completionsTitle),
                     "completions.png", in: outFolder)
             }
         }

@@ -26,7 +26,7 @@ struct RateDistortionCommand: ParsableCommand {
               rate-distortion.json  L_T and the whole bound (= L_T + the sum of the term
                                     column)
               rate-distortion.png   distortion vs t, rate vs t, distortion vs rate (DDPM
-                                    Fig. 5)
+                                    Fig. 5), and the same figure as rate-distortion.svg
             """)
 
     @OptionGroup var options: ModelCommandOptions
@@ -45,6 +45,7 @@ struct RateDistortionCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Pictures.requireFont()
         let trained = try options.loadImageModel(for: "rate-distortion")
         let dataset = try trained.data(input.data, split: input.dataSplit, seed: options.seed)
         let n = min(count, dataset.count)
@@ -92,19 +93,19 @@ struct RateDistortionCommand: ParsableCommand {
 
         // 3. DDPM Fig. 5.
         let t = (1...T).map(Double.init)
-        var distortionPlot = Plot(title: "distortion", xLabel: "t", yLabel: "RMSE 0-255")
+        var distortionPlot = Plot(title: FigureText.distortionPanel, xLabel: FigureText.timestep, yLabel: FigureText.distortion)
         distortionPlot.line(x: t, y: distortions, color: .blue, thickness: 2)
-        var ratePlot = Plot(title: "rate", xLabel: "t", yLabel: "bits/dim")
+        var ratePlot = Plot(title: FigureText.ratePanel, xLabel: FigureText.timestep, yLabel: FigureText.bitsPerDimension)
         ratePlot.line(x: t, y: rates, color: .orange, thickness: 2)
-        var tradeOff = Plot(title: "trade-off", xLabel: "rate (bits/dim)", yLabel: "RMSE 0-255")
+        var tradeOff = Plot(title: FigureText.tradeOffPanel, xLabel: FigureText.rate, yLabel: FigureText.distortion)
         tradeOff.line(x: rates, y: distortions, color: .green, thickness: 2)
         let path = try Pictures.write(
-            Figure.plots([distortionPlot, ratePlot, tradeOff], columns: 3, title: "progressive lossy compression"),
+            Figure([distortionPlot, ratePlot, tradeOff], title: FigureText.rateDistortionTitle),
             "rate-distortion.png", in: outFolder)
         print(
             String(
                 format: "bound %.4f bits/dim (L_T %.5f); distortion at t = T %.1f, at t = 1 %.2f (RMSE, 0–255)",
                 total, prior, distortions[T - 1], distortions[0]))
-        print("wrote \(path), rate-distortion.csv, rate-distortion.json")
+        print("wrote \(path), rate-distortion.svg, rate-distortion.csv, rate-distortion.json")
     }
 }

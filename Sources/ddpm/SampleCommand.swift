@@ -59,13 +59,14 @@ struct SampleCommand: ParsableCommand {
             grid,npy): images: samples.png (grid), images/000000.png, … (png-dir: one PNG
             per sample, written as each batch is done), samples.npz (arr_0, uint8 N × H ×
             W × C, improved-diffusion's convention) and samples.npy (the same array);
-            points: samples.png (scatter), samples.npy (float32, N × D) and samples.csv.
-            Always sampler.json: the sampler and every setting it ran with (timesteps,
-            orders, noise levels, seed, batch size). --resume continues an interrupted
-            png-dir run with the same flags: batches whose images are all written are read
-            back, the others drawn, and the files are those of an uninterrupted run. A
-            checkpoint of `ddpm train --diffusion binomial` draws binary images (0 black, 1
-            white; bytes 0 and 255) with the ancestral sampler over all T steps.
+            points: samples.png and samples.svg (scatter), samples.npy (float32, N × D) and
+            samples.csv. Always sampler.json: the sampler and every setting it ran with
+            (timesteps, orders, noise levels, seed, batch size). --resume continues an
+            interrupted png-dir run with the same flags: batches whose images are all
+            written are read back, the others drawn, and the files are those of an
+            uninterrupted run. A checkpoint of `ddpm train --diffusion binomial` draws
+            binary images (0 black, 1 white; bytes 0 and 255) with the ancestral sampler
+            over all T steps.
             """)
 
     @OptionGroup var options: ModelCommandOptions
@@ -212,6 +213,7 @@ struct SampleCommand: ParsableCommand {
             record.noise = "per sample: generator keyed by (seed, sample index)"
             record.batchSize = batchSize
             if world.isRoot {
+                if !trained.isImages { try Pictures.requireFont() }  // the scatter plot's, before sampling
                 if resume {
                     try SampleFiles.checkResumable(outFolder, record: record)
                     // What a killed run was writing when it stopped.
@@ -302,8 +304,9 @@ struct SampleCommand: ParsableCommand {
             try files.writeImageSet(values.map { UInt8($0) }, count: count, formats: formats)
         } else {
             if formats.contains(.grid) {
-                try Pictures.samples(Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32))
-                    .writePNG(to: outFolder.appendingPathComponent("samples.png"))
+                try Pictures.writeSamples(
+                    Tensor(values.map(Double.init), shape: [count] + exampleShape, dtype: .float32),
+                    to: outFolder.appendingPathComponent("samples.png"))
             }
             if formats.contains(.npy) {
                 try CommandFailure.wrap {

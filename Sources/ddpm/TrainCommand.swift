@@ -41,8 +41,9 @@ struct TrainCommand: ParsableCommand {
             apply to gaussian only.
 
             The output folder holds run.json (every setting, typed and versioned),
-            log.jsonl (one line per step) and the current checkpoint: the link
-            `checkpoint` to a folder checkpoint-STEP with model.safetensors,
+            log.jsonl (one line per step), loss.png and loss.svg (the training loss
+            against the step, redrawn at each checkpoint) and the current checkpoint:
+            the link `checkpoint` to a folder checkpoint-STEP with model.safetensors,
             ema.safetensors, optimizer.safetensors (m.NAME / v.NAME) and state.json. A
             checkpoint is written in full under a temporary name and switched in by one
             atomic rename, so a crash leaves the previous one loadable. --resume continues
@@ -448,6 +449,8 @@ struct TrainCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: output)
         // A new run's FID settings are checked before anything is written; a resumed run's come from run.json.
         if !resume, let settings = fidSettings(nil) { try checkFID(settings, world: world) }
+        // The font of loss.png, checked before anything is written (rank 0 alone draws).
+        try world.agree { if isRoot { _ = try CommandFailure.wrap("") { try FontFace.standard() } } }
         let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
         run.replicaCheckInterval = checkReplicasEvery
         let fid = try run.configuration.fid.map { settings in
@@ -490,9 +493,16 @@ struct TrainCommand: ParsableCommand {
         let progress = isRoot ? Progress("train", total: settings.steps, unit: "steps", startingAt: trainer.step) : nil
         let started = Date()
         var savedStep = Checkpoint.location(in: folder) == nil ? nil : trainer.step
+        var lossCurveFailed = false
         func save() throws {
             if world.size > 1 { try run.saveCheckpoint() } else { try CommandFailure.wrap("") { try run.saveCheckpoint() } }
             savedStep = trainer.step
+            // loss.png and loss.svg (rank 0): a picture that cannot be written is noted once and
+            // does not stop training.
+            do { try run.writeLossCurve() } catch {
+                if !lossCurveFailed { tell("\(error) Training goes on without the loss curve.") }
+                lossCurveFailed = true
+            }
         }
         while !run.isFinished {
             let report: Trainer.StepReport
@@ -524,7 +534,9 @@ struct TrainCommand: ParsableCommand {
                 tell("saved a checkpoint at step \(trainer.step) (SIGUSR2)")
             }
             if let every = settings.sampleEvery, report.step % every == 0 {
-                _ = try CommandFailure.wrap("") { try run.writePreview(count: run.dataset.isImages ? 16 : 500, picture: Pictures.samples) }
+                _ = try CommandFailure.wrap("") {
+                    try run.writePreview(count: run.dataset.isImages ? 16 : 500, writer: Pictures.writeSamples)
+                }
             }
             if let fid, let every = settings.fid?.every, report.step % every == 0 {
                 let entry = try fid.evaluate(run)

@@ -15,11 +15,11 @@ struct PlotTests {
     }
 
     @Test("a point at the centre of fixed axes colours the frame's centre, not its corners")
-    func centrePoint() {
+    func centrePoint() throws {
         var plot = Plot(xRange: -1...1, yRange: -1...1)
         plot.showGrid = false
         plot.scatter(x: [0], y: [0], color: .red, radius: 3)
-        let image = plot.render(width: 300, height: 240)
+        let image = try plot.render(width: 300, height: 240)
         let f = plot.frame(width: 300, height: 240)
         let cx = f.x + (f.width - 1) / 2, cy = f.y + (f.height - 1) / 2
         #expect(Self.count(.red, in: image, x: (cx - 4)..<(cx + 5), y: (cy - 4)..<(cy + 5)) >= 25)
@@ -34,11 +34,11 @@ struct PlotTests {
     }
 
     @Test("a point at the top-right of fixed axes lands in the top-right corner", arguments: [(1.0, 1.0), (-1.0, -1.0)])
-    func cornerPoint(x: Double, y: Double) {
+    func cornerPoint(x: Double, y: Double) throws {
         var plot = Plot(xRange: -1...1, yRange: -1...1)
         plot.showGrid = false
         plot.scatter(x: [x], y: [y], color: .blue, radius: 2)
-        let image = plot.render(width: 200, height: 200)
+        let image = try plot.render(width: 200, height: 200)
         let f = plot.frame(width: 200, height: 200)
         let px = x > 0 ? f.x + f.width - 1 : f.x, py = y > 0 ? f.y : f.y + f.height - 1
         #expect(image[px, py] == [Color.blue.red, Color.blue.green, Color.blue.blue])
@@ -62,7 +62,10 @@ struct PlotTests {
         #expect(AxisScale(lower: 0, upper: 100).labels(for: [0, 50, 100]) == ["0", "50", "100"])
         let log = AxisScale(lower: 1e-4, upper: 1, logarithmic: true)
         #expect(zip(log.ticks(), [1e-4, 1e-3, 1e-2, 1e-1, 1]).allSatisfy { abs($0 / $1 - 1) < 1e-12 } && log.ticks().count == 5)
-        #expect(log.labels(for: log.ticks()) == ["1e-4", "1e-3", "0.01", "0.1", "1"])
+        #expect(log.labels(for: log.ticks()) == ["1e−4", "1e−3", "0.01", "0.1", "1"])
+        let square = AxisScale(lower: -2.5, upper: 2.5)
+        #expect(square.labels(for: square.ticks()) == ["−2", "−1", "0", "1", "2"])
+        #expect(AxisScale(lower: 0, upper: 0.5).labels(for: [0.1, 0.2, 0.3]) == ["0.1", "0.2", "0.3"])
     }
 
     @Test("a log axis spanning about a decade labels 2× and 5× ticks; a narrower one labels its linear ticks")
@@ -81,12 +84,12 @@ struct PlotTests {
     }
 
     @Test("a log-y line plot draws a decreasing curve from top-left to bottom-right")
-    func logLine() {
+    func logLine() throws {
         var plot = Plot(title: "loss", logY: true)
         plot.showGrid = false
         let y = (0..<100).map { 10 * pow(0.9, Double($0)) }
         plot.line(y: y, color: .green, label: "train")
-        let image = plot.render(width: 320, height: 240)
+        let image = try plot.render(width: 320, height: 240)
         let f = plot.frame(width: 320, height: 240)
         let halfX = f.x + f.width / 2, halfY = f.y + f.height / 2
         // A straight line on a log axis: green in the top-left and bottom-right quadrants only
@@ -96,13 +99,18 @@ struct PlotTests {
         #expect(Self.count(.green, in: image, x: f.x..<halfX, y: halfY..<(f.y + f.height)) == 0)
     }
 
-    @Test("text is drawn in the bitmap font")
-    func text() {
-        var canvas = Canvas(width: 20, height: 10)
-        canvas.text("1", x: 0, y: 0)
-        // Glyph "1": column 2 is set in rows 0...6.
-        for row in 0..<7 { #expect(canvas.image[2, row] == [0, 0, 0]) }
-        #expect(canvas.image[0, 0] == [255, 255, 255])
+    @Test("text is drawn anti-aliased above its baseline, starting at x")
+    func text() throws {
+        let font = try FontFace.standard()
+        var canvas = Canvas(width: 40, height: 30)
+        canvas.text("1", x: 10, baseline: 20, size: 16, font: font)
+        let pixels = (0..<30).flatMap { y in (0..<40).map { x in (x, y, canvas.image[x, y].first!) } }
+        let inked = pixels.filter { $0.2 < 255 }
+        #expect(!inked.isEmpty)
+        // Ink only right of x and above the baseline, black where the stem is, grey at its edges.
+        #expect(inked.allSatisfy { $0.0 >= 10 && $0.1 < 20 && $0.1 >= 20 - font.ascent(size: 16) }, "\(inked)")
+        #expect(inked.contains { $0.2 < 40 })
+        #expect(inked.contains { $0.2 > 60 && $0.2 < 200 })
     }
 
     @Test("an arrow goes from tail to head")
@@ -117,10 +125,10 @@ struct PlotTests {
     }
 
     @Test("panels are placed side by side")
-    func panels() {
+    func panels() throws {
         let a = RasterImage(width: 10, height: 10, format: .rgb, fill: [255, 0, 0])
         let b = RasterImage(width: 10, height: 10, format: .gray, fill: [0])
-        let figure = Figure.sideBySide([a, b], spacing: 2)
+        let figure = try Figure.sideBySide([a, b], spacing: 2)
         #expect(figure.width == 2 * 10 + 3 * 2 && figure.height == 10 + 2 * 2)
         #expect(figure[5, 5] == [255, 0, 0])
         #expect(figure[17, 5] == [0, 0, 0])

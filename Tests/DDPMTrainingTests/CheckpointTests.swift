@@ -71,6 +71,23 @@ struct CheckpointTests {
         #expect(!Checkpoint.isCheckpointFolderName("checkpoint-0000004x") && !Checkpoint.isCheckpointFolderName("checkpoint-4"))
     }
 
+    @Test("the loss curve is drawn from log.jsonl's step lines; other lines, such as FID evaluations, are skipped")
+    func lossCurve() throws {
+        let configuration = try toyConfiguration(steps: 3)
+        let run = try temporaryFolder().appendingPathComponent("run")
+        let training = try TrainingRun.start(configuration, dataset: try TrainingRun.loadData(configuration.data, seed: 11), in: run)
+        var reported: [Double] = []
+        for _ in 0..<3 {
+            reported.append(try training.step().loss)
+            if reported.count == 2 { training.appendToLog(["step": 2, "fid": 12.5]) }
+        }
+        let (steps, losses) = training.loggedLosses()
+        #expect(steps == [1, 2, 3] && losses == reported)
+        let url = try training.writeLossCurve()
+        #expect(url.lastPathComponent == TrainingRun.lossCurveName)
+        #expect(try entries(run) == ["log.jsonl", "loss.png", "loss.svg", "run.json"])
+    }
+
     @Test("a run stopped before its first checkpoint resumes from step 0, as a fresh run would")
     func noCheckpointYet() throws {
         let configuration = try toyConfiguration(steps: 3)

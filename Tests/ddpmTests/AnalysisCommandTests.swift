@@ -246,6 +246,11 @@ struct AnalysisCommandTests {
         #expect(rows.last![3] < 5, "distortion at t = 1: \(rows.last![3]) on the 0–255 scale")
         #expect(rows.first![3] > 20 * rows.last![3], "distortion at t = T \(rows.first![3]) is far above that at t = 1")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("rate-distortion.png").path))
+        // The figure again as SVG, its labels in the papers' notation.
+        let svg = try String(contentsOf: out.appendingPathComponent("rate-distortion.svg"), encoding: .utf8)
+        for text in [FigureText.rateDistortionTitle, FigureText.distortion, FigureText.rate, FigureText.timestep] {
+            #expect(svg.contains(">\(text)</text>"), "\(text) missing from rate-distortion.svg")
+        }
     }
 
     @Test func evaluateOnPointsUsesTheContinuousDecoder() throws {

@@ -17,9 +17,14 @@ import Testing
         let folder = try temporaryFolder()
         let result = try runDDPM(["demo", "--output", folder.path, "--count", "500", "--threads", "1"])
         #expect(result.status == 0, "\(result.standardError)")
-        for name in ["data-vs-samples.png", "processes.png", "loss.png", "samples.csv", "loss.csv"] {
+        for name in [
+            "data-vs-samples.png", "processes.png", "loss.png", "data-vs-samples.svg", "processes.svg", "loss.svg", "samples.csv",
+            "loss.csv",
+        ] {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name) missing")
         }
+        let svg = try String(contentsOf: folder.appendingPathComponent("processes.svg"), encoding: .utf8)
+        #expect(svg.contains(">q(xₜ) at t = 500</text>") && svg.contains(">p(x₀)</text>"), "the papers' notation")
         let image = try PNGCodec.read(from: folder.appendingPathComponent("processes.png"))
         #expect(image.width > 600 && image.height > 400)
 
@@ -37,6 +42,18 @@ import Testing
         let baseline = energyDistance(noise, data)
         #expect(learned < baseline / 2, "energy distance: samples \(learned) vs noise \(baseline)")
         #expect(result.standardOutput.contains("wrote \(folder.path)/processes.png"))
+    }
+
+    /// A font file that is not there stops the demo before it trains, naming the file.
+    @Test func missingFontIsExplainedBeforeTraining() throws {
+        let folder = try temporaryFolder().appendingPathComponent("out")
+        let result = try runProgram(
+            ddpmExecutable, ["demo", "--output", folder.path, "--steps", "1"], environment: ["DDPM_FONT": "/nonexistent/Font.ttf"])
+        #expect(result.status == 1)
+        #expect(
+            result.standardError.contains("/nonexistent/Font.ttf") && result.standardError.contains("DDPM_FONT"), "\(result.standardError)")
+        #expect(result.standardError.contains("fonts-dejavu-core"), "\(result.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
     }
 
     @Test func demoRejectsBadFlags() throws {

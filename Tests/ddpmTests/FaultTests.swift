@@ -53,8 +53,23 @@ struct FaultTests {
         #expect(try step(run) == 4)
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: run.path).sorted() == [
-                "checkpoint", "checkpoint-00000004", "log.jsonl", "run.json",
+                "checkpoint", "checkpoint-00000004", "log.jsonl", "loss.png", "loss.svg", "run.json",
             ])
+    }
+
+    /// A loss curve that cannot be written (loss.png is a folder) is noted once; training goes on.
+    @Test func aLossCurveThatCannotBeWrittenDoesNotStopTraining() throws {
+        let run = try temporaryFolder().appendingPathComponent("run")
+        #expect(try runDDPM(["train", "--output", run.path, "--steps", "2"] + Self.toy).status == 0)
+        let picture = run.appendingPathComponent("loss.png")
+        try FileManager.default.removeItem(at: picture)
+        try FileManager.default.createDirectory(at: picture.appendingPathComponent("in the way"), withIntermediateDirectories: true)
+        let result = try runDDPM(
+            ["train", "--output", run.path, "--resume", "--steps", "6", "--checkpoint-every", "2", "--threads", "1"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let notes = result.standardError.components(separatedBy: "Training goes on without the loss curve.")
+        #expect(notes.count == 2 && notes[0].contains(picture.path), "\(result.standardError)")
+        #expect(try step(run) == 6)
     }
 
     @Test func aLogThatCannotBeWrittenLosesLinesNotTheRun() throws {
@@ -97,7 +112,8 @@ struct FaultTests {
         let (process, _, err) = try SignalTests.start(
             ["train", "--output", run.path, "--steps", "100000", "--checkpoint-every", "50"] + Self.toy, in: run.deletingLastPathComponent()
         )
-        SignalTests.waitFor(run.appendingPathComponent("checkpoint"), seconds: 30)
+        // loss.svg is written last after a save: then nothing is being written until the next one.
+        SignalTests.waitFor(run.appendingPathComponent("loss.svg"), seconds: 30)
         try FileManager.default.removeItem(at: run)
         process.waitUntilExit()
         let message = try String(contentsOf: err, encoding: .utf8)

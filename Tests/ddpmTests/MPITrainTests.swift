@@ -126,7 +126,10 @@ struct MPITrainTests {
         }
         // Rank 0 alone wrote the folder: one log line per step, one checkpoint.
         #expect(try losses(a).count == setting.steps)
-        #expect(try folderContents(a) == ["checkpoint", String(format: "checkpoint-%08d", setting.steps), "log.jsonl", "run.json"])
+        #expect(
+            try folderContents(a) == [
+                "checkpoint", String(format: "checkpoint-%08d", setting.steps), "log.jsonl", "loss.png", "loss.svg", "run.json",
+            ])
         // Two 2-rank runs: the same files, bit for bit.
         for name in [Checkpoint.modelName, Checkpoint.emaName, Checkpoint.optimizerName, Checkpoint.stateName] {
             #expect(

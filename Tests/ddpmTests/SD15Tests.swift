@@ -55,9 +55,15 @@ struct SD15Tests {
             "--output", folder.path, "--threads", "1",
         ])
         #expect(result.status == 0, "\(result.standardError)")
-        for name in ["data-vs-samples.png", "processes.png", "drift.png", "loss.png", "samples.csv", "loss.csv"] {
+        for name in [
+            "data-vs-samples.png", "processes.png", "drift.png", "loss.png", "data-vs-samples.svg", "processes.svg", "drift.svg",
+            "loss.svg",
+            "samples.csv", "loss.csv",
+        ] {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name) missing")
-            #expect(result.standardOutput.contains("wrote \(folder.path)/\(name)") || name.hasSuffix(".csv"), "\(name) not reported")
+            #expect(
+                result.standardOutput.contains("wrote \(folder.path)/\(name)") || name.hasSuffix(".csv") || name.hasSuffix(".svg"),
+                "\(name) not reported")
         }
         let drift = try PNGCodec.read(from: folder.appendingPathComponent("drift.png"))
         #expect(drift.width > 600 && drift.height > 300)

@@ -1,8 +1,13 @@
 // End-to-end tests of `ddpm train` and `ddpm sample` on tiny settings.
 import DDPMTestSupport
+import DDPMImaging
 import DDPMTraining
 import Foundation
 import Testing
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 @Suite("train and sample")
 struct TrainSampleTests {
@@ -29,7 +34,7 @@ struct TrainSampleTests {
         }
         // The link is the only checkpoint folder: no partial saves or older checkpoints are left behind.
         let entries = try FileManager.default.contentsOfDirectory(atPath: run.path).sorted()
-        #expect(entries == ["checkpoint", "checkpoint-00000004", "log.jsonl", "run.json"], "\(entries)")
+        #expect(entries == ["checkpoint", "checkpoint-00000004", "log.jsonl", "loss.png", "loss.svg", "run.json"], "\(entries)")
         #expect(try losses(run).count == 4)
         // run.json records the toolkit that started the run, as `ddpm --version` prints it.
         let settings = try TrainingConfiguration.load(from: run.appendingPathComponent("run.json")).configuration
@@ -45,6 +50,7 @@ struct TrainSampleTests {
         let csv = try String(contentsOf: out.appendingPathComponent("samples.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 8)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.png").path))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.svg").path), "the scatter plot as SVG")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.npy").path))
 
         let ddim = try runDDPM([
@@ -57,6 +63,29 @@ struct TrainSampleTests {
         let again = try runDDPM(["train", "--output", run.path, "--steps", "4"] + Self.toy)
         #expect(again.status != 0)
         #expect(again.standardError.contains("--resume"))
+    }
+
+    /// loss.png and loss.svg are redrawn at every checkpoint from log.jsonl: after the checkpoint
+    /// at step 10 the curve has 10 points, after the last 30; the SVG is well-formed XML.
+    @Test func trainDrawsTheLossCurveAtEachCheckpoint() throws {
+        let run = try temporaryFolder().appendingPathComponent("run")
+        let first = try runDDPM(["train", "--output", run.path, "--steps", "10", "--checkpoint-every", "10"] + Self.toy)
+        #expect(first.status == 0, "\(first.standardError)")
+        let svgURL = run.appendingPathComponent("loss.svg")
+        func points() throws -> Int {
+            let svg = try String(contentsOf: svgURL, encoding: .utf8)
+            #expect(XMLParser(data: Data(svg.utf8)).parse(), "loss.svg is not well-formed")
+            #expect(svg.contains(">training loss</text>") && svg.contains(">step</text>"))
+            let polyline = try #require(svg.split(separator: "\n").first { $0.hasPrefix("<polyline") })
+            return polyline.split(separator: "\"")[1].split(separator: " ").count
+        }
+        #expect(try points() == 10)
+        let resumed = try runDDPM(
+            ["train", "--output", run.path, "--resume", "--steps", "30", "--checkpoint-every", "10", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try points() == 30)
+        let png = try PNGCodec.read(from: run.appendingPathComponent("loss.png"))
+        #expect(png.width == 640 && png.height == 400)
     }
 
     @Test func resumeIsBitForBit() throws {

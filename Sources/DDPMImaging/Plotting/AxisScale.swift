@@ -83,8 +83,14 @@ public struct AxisScale: Equatable, Sendable {
     }
 
     /// Labels for `ticks`: fixed notation with as many decimals as the spacing needs (0.25, 10, 1.5),
-    /// or `1e-3`-style exponents for very small or large magnitudes and for log axes.
+    /// or `1e−3`-style exponents for very small or large magnitudes and for log axes; negative
+    /// numbers and exponents take the minus sign − (U+2212), as typeset mathematics does.
     public func labels(for ticks: [Double]) -> [String] {
+        plainLabels(for: ticks).map { $0.replacingOccurrences(of: "-", with: "−") }
+    }
+
+    /// ``labels(for:)`` with ASCII hyphen-minus signs.
+    func plainLabels(for ticks: [Double]) -> [String] {
         let largest = ticks.map { abs($0) }.max() ?? 0
         if isLogarithmic || largest >= 1e5 || (largest > 0 && largest < 1e-3) {
             let labels = ticks.map { Self.exponential($0) }
@@ -93,11 +99,11 @@ public struct AxisScale: Equatable, Sendable {
             return ticks.map { String(format: "%.3g", $0) }
         }
         let step = ticks.count > 1 ? abs(ticks[1] - ticks[0]) : max(largest, 1)
-        let decimals = max(0, min(6, Int((-log10(step) + 1e-9).rounded(.up))))
+        let decimals = max(0, min(6, Int((-log10(step) - 1e-9).rounded(.up))))
         return ticks.map { String(format: "%.\(decimals)f", $0) }
     }
 
-    /// `1e-3`, `2.5e4`, `1`, `10`, `0.1` style: short, in the bitmap font's characters.
+    /// `1e-3`, `2.5e4`, `1`, `10`, `0.1` style: short.
     static func exponential(_ value: Double) -> String {
         if value == 0 { return "0" }
         let exponent = Int(floor(log10(abs(value))))

@@ -1,4 +1,4 @@
-// Canvas: an RGB8 drawing surface with pixels, lines, discs, rectangles, arrows and bitmap text.
+// Canvas: an RGB8 drawing surface with pixels, lines, discs, rectangles, arrows and anti-aliased text.
 import Foundation
 
 /// A mutable RGB8 image to draw on; coordinates are pixels, (0, 0) at the top left.
@@ -94,33 +94,54 @@ public struct Canvas: Sendable {
     /// `headLength` pixels (shortened to 40 % of the shaft for short arrows).
     public mutating func arrow(from tail: (Double, Double), to head: (Double, Double), _ color: Color, headLength: Double = 6) {
         line(from: tail, to: head, color)
+        for end in Self.barbs(from: tail, to: head, headLength: headLength) { line(from: head, to: end, color) }
+    }
+
+    /// The far ends of an arrow's two barbs (none for an arrow shorter than half a pixel).
+    static func barbs(from tail: (Double, Double), to head: (Double, Double), headLength: Double) -> [(Double, Double)] {
         let dx = head.0 - tail.0, dy = head.1 - tail.1
         let length = (dx * dx + dy * dy).squareRoot()
-        guard length > 0.5 else { return }
+        guard length > 0.5 else { return [] }
         let barb = min(headLength, 0.4 * length)
         let angle = atan2(dy, dx)
-        for side in [-1.0, 1.0] {
+        return [-1.0, 1.0].map { side in
             let a = angle + Double.pi - side * 25 * Double.pi / 180
-            line(from: head, to: (head.0 + barb * cos(a), head.1 + barb * sin(a)), color)
+            return (head.0 + barb * cos(a), head.1 + barb * sin(a))
         }
     }
 
-    /// Draws `text` with its top-left corner at (x, y) in the 5×7 bitmap font, `scale` pixels per font pixel.
-    public mutating func text(_ text: String, x: Int, y: Int, _ color: Color = .black, scale: Int = 1) {
-        var penX = x
-        for character in text {
-            let rows = BitmapFont.glyph(character)
-            for (row, bits) in rows.enumerated() {
-                for column in 0..<BitmapFont.glyphWidth where bits & (1 << (4 - column)) != 0 {
-                    fillRect(x: penX + column * scale, y: y + row * scale, width: scale, height: scale, color)
+    /// Blends `color` over one pixel with `coverage` (0: unchanged, 255: `color`), as anti-aliased
+    /// text is drawn.
+    public mutating func blend(_ x: Int, _ y: Int, _ color: Color, coverage: UInt8) {
+        guard coverage > 0, x >= 0, y >= 0, x < image.width, y < image.height else { return }
+        if let c = clip, x < c.x || y < c.y || x >= c.x + c.width || y >= c.y + c.height { return }
+        let i = (y * image.width + x) * 3
+        let a = Int(coverage)
+        for (k, value) in [color.red, color.green, color.blue].enumerated() {
+            let old = Int(image.pixels[i + k])
+            image.pixels[i + k] = UInt8((old * (255 - a) + Int(value) * a + 127) / 255)
+        }
+    }
+
+    /// Draws one line of `text` in `font` at `size` pixels per em, anti-aliased, with its baseline
+    /// at `baseline`, starting at, centred on or ending at `x` (`anchor`).
+    public mutating func text(
+        _ text: String, x: Int, baseline: Int, size: Int, anchor: TextAnchor = .start, _ color: Color = .black, font: FontFace
+    ) {
+        let (glyphs, width) = font.layout(text, size: size)
+        let start =
+            switch anchor {
+            case .start: x
+            case .middle: x - width / 2
+            case .end: x - width
+            }
+        for (glyph, offset) in glyphs {
+            let left = start + offset + glyph.left, top = baseline - glyph.top
+            for row in 0..<glyph.rows {
+                for column in 0..<glyph.width {
+                    blend(left + column, top + row, color, coverage: glyph.coverage[row * glyph.width + column])
                 }
             }
-            penX += BitmapFont.advance * scale
         }
-    }
-
-    /// Draws `text` horizontally centred on `centerX`.
-    public mutating func text(_ text: String, centerX: Int, y: Int, _ color: Color = .black, scale: Int = 1) {
-        self.text(text, x: centerX - BitmapFont.width(of: text, scale: scale) / 2, y: y, color, scale: scale)
     }
 }

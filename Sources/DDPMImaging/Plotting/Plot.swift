@@ -1,4 +1,5 @@
-// Plot: a tiny rasterising plotter — scatter, line and arrow (quiver) layers on framed, ticked axes.
+// Plot: a small plotter — scatter, line and arrow (quiver) layers on framed, ticked axes — drawn as
+// PNG pixels or as SVG.
 import Foundation
 
 /// One thing drawn on a plot's axes. Coordinates are in data units.
@@ -36,13 +37,13 @@ public enum PlotLayer: Sendable {
 /// ```swift
 /// var plot = Plot(title: "swiss roll")
 /// plot.scatter(x: xs, y: ys)
-/// try plot.render(width: 400, height: 400).writePNG(to: url)
+/// try plot.write(to: url, width: 400, height: 400)  // url (PNG) and the SVG beside it
 /// ```
 /// Axis ranges are automatic (data range plus 5 %) unless `xRange` / `yRange` are set; fixed
 /// ranges make panels comparable ("data | samples"). `logY` draws the y axis in base 10 (values
 /// ≤ 0 are dropped), for loss curves.
 public struct Plot: Sendable {
-    /// The title above the axes, drawn at twice the font size; empty for none.
+    /// The title above the axes (``titleSize``); empty for none.
     public var title: String
     /// The x-axis label, centred below the tick labels; empty for none.
     public var xLabel: String
@@ -109,11 +110,15 @@ public struct Plot: Sendable {
         public var x: Int, y: Int, width: Int, height: Int
     }
 
-    /// The axes rectangle for an image of the given size (margins leave room for labels).
+    /// Text sizes in pixels per em: the title, the axis labels, the tick labels and the legend.
+    public static let titleSize = 15, labelSize = 12, tickSize = 11
+
+    /// The axes rectangle for an image of the given size (margins leave room for the title, the
+    /// labels and the tick labels).
     public func frame(width: Int, height: Int) -> Frame {
-        let left = 8 + 8 * BitmapFont.advance
-        let top = title.isEmpty ? 10 : 24
-        let bottom = 22 + (xLabel.isEmpty ? 0 : 12)
+        let left = 56
+        let top = 10 + (title.isEmpty ? 0 : 20) + (yLabel.isEmpty ? 0 : 14)
+        let bottom = 22 + (xLabel.isEmpty ? 0 : 16)
         let right = 12
         return Frame(x: left, y: top, width: max(10, width - left - right), height: max(10, height - top - bottom))
     }
@@ -130,72 +135,118 @@ public struct Plot: Sendable {
         return (xs, ys)
     }
 
-    /// Draws the plot into a new RGB8 image.
-    public func render(width: Int = 400, height: Int = 400) -> RasterImage {
-        var canvas = Canvas(width: width, height: height)
-        let f = frame(width: width, height: height)
+    /// Draws the plot into a new RGB8 image, its text in `font` (``FontFace/standard()`` when nil).
+    /// - Throws: ``ImagingError/fontMissing(path:fromEnvironment:)`` when the font file is missing.
+    public func render(width: Int = 400, height: Int = 400, font: FontFace? = nil) throws -> RasterImage {
+        var surface = RasterSurface(canvas: Canvas(width: width, height: height), font: try font ?? FontFace.standard())
+        draw(on: &surface, x: 0, y: 0, width: width, height: height)
+        return surface.canvas.image
+    }
+
+    /// The plot as an SVG document with the layout of ``render(width:height:font:)``: text as
+    /// `<text>` elements, lines and frames as lines, polylines and rectangles, points as circles.
+    /// - Throws: ``ImagingError/fontMissing(path:fromEnvironment:)`` when the font file (whose
+    ///   advances size the legend) is missing.
+    public func svg(width: Int = 400, height: Int = 400, font: FontFace? = nil) throws -> String {
+        var surface = SVGSurface(width: width, height: height, font: try font ?? FontFace.standard())
+        draw(on: &surface, x: 0, y: 0, width: width, height: height)
+        return surface.document
+    }
+
+    /// Writes the plot as the PNG `url` and as an SVG beside it (the same name with `.svg`, see
+    /// ``Figure/svgURL(beside:)``); returns the SVG's URL.
+    @discardableResult
+    public func write(to url: URL, width: Int = 400, height: Int = 400, font: FontFace? = nil) throws -> URL {
+        try Figure([self], columns: 1, panelWidth: width, panelHeight: height, spacing: 0).write(to: url, font: font)
+    }
+
+    /// Draws the plot into the `width × height` rectangle at (x, y) of `surface`.
+    func draw<S: Surface>(on surface: inout S, x originX: Int, y originY: Int, width: Int, height: Int) {
+        var f = frame(width: width, height: height)
+        f.x += originX
+        f.y += originY
         let (xs, ys) = scales()
+        // Points beyond ±2²⁰ pixels (huge or non-finite values) break lines and are not drawn.
+        let limit = Double(1 << 20)
         func px(_ x: Double) -> Double { Double(f.x) + xs.fraction(x) * Double(f.width - 1) }
         func py(_ y: Double) -> Double { Double(f.y + f.height - 1) - ys.fraction(y) * Double(f.height - 1) }
+        func point(_ x: Double, _ y: Double) -> (Double, Double)? {
+            let p = (px(x), py(y))
+            return p.0.isFinite && p.1.isFinite && abs(p.0) < limit && abs(p.1) < limit ? p : nil
+        }
+        let font = surface.font
 
         // 1. Title and axis labels.
-        if !title.isEmpty { canvas.text(title, centerX: width / 2, y: 6, scale: 2) }
-        if !xLabel.isEmpty { canvas.text(xLabel, centerX: f.x + f.width / 2, y: f.y + f.height + 20) }
-        if !yLabel.isEmpty { canvas.text(yLabel, x: 4, y: max(0, f.y - 10)) }
+        if !title.isEmpty {
+            surface.text(
+                title, x: originX + width / 2, baseline: originY + 6 + font.ascent(size: Self.titleSize) - 2, size: Self.titleSize,
+                anchor: .middle, .black)
+        }
+        if !xLabel.isEmpty {
+            surface.text(
+                xLabel, x: f.x + f.width / 2, baseline: f.y + f.height + 20 + font.ascent(size: Self.labelSize) - 2,
+                size: Self.labelSize, anchor: .middle, .black)
+        }
+        if !yLabel.isEmpty { surface.text(yLabel, x: originX + 6, baseline: f.y - 5, size: Self.labelSize, anchor: .start, .black) }
 
         // 2. Grid, ticks and tick labels.
         let xTicks = xs.ticks(), yTicks = ys.ticks()
+        let tickBaseline = f.y + f.height + 5 + font.ascent(size: Self.tickSize) - 1
         for (tick, label) in zip(xTicks, xs.labels(for: xTicks)) {
             let x = Int(px(tick).rounded())
-            if showGrid { canvas.line(x, f.y, x, f.y + f.height - 1, .lightGray) }
-            canvas.line(x, f.y + f.height, x, f.y + f.height + 3, .black)
-            canvas.text(label, centerX: x, y: f.y + f.height + 6)
+            if showGrid { surface.line(x, f.y, x, f.y + f.height - 1, .lightGray) }
+            surface.line(x, f.y + f.height, x, f.y + f.height + 3, .black)
+            surface.text(label, x: x, baseline: tickBaseline, size: Self.tickSize, anchor: .middle, .black)
         }
         for (tick, label) in zip(yTicks, ys.labels(for: yTicks)) {
             let y = Int(py(tick).rounded())
-            if showGrid { canvas.line(f.x, y, f.x + f.width - 1, y, .lightGray) }
-            canvas.line(f.x - 4, y, f.x - 1, y, .black)
-            canvas.text(label, x: f.x - 6 - BitmapFont.width(of: label), y: y - 3)
+            if showGrid { surface.line(f.x, y, f.x + f.width - 1, y, .lightGray) }
+            surface.line(f.x - 4, y, f.x - 1, y, .black)
+            surface.text(label, x: f.x - 6, baseline: y + Self.tickSize * 4 / 11, size: Self.tickSize, anchor: .end, .black)
         }
 
         // 3. Layers, clipped to the axes.
-        canvas.clip = (f.x, f.y, f.width, f.height)
+        surface.setClip((f.x, f.y, f.width, f.height))
         for layer in layers {
             switch layer {
             case let .scatter(x, y, color, radius, _):
-                for (a, b) in zip(x, y) where a.isFinite && b.isFinite {
-                    canvas.disc(px(a), py(b), radius: radius, color)
-                }
+                surface.discs(zip(x, y).compactMap { point($0, $1) }, radius: radius, color)
             case let .line(x, y, color, thickness, _):
-                var previous: (Double, Double)?
+                var run: [(Double, Double)] = []
                 for (a, b) in zip(x, y) {
-                    let point = (px(a), py(b))
-                    guard point.0.isFinite && point.1.isFinite else { previous = nil; continue }
-                    if let p = previous { canvas.line(from: p, to: point, color, thickness: thickness) }
-                    previous = point
+                    if let p = point(a, b) {
+                        run.append(p)
+                    } else {
+                        surface.polyline(run, color, thickness: thickness)
+                        run = []
+                    }
                 }
+                surface.polyline(run, color, thickness: thickness)
             case let .arrows(x, y, dx, dy, color, _):
-                for i in x.indices {
-                    canvas.arrow(from: (px(x[i]), py(y[i])), to: (px(x[i] + dx[i]), py(y[i] + dy[i])), color)
-                }
+                surface.arrows(
+                    x.indices.compactMap { i in
+                        guard let tail = point(x[i], y[i]), let head = point(x[i] + dx[i], y[i] + dy[i]) else { return nil }
+                        return (tail, head)
+                    }, color)
             }
         }
-        canvas.clip = nil
+        surface.setClip(nil)
 
         // 4. Frame and legend on top.
-        canvas.strokeRect(x: f.x - 1, y: f.y - 1, width: f.width + 2, height: f.height + 2, .black)
+        surface.strokeRect(x: f.x - 1, y: f.y - 1, width: f.width + 2, height: f.height + 2, .black)
         let labelled = layers.compactMap { layer in layer.label.map { ($0, layer.color) } }
         if !labelled.isEmpty {
-            let boxWidth = 22 + (labelled.map { BitmapFont.width(of: $0.0) }.max() ?? 0)
+            let row = Self.tickSize + 4
+            let boxWidth = 28 + (labelled.map { font.width(of: $0.0, size: Self.tickSize) }.max() ?? 0)
+            let boxHeight = 6 + row * labelled.count
             let x0 = f.x + f.width - boxWidth - 4, y0 = f.y + 4
-            canvas.fillRect(x: x0, y: y0, width: boxWidth, height: 6 + 11 * labelled.count, .white)
-            canvas.strokeRect(x: x0, y: y0, width: boxWidth, height: 6 + 11 * labelled.count, .gray)
+            surface.fillRect(x: x0, y: y0, width: boxWidth, height: boxHeight, .white)
+            surface.strokeRect(x: x0, y: y0, width: boxWidth, height: boxHeight, .gray)
             for (i, (label, color)) in labelled.enumerated() {
-                let y = y0 + 4 + 11 * i
-                canvas.fillRect(x: x0 + 4, y: y + 1, width: 10, height: 5, color)
-                canvas.text(label, x: x0 + 18, y: y, .black)
+                let top = y0 + 3 + row * i
+                surface.fillRect(x: x0 + 5, y: top + row / 2 - 2, width: 12, height: 4, color)
+                surface.text(label, x: x0 + 22, baseline: top + row - 4, size: Self.tickSize, anchor: .start, .black)
             }
         }
-        return canvas.image
     }
 }
