@@ -14,6 +14,8 @@ extension Plot {
     /// - Parameters:
     ///   - steps: the step of each loss; nil: 1, 2, 3, …
     ///   - losses: the loss of each step; non-finite values break the curve.
+    ///   - title: the plot's title.
+    ///   - maximumPoints: the most points a curve is drawn through.
     public static func lossCurve(
         steps: [Double]? = nil, losses: [Double], title: String = FigureText.trainingLoss, maximumPoints: Int = 2000
     )
