@@ -1,5 +1,6 @@
 // Images from a NumPy array: uint8 N × H × W × C or N × H × W in an .npy file or an .npz archive
 // (`arr_0`, improved-diffusion's and `ddpm sample`'s convention).
+import DDPMImaging
 import DDPMNeuralNetworks
 import Foundation
 
@@ -32,14 +33,11 @@ public enum ArrayFile {
             throw DatasetError.wrongFormat(url, reason: "shape \(array.shape); \(hint)")
         }
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
-        // N × H × W × C → N × C × H × W.
-        var planar = [UInt8](repeating: 0, count: bytes.count)
-        for i in 0..<n {
-            for p in 0..<(h * w) {
-                for k in 0..<c { planar[(i * c + k) * h * w + p] = bytes[(i * h * w + p) * c + k] }
-            }
+        let size = h * w * c
+        let images = (0..<n).map { i in
+            RasterImage(width: w, height: h, format: c == 1 ? .gray : .rgb, pixels: Array(bytes[(i * size)..<((i + 1) * size)]))
         }
-        return Dataset(name: "npy \(url.lastPathComponent)", images: planar, channels: c, height: h, width: w)
+        return Dataset(name: "npy \(url.lastPathComponent)", rasterImages: images)
     }
 
     /// What the file must hold.

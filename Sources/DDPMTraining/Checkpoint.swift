@@ -184,7 +184,7 @@ public enum Checkpoint {
 
     /// Whether `name` is a checkpoint folder's name, `checkpoint-` and eight digits.
     public static func isCheckpointFolderName(_ name: String) -> Bool {
-        name.count == 19 && name.hasPrefix("checkpoint-") && name.dropFirst(11).allSatisfy(\.isASCII) && Int(name.dropFirst(11)) != nil
+        name.count == 19 && name.hasPrefix("checkpoint-") && name.utf8.dropFirst(11).allSatisfy { (0x30...0x39).contains($0) }
     }
 
     /// The run folder and checkpoint of a kept (or current) `checkpoint-STEP` folder given

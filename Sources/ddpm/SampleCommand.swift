@@ -268,13 +268,14 @@ struct SampleCommand: ParsableCommand {
             var noise = ExampleNoise(seed: options.seed, examples: batch)
             // x_T: drawn first from the samples' generators (as the samplers draw it), then replaced by
             // the given one, so that the chain's later draws are the same whether x_T was drawn or given.
+            let isWritten = written.contains(batch)
             var start: Tensor?
-            if chain.startsFromGaussianNoise {
+            if chain.startsFromGaussianNoise, !isWritten || saveInitialNoise {
                 start = noise.normal(shape: [n] + exampleShape, dtype: .float32)
                 if let given { start = given.sliced(axis: 0, range: batch) }
             }
             if saveInitialNoise, let start { drawn += start.floats }
-            if written.contains(batch) {
+            if isWritten {
                 values += try files.readImages(batch).map(Float.init)
                 continue
             }

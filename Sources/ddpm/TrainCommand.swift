@@ -257,9 +257,10 @@ struct TrainCommand: ParsableCommand {
             String($0.dropFirst(2).prefix { $0 != "=" })
         })
 
-    /// The settings of --config for data with examples of `shape`, with the flags given applied.
-    func fileConfiguration(_ path: String, exampleShape shape: [Int]) throws -> TrainingConfiguration {
-        var c = try CommandFailure.wrap("--config: ") { try TrainingConfiguration.load(from: URL(fileURLWithPath: path)).configuration }
+    /// The settings `file` read from --config `path`, for data with examples of `shape`, with the
+    /// flags given applied.
+    func fileConfiguration(_ file: TrainingConfiguration, path: String, exampleShape shape: [Int]) throws -> TrainingConfiguration {
+        var c = file
         guard c.exampleShape == shape else {
             throw CommandFailure(
                 "--config \(path): its network takes examples of shape \(c.exampleShape), but --data \(data ?? c.data) gives \(shape).")
@@ -285,8 +286,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The settings of a new run from the flags, for data with examples of `shape`.
-    func newConfiguration(exampleShape shape: [Int]) throws -> TrainingConfiguration {
-        if let config { return try fileConfiguration(config, exampleShape: shape) }
+    /// `file` is the --config file's settings, when one is given.
+    func newConfiguration(exampleShape shape: [Int], file: TrainingConfiguration? = nil) throws -> TrainingConfiguration {
+        if let config, let file { return try fileConfiguration(file, path: config, exampleShape: shape) }
         if let modelConfig { return try customConfiguration(modelConfig, exampleShape: shape) }
         guard let architecture = model ?? ModelArchitecture.defaultFor(exampleShape: shape) else {
             throw CommandFailure(
@@ -369,7 +371,7 @@ struct TrainCommand: ParsableCommand {
             }
             let dataSeed = file != nil && !Self.givenFlags.contains("seed") ? file!.seed : seed
             let dataset = try CommandFailure.wrap("--data: ") { try TrainingRun.loadData(data ?? file!.data, seed: dataSeed) }
-            return (dataset, try checkedConfiguration(for: dataset))
+            return (dataset, try checkedConfiguration(for: dataset, file: file))
         }
         guard world.size == 1 else {
             return try TrainingRun.start(configuration, dataset: dataset, in: folder, communicator: world, bucketBytes: bucketBytes)
@@ -377,12 +379,12 @@ struct TrainCommand: ParsableCommand {
         return try CommandFailure.wrap("") { try TrainingRun.start(configuration, dataset: dataset, in: folder) }
     }
 
-    /// The settings of the flags for `dataset`, checked against it.
-    func checkedConfiguration(for dataset: Dataset) throws -> TrainingConfiguration {
-        let configuration = try newConfiguration(exampleShape: dataset.exampleShape)
+    /// The settings of the flags (and of the --config `file`) for `dataset`, checked against it.
+    func checkedConfiguration(for dataset: Dataset, file: TrainingConfiguration? = nil) throws -> TrainingConfiguration {
+        let configuration = try newConfiguration(exampleShape: dataset.exampleShape, file: file)
         let process = try CommandFailure.wrap("") { try configuration.process.makeProcess() }
         if dataset.isBinary, !process.diffusesBinaryData {
-            throw CommandFailure("--data \(data!) is binarised to {0, 1}; train binary data with --diffusion binomial.")
+            throw CommandFailure("--data \(configuration.data) is binarised to {0, 1}; train binary data with --diffusion binomial.")
         }
         if !dataset.isBinary, process.diffusesBinaryData {
             throw CommandFailure(
@@ -450,7 +452,7 @@ struct TrainCommand: ParsableCommand {
         // A new run's FID settings are checked before anything is written; a resumed run's come from run.json.
         if !resume, let settings = fidSettings(nil) { try checkFID(settings, world: world) }
         // The font of loss.png, checked before anything is written (rank 0 alone draws).
-        try world.agree { if isRoot { _ = try CommandFailure.wrap("") { try FontFace.standard() } } }
+        try world.agree { if isRoot { try Pictures.requireFont() } }
         let run = resume ? try resumeRun(in: folder, world: world) : try startRun(in: folder, world: world)
         run.replicaCheckInterval = checkReplicasEvery
         let fid = try run.configuration.fid.map { settings in

@@ -56,20 +56,9 @@ struct SampleFiles {
         batch.allSatisfy { FileManager.default.fileExists(atPath: pngURL($0).path) }
     }
 
-    /// [N, C, H, W] samples in [−1, 1] as interleaved H × W × C bytes per sample, in sample order.
-    func bytes(of samples: Tensor) -> [UInt8] {
-        let values = samples.converted(to: .float32).floats
-        let (c, h, w) = (channels, height, width)
-        var bytes = [UInt8](repeating: 0, count: values.count)
-        for i in 0..<samples.shape[0] {
-            for y in 0..<h {
-                for x in 0..<w {
-                    for k in 0..<c { bytes[((i * h + y) * w + x) * c + k] = Pictures.byte(values[((i * c + k) * h + y) * w + x]) }
-                }
-            }
-        }
-        return bytes
-    }
+    /// [N, C, H, W] samples in [−1, 1] as interleaved H × W × C bytes per sample, in sample order
+    /// (the pixels of `Pictures.images`).
+    func bytes(of samples: Tensor) -> [UInt8] { Pictures.images(samples).flatMap(\.pixels) }
 
     /// The image of sample `i` of `bytes` (interleaved, `sampleBytes` per sample).
     func image(_ bytes: ArraySlice<UInt8>) -> RasterImage {
