@@ -21,8 +21,8 @@ struct FIDCommand: ParsableCommand {
             (DDPM: 3.17) use 50,000 samples against the training set; fewer samples give
             larger FIDs, so compare numbers of the same sample count and reference.
 
-            SAMPLES: a `ddpm sample` output folder (samples.npy), a folder of PNG
-            images, an .npy or .npz of uint8 N × H × W × C (improved-diffusion's arr_0),
+            SAMPLES: a `ddpm sample` output folder (its samples.npy, else samples.npz,
+            else images/), a folder of PNG or JPEG images, an .npy or .npz of uint8 N × H × W × C (improved-diffusion's arr_0),
             or a statistics .npz. --reference: a data spec (e.g. fashion-mnist,
             cifar10:DIR; with --split) or a statistics .npz (mu, sigma: pytorch-fid's
             format, as --save-stats writes it). Gray images are repeated to RGB.

@@ -99,6 +99,38 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
         #expect(abs(c.fid) <= 1e-6, "FID of a set against itself: \(c.fid)")
     }
 
+    /// A `ddpm sample` folder is read through its array (samples.npz when there is no samples.npy) or
+    /// its png-dir images, never through its grid samples.png.
+    @Test func aSampleFolderIsReadThroughItsArrayOrItsImages() throws {
+        let folder = try temporaryFolder()
+        let samples = images(4, 12, 12, 3, seed: 5), reference = folder.appendingPathComponent("reference.npy")
+        try NPYFile.write(samples, to: reference)
+        guard case let .uint8(bytes) = samples.elements else { return }
+        let npzFolder = folder.appendingPathComponent("npz"), pngFolder = folder.appendingPathComponent("png")
+        for sampled in [npzFolder, pngFolder] {
+            try FileManager.default.createDirectory(at: sampled.appendingPathComponent("images"), withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: sampled.appendingPathComponent("sampler.json"))
+            try RasterImage(width: 30, height: 30, format: .rgb, pixels: [UInt8](repeating: 9, count: 2700)).writePNG(
+                to: sampled.appendingPathComponent("samples.png"))
+        }
+        try NPZFile.write([("arr_0", samples)], to: npzFolder.appendingPathComponent("samples.npz"))
+        for i in 0..<4 {
+            try RasterImage(width: 12, height: 12, format: .rgb, pixels: Array(bytes[(i * 432)..<((i + 1) * 432)])).writePNG(
+                to: pngFolder.appendingPathComponent("images/00000\(i).png"))
+        }
+        for sampled in [npzFolder, pngFolder] {
+            let result = try runDDPM(
+                [
+                    "fid", sampled.path, "--reference", reference.path, "--weights", Self.weights.path, "--kid-subsets", "2", "--threads",
+                    "2",
+                ])
+            #expect(result.status == 0, "\(result.standardError)")
+            let fid = try decode(sampled.appendingPathComponent("fid.json"))
+            #expect(
+                fid.sampleCount == 4 && abs(fid.fid) <= 1e-6, "\(sampled.lastPathComponent): \(fid.sampleCount) samples, FID \(fid.fid)")
+        }
+    }
+
     /// `ddpm train --fid-every`: a line per evaluation in log.jsonl, the reference statistics cached and reused on --resume.
     @Test func trainingLogsFIDAndCachesTheReference() throws {
         let folder = try temporaryFolder().appendingPathComponent("run")

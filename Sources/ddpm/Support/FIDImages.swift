@@ -23,8 +23,8 @@ struct FIDImageSet {
         case statistics(FeatureStatistics, URL)
     }
 
-    /// Reads `path`: a folder holding samples.npy (a `ddpm sample` output), another folder (its PNG
-    /// files, any size), an NPY file (uint8 N×H×W×C or N×H×W), or an NPZ file (`arr_0`, else its
+    /// Reads `path`: a `ddpm sample` output folder (its samples.npy, else samples.npz, else the PNG
+    /// files of images/), another folder (its PNG and JPEG files, any size), an NPY file (uint8 N×H×W×C or N×H×W), or an NPZ file (`arr_0`, else its
     /// first array; or `mu` and `sigma`, which make it a statistics file).
     static func load(path: String, flag: String) throws -> Source {
         let url = URL(fileURLWithPath: path)
@@ -33,9 +33,11 @@ struct FIDImageSet {
             throw CommandFailure("\(flag) \(path): no such file or folder.")
         }
         if isFolder.boolValue {
-            let samples = url.appendingPathComponent("samples.npy")
-            if FileManager.default.fileExists(atPath: samples.path) {
-                return .images(try array(CommandFailure.wrap("\(flag) ") { try NPYFile.read(samples) }, name: samples.path, flag: flag))
+            // A `ddpm sample` folder: its array, else its png-dir images (never the grid samples.png).
+            let isSampleFolder = FileManager.default.fileExists(atPath: url.appendingPathComponent("sampler.json").path)
+            for name in ["samples.npy", "samples.npz"] + (isSampleFolder ? ["images"] : []) {
+                let written = url.appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: written.path) { return try load(path: written.path, flag: flag) }
             }
             let files = try CommandFailure.wrap("\(flag) \(path): ") { try PNGFolder.imageFiles(in: url) }
             return .images(
@@ -80,7 +82,7 @@ struct FIDImageSet {
 
     /// The images of a dataset (NCHW bytes, 1 or 3 channels), the first `limit` of them.
     static func dataset(_ dataset: Dataset, limit: Int?, description: String) throws -> FIDImageSet {
-        guard case let .images(bytes) = dataset.examples else {
+        guard dataset.isImages else {
             throw CommandFailure("--reference \(description): the data are points, not images.")
         }
         let (c, h, w) = (dataset.exampleShape[0], dataset.exampleShape[1], dataset.exampleShape[2])
@@ -90,9 +92,9 @@ struct FIDImageSet {
         let count = min(limit ?? dataset.count, dataset.count)
         return FIDImageSet(description: "\(description): \(count) images of \(h)×\(w)×\(c)", count: count) { i in
             var values = [Float](repeating: 0, count: 3 * h * w)
-            let base = i * c * h * w
+            let bytes = try dataset.imageBytes(at: i)
             for k in 0..<3 {
-                let source = base + (c == 1 ? 0 : k) * h * w
+                let source = bytes.startIndex + (c == 1 ? 0 : k) * h * w
                 for p in 0..<(h * w) { values[k * h * w + p] = Float(bytes[source + p]) / 255 }
             }
             return Tensor(values, shape: [1, 3, h, w])
