@@ -74,18 +74,20 @@ public struct BatchSampler {
     }
 
     /// The examples at stream positions `positions` as a batch (see `Dataset.batch(indices:flips:)`).
-    public mutating func batch(at positions: Range<Int>) -> Batch {
+    /// - Throws: `ImagingError` naming an image file that cannot be decoded.
+    public mutating func batch(at positions: Range<Int>) throws -> Batch {
         let (indices, flipped) = examples(at: positions)
         return Batch(
-            data: dataset.batch(indices: indices, flips: flipped), labels: dataset.labels(at: indices),
+            data: try dataset.batch(indices: indices, flips: flipped), labels: dataset.labels(at: indices),
             indices: indices, flipped: flipped)
     }
 
     /// Batch `step` (0-based) of `size` examples: positions step·size..<(step + 1)·size.
-    public mutating func batch(step: Int, size: Int) -> Batch {
+    /// - Throws: `ImagingError` naming an image file that cannot be decoded.
+    public mutating func batch(step: Int, size: Int) throws -> Batch {
         precondition(step >= 0 && size > 0, "BatchSampler.batch: step \(step) and size \(size) must be ≥ 0 and > 0")
         let (start, overflow) = step.multipliedReportingOverflow(by: size)
         precondition(!overflow, "BatchSampler.batch: step \(step) × size \(size) overflows")
-        return batch(at: start..<(start + size))
+        return try batch(at: start..<(start + size))
     }
 }

@@ -1,8 +1,9 @@
-// Dataset: examples held in memory (uint8 images or float points), converted to tensors per batch.
+// Dataset: examples held in memory (uint8 images or float points) or image files read as drawn,
+// converted to tensors per batch.
 import DDPMImaging
 import DDPMTensors
 
-/// A dataset held in memory.
+/// A dataset held in memory, or image files decoded as batches draw them (`ImageFileStore`).
 ///
 /// Images are stored as uint8, NCHW (`count × channels × height × width`), and only converted to
 /// `Float` when batched: `x / 127.5 − 1`, which maps 0…255 onto [−1, 1] (DDPM §4: "data scaled
@@ -15,6 +16,18 @@ public struct Dataset: Sendable {
         case images([UInt8])
         /// `count × D` coordinates, row-major.
         case points([Float])
+        /// Image files decoded when asked for, `C × H × W` bytes each.
+        case imageFiles(ImageFileStore)
+
+        /// Equal bytes or points; file stores only when they are the same store.
+        public static func == (a: Examples, b: Examples) -> Bool {
+            switch (a, b) {
+            case let (.images(x), .images(y)): x == y
+            case let (.points(x), .points(y)): x == y
+            case let (.imageFiles(x), .imageFiles(y)): x === y
+            default: false
+            }
+        }
     }
 
     /// A short name for logs ("fashion-mnist train", "swissroll").
@@ -46,6 +59,17 @@ public struct Dataset: Sendable {
         self.labels = labels
     }
 
+    /// Images read from files as they are drawn (see ``ImageFileStore``).
+    public init(name: String, imageFiles store: ImageFileStore) {
+        precondition(!store.files.isEmpty, "Dataset: no image files")
+        self.name = name
+        self.exampleShape = [store.channels, store.size, store.size]
+        self.count = store.files.count
+        self.examples = .imageFiles(store)
+        self.labels = nil
+        self.isBinary = store.binarize
+    }
+
     /// Points from row-major coordinates.
     public init(name: String, points: [Float], dimension: Int, labels: [Int]? = nil) {
         precondition(dimension > 0 && points.count % dimension == 0, "Dataset: \(points.count) values are not \(dimension)-D points")
@@ -58,8 +82,8 @@ public struct Dataset: Sendable {
 
     /// Whether the examples are images.
     public var isImages: Bool {
-        if case .images = examples { return true }
-        return false
+        if case .points = examples { return false }
+        return true
     }
 
     /// Elements per example.
@@ -68,31 +92,42 @@ public struct Dataset: Sendable {
     /// The examples at `indices` as one Float32 tensor: `[B, C, H, W]` scaled to [−1, 1] for
     /// images (to {0, 1} for binarised images), `[B, D]` for points. When `flips[i]` is true, image i is mirrored left–right
     /// (ignored for points).
-    public func batch(indices: [Int], flips: [Bool]? = nil) -> Tensor {
+    /// - Throws: `ImagingError` naming a file of an ``ImageFileStore`` that cannot be decoded.
+    public func batch(indices: [Int], flips: [Bool]? = nil) throws -> Tensor {
         precondition(flips == nil || flips!.count == indices.count, "Dataset.batch: \(flips!.count) flips for \(indices.count) indices")
         let size = exampleSize
         var values = [Float](repeating: 0, count: indices.count * size)
-        switch examples {
-        case let .points(points):
+        if case let .points(points) = examples {
             for (b, index) in indices.enumerated() {
                 precondition(index >= 0 && index < count, "Dataset.batch: index \(index) outside 0..<\(count)")
                 for k in 0..<size { values[b * size + k] = points[index * size + k] }
             }
-        case let .images(bytes):
-            let width = exampleShape[2], rows = size / width
-            let (divisor, offset): (Float, Float) = isBinary ? (255, 0) : (127.5, -1)
-            for (b, index) in indices.enumerated() {
-                precondition(index >= 0 && index < count, "Dataset.batch: index \(index) outside 0..<\(count)")
-                let flip = flips?[b] ?? false
-                for row in 0..<rows {
-                    let source = index * size + row * width, dest = b * size + row * width
-                    for x in 0..<width {
-                        values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) / divisor + offset
-                    }
+            return Tensor(values, shape: [indices.count] + exampleShape)
+        }
+        let width = exampleShape[2], rows = size / width
+        let (divisor, offset): (Float, Float) = isBinary ? (255, 0) : (127.5, -1)
+        for (b, index) in indices.enumerated() {
+            let bytes = try imageBytes(at: index)
+            let flip = flips?[b] ?? false
+            for row in 0..<rows {
+                let source = bytes.startIndex + row * width, dest = b * size + row * width
+                for x in 0..<width {
+                    values[dest + x] = Float(bytes[source + (flip ? width - 1 - x : x)]) / divisor + offset
                 }
             }
         }
         return Tensor(values, shape: [indices.count] + exampleShape)
+    }
+
+    /// Image `index` as its `C × H × W` bytes.
+    /// - Throws: `ImagingError` naming a file of an ``ImageFileStore`` that cannot be decoded.
+    public func imageBytes(at index: Int) throws -> ArraySlice<UInt8> {
+        precondition(index >= 0 && index < count, "Dataset: index \(index) outside 0..<\(count)")
+        switch examples {
+        case let .images(bytes): return bytes[(index * exampleSize)..<((index + 1) * exampleSize)]
+        case let .imageFiles(store): return try store.bytes(at: index)[...]
+        case .points: preconditionFailure("Dataset: \(name) holds points, not images")
+        }
     }
 
     /// Labels at `indices`, or nil when the dataset has none.
@@ -101,18 +136,10 @@ public struct Dataset: Sendable {
     }
 
     /// Image `index` as a `RasterImage` (gray for 1 channel, RGB for 3), e.g. for a data grid.
-    public func image(at index: Int) -> RasterImage {
-        guard case let .images(bytes) = examples else { preconditionFailure("Dataset.image: \(name) holds points, not images") }
+    /// - Throws: `ImagingError` naming a file of an ``ImageFileStore`` that cannot be decoded.
+    public func image(at index: Int) throws -> RasterImage {
         let (c, h, w) = (exampleShape[0], exampleShape[1], exampleShape[2])
-        precondition(c == 1 || c == 3, "Dataset.image: \(c) channels")
-        let base = index * c * h * w
-        var pixels = [UInt8](repeating: 0, count: h * w * c)
-        for y in 0..<h {
-            for x in 0..<w {
-                for k in 0..<c { pixels[(y * w + x) * c + k] = bytes[base + (k * h + y) * w + x] }
-            }
-        }
-        return RasterImage(width: w, height: h, format: c == 1 ? .gray : .rgb, pixels: pixels)
+        return rasterImage(planar: Array(try imageBytes(at: index)), channels: c, height: h, width: w)
     }
 
     /// The first `n` examples (or all, if fewer).
@@ -129,6 +156,8 @@ public struct Dataset: Sendable {
             return Dataset(
                 name: name, points: Array(points.prefix(n * exampleSize)), dimension: exampleShape[0],
                 labels: labels.map { Array($0.prefix(n)) })
+        case let .imageFiles(store):
+            return Dataset(name: name, imageFiles: store.prefix(n))
         }
     }
 }
@@ -139,13 +168,22 @@ extension Dataset {
     /// data still show black and white), batched as 0 and 1 for binomial diffusion (SD15 §2.4).
     /// Multi-channel images are thresholded per channel.
     public func binarized() -> Dataset {
-        guard case let .images(bytes) = examples else { preconditionFailure("Dataset.binarized: \(name) holds points, not images") }
-        var out = Dataset(
-            name: name + " binarized", images: bytes.map { $0 >= 128 ? 255 : 0 }, channels: exampleShape[0],
-            height: exampleShape[1], width: exampleShape[2], labels: labels)
-        out.isBinary = true
-        return out
+        switch examples {
+        case let .images(bytes):
+            var out = Dataset(
+                name: name + " binarized", images: bytes.map(Dataset.binaryByte), channels: exampleShape[0],
+                height: exampleShape[1], width: exampleShape[2], labels: labels)
+            out.isBinary = true
+            return out
+        case let .imageFiles(store):
+            return Dataset(name: name + " binarized", imageFiles: store.binarized())
+        case .points:
+            preconditionFailure("Dataset.binarized: \(name) holds points, not images")
+        }
     }
+
+    /// A byte thresholded at half intensity: 255 for 128…255, 0 below.
+    static func binaryByte(_ byte: UInt8) -> UInt8 { byte >= 128 ? 255 : 0 }
 
     /// Images given as HWC `RasterImage`s of one size and format (gray or RGB), stored as NCHW.
     public init(name: String, rasterImages: [RasterImage], labels: [Int]? = nil) {
@@ -153,16 +191,13 @@ extension Dataset {
         let first = rasterImages[0]
         precondition(first.format != .rgba, "Dataset: RGBA images; convert to .rgb first")
         let (c, h, w) = (first.channels, first.height, first.width)
-        var bytes = [UInt8](repeating: 0, count: rasterImages.count * c * h * w)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rasterImages.count * c * h * w)
         for (n, image) in rasterImages.enumerated() {
             precondition(
                 image.width == w && image.height == h && image.format == first.format,
                 "Dataset: image \(n) is \(image.width)×\(image.height) \(image.format), not \(w)×\(h) \(first.format)")
-            for y in 0..<h {
-                for x in 0..<w {
-                    for k in 0..<c { bytes[((n * c + k) * h + y) * w + x] = image.pixels[(y * w + x) * c + k] }
-                }
-            }
+            bytes += planarBytes(image)
         }
         self.init(name: name, images: bytes, channels: c, height: h, width: w, labels: labels)
     }

@@ -27,3 +27,29 @@ public func rasterImages(_ x: Tensor, scale: Int = 1) -> [RasterImage] {
         return RasterImage(width: sw, height: sh, format: c == 1 ? .gray : .rgb, pixels: pixels)
     }
 }
+
+/// The pixels of a gray or RGB image channel by channel (C × H × W), the order datasets store.
+public func planarBytes(_ image: RasterImage) -> [UInt8] {
+    precondition(image.format != .rgba, "planarBytes: RGBA images; convert to .rgb first")
+    let (c, h, w) = (image.channels, image.height, image.width)
+    var bytes = [UInt8](repeating: 0, count: c * h * w)
+    for y in 0..<h {
+        for x in 0..<w {
+            for k in 0..<c { bytes[(k * h + y) * w + x] = image.pixels[(y * w + x) * c + k] }
+        }
+    }
+    return bytes
+}
+
+/// The image whose channels are stored one after another (C × H × W bytes, C = 1 or 3).
+public func rasterImage(planar bytes: [UInt8], channels c: Int, height h: Int, width w: Int) -> RasterImage {
+    precondition(c == 1 || c == 3, "rasterImage: \(c) channels")
+    precondition(bytes.count == c * h * w, "rasterImage: \(bytes.count) bytes for \(c)×\(h)×\(w)")
+    var pixels = [UInt8](repeating: 0, count: h * w * c)
+    for y in 0..<h {
+        for x in 0..<w {
+            for k in 0..<c { pixels[(y * w + x) * c + k] = bytes[(k * h + y) * w + x] }
+        }
+    }
+    return RasterImage(width: w, height: h, format: c == 1 ? .gray : .rgb, pixels: pixels)
+}

@@ -7,15 +7,38 @@ import DDPMImaging
 public enum PNGFolder {
     /// The images, each decoded (`channels` 1 → gray, 3 → RGB; alpha composited on white),
     /// centre-cropped to its largest square and resized to `size × size` with `filter`.
+    ///
+    /// A folder whose decoded images fit in `memoryBudget` bytes is decoded whole, now; a larger
+    /// one becomes an ``ImageFileStore`` that decodes each file when a batch draws it and keeps up
+    /// to `memoryBudget` bytes of decoded images (the first file is decoded now, so that a folder
+    /// of unreadable files fails here). Both yield the same bytes and batches.
     /// - Throws: `.missingFile` / `.empty` for the folder; `ImagingError` naming a bad PNG or JPEG.
-    public static func load(directory: URL, size: Int, channels: Int = 3, filter: ResizeFilter = .area) throws -> Dataset {
+    public static func load(
+        directory: URL, size: Int, channels: Int = 3, filter: ResizeFilter = .area, memoryBudget: Int = defaultMemoryBudget
+    ) throws -> Dataset {
         precondition(channels == 1 || channels == 3, "PNGFolder.load: channels must be 1 or 3, got \(channels)")
         precondition(size > 0, "PNGFolder.load: size must be positive, got \(size)")
         let files = try imageFiles(in: directory)
+        let name = "png \(directory.lastPathComponent)"
+        let (decodedBytes, overflow) = files.count.multipliedReportingOverflow(by: channels * size * size)
+        if overflow || decodedBytes > memoryBudget {
+            let store = ImageFileStore(files: files, size: size, channels: channels, filter: filter, cacheBytes: memoryBudget)
+            _ = try store.bytes(at: 0)
+            return Dataset(name: name + " (decoded as drawn, cache \(memoryBudget >> 20) MiB)", imageFiles: store)
+        }
         let images = try files.map { url in
             try prepare(ImageFile.read(from: url, format: channels == 1 ? .gray : .rgb), size: size, filter: filter)
         }
-        return Dataset(name: "png \(directory.lastPathComponent)", rasterImages: images)
+        return Dataset(name: name, rasterImages: images)
+    }
+
+    /// The decoded bytes a folder may take before it is read as batches draw it: a quarter of the
+    /// machine's memory, or `DDPM_IMAGE_MEMORY_MB` mebibytes when that is set.
+    public static var defaultMemoryBudget: Int {
+        if let text = ProcessInfo.processInfo.environment["DDPM_IMAGE_MEMORY_MB"], let megabytes = Int(text), megabytes >= 0 {
+            return megabytes.multipliedReportingOverflow(by: 1 << 20).overflow ? Int.max : megabytes << 20
+        }
+        return Int(clamping: ProcessInfo.processInfo.physicalMemory / 4)
     }
 
     /// Centre crop to a square, then resize to `size × size`.

@@ -66,7 +66,7 @@ extension DemoCommand {
         var dataGenerator = generator.split()
         let data = ToyData.swissRoll(count: 10_000, generator: &dataGenerator)
         let heldOut = ToyData.swissRoll(count: 2000, generator: &dataGenerator)
-        let heldOutPoints = heldOut.batch(indices: Array(0..<heldOut.count))
+        let heldOutPoints = try heldOut.batch(indices: Array(0..<heldOut.count))
         let process = ProcessConfiguration(
             kind: .gaussian, schedule: Self.sd15Betas, timesteps: Self.sd15StepCount,
             gaussian: GaussianChoices(prediction: .noise, variance: .learned, loss: .vlb, decoder: .continuous))
@@ -103,7 +103,7 @@ extension DemoCommand {
 
         // 6. Forward process at t = T/2 and T (eq. 4); the drift on a grid.
         var noiseGenerator = generator.split()
-        let x0 = data.batch(indices: Array(0..<min(count, data.count)))
+        let x0 = try data.batch(indices: Array(0..<min(count, data.count)))
         func forward(_ t: Int) throws -> [Float] {
             let noise = Tensor.randomNormal(shape: x0.shape, generator: &noiseGenerator)
             return try diffusion.sampleForward(start: x0, timesteps: Array(repeating: t - 1, count: x0.shape[0]), noise: noise).floats

@@ -118,7 +118,7 @@ struct DemoCommand: ParsableCommand {
 
         // 4. Forward process of the data at t = T/2 and T (eq. 4).
         var noiseGenerator = generator.split()
-        let x0 = data.batch(indices: Array(0..<count))
+        let x0 = try data.batch(indices: Array(0..<count))
         func forward(_ t: Int) throws -> [Float] {
             let noise = Tensor.randomNormal(shape: x0.shape, generator: &noiseGenerator)
             return try diffusion.sampleForward(start: x0, timesteps: Array(repeating: t - 1, count: count), noise: noise).floats

@@ -78,7 +78,7 @@ struct EvaluateCommand: ParsableCommand {
         let progress = world.isRoot ? Progress("evaluate", total: mine * T, unit: "example-steps") : nil
         var done = 0
         for batch in batches {
-            let x = dataset.batch(indices: Array(batch))
+            let x = try dataset.batch(indices: Array(batch))
             var noise = ExampleNoise(seed: options.seed, examples: batch)
             let bound = try CommandFailure.wrap("") {
                 try trained.process.variationalBound(model: trained.model, start: x, clipStart: trained.isImages, generator: &noise) {

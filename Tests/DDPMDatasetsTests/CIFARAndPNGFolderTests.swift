@@ -31,7 +31,7 @@ struct CIFARAndPNGFolderTests {
         let data = try CIFAR10.load(directory: folder, split: .test)
         #expect(data.count == 3 && data.exampleShape == [3, 32, 32] && data.labels == labels)
         // Pixel (x 5, y 2) of image 1: red at plane offset 2·32+5, green 1024 later, blue 2048 later.
-        let rgb = data.image(at: 1)[5, 2]
+        let rgb = try data.image(at: 1)[5, 2]
         #expect(Array(rgb) == [file[3073 + 1 + 69], file[3073 + 1 + 1024 + 69], file[3073 + 1 + 2048 + 69]])
     }
 
@@ -73,11 +73,11 @@ struct CIFARAndPNGFolderTests {
         let rgb = try PNGFolder.load(directory: folder, size: 2, channels: 3)
         #expect(rgb.count == 2 && rgb.exampleShape == [3, 2, 2])
         // Sorted by name: a.png first (its middle 2×2 already has the size; gray replicated), then b.png.
-        #expect(rgb.image(at: 0).pixels == [10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40])
-        #expect(rgb.image(at: 1).pixels == [0, 20, 200, 10, 21, 200, 20, 22, 200, 30, 23, 200])
+        #expect(try rgb.image(at: 0).pixels == [10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40])
+        #expect(try rgb.image(at: 1).pixels == [0, 20, 200, 10, 21, 200, 20, 22, 200, 30, 23, 200])
 
         let gray = try PNGFolder.load(directory: folder, size: 1, channels: 1)
-        #expect(gray.image(at: 0).pixels == [25])  // mean of 10, 20, 30, 40
+        #expect(try gray.image(at: 0).pixels == [25])  // mean of 10, 20, 30, 40
     }
 
     @Test("an empty folder and a bad PNG are errors naming the file")

@@ -90,7 +90,7 @@ struct TrainerTests {
 
         let dataset = try TrainingRun.loadData(configuration.data, seed: configuration.seed)
         var sampler = trainer.batchSampler(for: dataset)
-        let x0 = sampler.batch(step: 0, size: 8).data
+        let x0 = try sampler.batch(step: 0, size: 8).data
         let all = try trainer.gradients(start: x0, examples: 0..<8)
         let a = try trainer.gradients(start: sampler.batch(at: 0..<4).data, examples: 0..<4)
         let b = try trainer.gradients(start: sampler.batch(at: 4..<8).data, examples: 4..<8)

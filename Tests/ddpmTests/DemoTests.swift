@@ -33,7 +33,7 @@ import Testing
         let samples = rows.flatMap { $0.split(separator: ",").map { Float($0)! } }
         #expect(samples.count == 1000)
         var generator = PhiloxGenerator(seed: 12345)
-        let dense = ToyData.swissRoll(count: 10_000, generator: &generator).batch(indices: Array(0..<10_000)).floats
+        let dense = try ToyData.swissRoll(count: 10_000, generator: &generator).batch(indices: Array(0..<10_000)).floats
         let data = Array(dense.prefix(1000))
         let noise = Tensor.randomNormal(shape: [500, 2], generator: &generator).floats
         let onRoll = meanNearestDistance(samples, to: dense)

@@ -161,7 +161,7 @@ struct MPITrainTests {
             DataParallelTrainer.share(of: 0, ranks: 2, batchSize: size), DataParallelTrainer.share(of: 1, ranks: 2, batchSize: size),
         ]
         for step in 0..<setting.steps {
-            let batch = sampler.batch(step: step, size: size).data
+            let batch = try sampler.batch(step: step, size: size).data
             let parts = try shares.map { try trainer.gradients(start: batch.sliced(axis: 0, range: $0), examples: $0) }
             let values = zip(parts[0].values, parts[1].values).map { x, y in Tensor(zip(x.floats, y.floats).map { $0 + $1 }, shape: x.shape)
             }

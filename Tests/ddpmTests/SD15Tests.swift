@@ -19,7 +19,7 @@ struct SD15Tests {
             schedule: DiffusionSchedule(.cosine(), stepCount: 40), meanPrediction: .noise, varianceKind: .learned,
             lossKind: .vlb, decoderKind: .continuous)
         var generator = PhiloxGenerator(seed: 424242)
-        let points = ToyData.swissRoll(count: 1000, generator: &generator).batch(indices: Array(0..<1000))
+        let points = try ToyData.swissRoll(count: 1000, generator: &generator).batch(indices: Array(0..<1000))
         return try diffusion.variationalBound(model: { model($0, timesteps: $1) }, start: points, generator: &generator)
             .total.mean().item
     }

@@ -27,7 +27,7 @@ extension TrainedModel {
                 guard (0..<dataset!.count).contains(index) else {
                     throw CommandFailure("--\(flag): index \(index) is outside the \(split.rawValue) split's 0…\(dataset!.count - 1).")
                 }
-                batches.append(dataset!.batch(indices: [index]))
+                batches.append(try dataset!.batch(indices: [index]))
                 labels.append("#\(index)")
             } else {
                 let url = URL(fileURLWithPath: item)
@@ -37,7 +37,7 @@ extension TrainedModel {
                     throw CommandFailure("--\(flag) \(item): not a dataset index, and not a readable PNG file (\(error)).")
                 }
                 let prepared = PNGFolder.prepare(image, size: exampleShape[1])
-                batches.append(Dataset(name: url.lastPathComponent, rasterImages: [prepared]).batch(indices: [0]))
+                batches.append(try Dataset(name: url.lastPathComponent, rasterImages: [prepared]).batch(indices: [0]))
                 labels.append(String(url.deletingPathExtension().lastPathComponent.prefix(8)))
             }
         }
