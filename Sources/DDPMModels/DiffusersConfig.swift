@@ -29,7 +29,7 @@ extension UNetConfiguration {
     /// - Throws: ``DiffusersConfigError`` naming the key that is missing, mistyped, unsupported or
     ///   out of range.
     public init(diffusersConfig data: Data, file: String = "config.json") throws {
-        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let json = DiffusersJSON.object(from: data) else {
             throw DiffusersConfigError(file: file, message: "not a JSON object")
         }
         func fail(_ message: String) -> DiffusersConfigError { DiffusersConfigError(file: file, message: message) }
@@ -167,5 +167,49 @@ public enum DiffusersJSON {
     /// Whether a number from `JSONSerialization` was `true` or `false`.
     public static func isBoolean(_ n: NSNumber) -> Bool {
         UInt8(bitPattern: n.objCType.pointee) == UInt8(ascii: "c")
+    }
+
+    /// The JSON object in `data` as Python's `json` module writes it: its tokens `NaN`, `Infinity`
+    /// and `-Infinity`, which JSON lacks and `JSONSerialization` refuses (diffusers writes
+    /// `"lambda_min_clipped": -Infinity` in every DPMSolverMultistepScheduler config), are read as
+    /// the strings "NaN", "Infinity" and "-Infinity" (see ``nonFinite(_:)``). Nil when `data` is
+    /// not a JSON object.
+    public static func object(from data: Data) -> [String: Any]? {
+        var bytes = [UInt8](data), out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        var inString = false, escaped = false, i = 0
+        bytes.append(0)  // a sentinel, so that a token test never reads past the end
+        while i < bytes.count - 1 {
+            let byte = bytes[i]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if let token = ["-Infinity", "Infinity", "NaN"].first(where: { bytes[i...].starts(with: $0.utf8) }) {
+                out += Array("\"\(token)\"".utf8)
+                i += token.utf8.count
+                continue
+            }
+            out.append(byte)
+            i += 1
+        }
+        return (try? JSONSerialization.jsonObject(with: Data(out))) as? [String: Any]
+    }
+
+    /// The value of a non-finite token Python's `json` wrote (`NaN`, `Infinity`, `-Infinity`, read
+    /// by ``object(from:)`` as strings), or nil for anything else.
+    public static func nonFinite(_ value: Any) -> Double? {
+        switch value as? String {
+        case "-Infinity": -.infinity
+        case "Infinity": .infinity
+        case "NaN": .nan
+        default: nil
+        }
     }
 }

@@ -27,13 +27,25 @@ public struct SchedulerConfigFile {
     public static let predictionTypes: KeyValuePairs<String, MeanPrediction> = [
         "epsilon": .noise, "sample": .start, "v_prediction": .velocity,
     ]
-    /// The scheduler classes whose step this toolkit runs (`_class_name`).
-    public static let schedulerClasses = ["DDPMScheduler", "DDIMScheduler"]
+    /// The scheduler classes whose step this toolkit runs (`_class_name`): DDPMScheduler and
+    /// DDIMScheduler (`--sampler ancestral` and `ddim`), DPMSolverMultistepScheduler and
+    /// UniPCMultistepScheduler (read into ``solver``, the default sampler of such a model).
+    public static let schedulerClasses = ["DDPMScheduler", "DDIMScheduler"] + SolverSchedulerSettings.Solver.allCases.map(\.rawValue)
+
+    /// The keys read for a file of `className`, with diffusers' defaults for that class: the
+    /// solvers' keys and their `linspace` spacing for the solver classes.
+    public static func defaults(for className: String?) -> [String: Any] {
+        guard let solver = className.flatMap(SolverSchedulerSettings.Solver.init(rawValue:)) else { return defaults }
+        return defaults.merging(solver.defaults) { _, solverDefault in solverDefault }
+    }
 
     /// The scheduler the file describes.
     public var scheduler: DiffusersScheduler
     /// `_class_name` (nil when absent).
     public var className: String?
+    /// The solver of a DPMSolverMultistepScheduler or UniPCMultistepScheduler file; nil for
+    /// other classes.
+    public var solver: SolverSchedulerSettings?
     /// What the file says that is not read (unknown keys, another scheduler class), one line each.
     public var warnings: [String]
 
@@ -48,7 +60,7 @@ public struct SchedulerConfigFile {
         guard data.count <= 16 << 20 else {
             throw TrainingError.invalidFile(path: url.path, message: "\(data.count) bytes, more than a scheduler config holds (16 MiB).")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = DiffusersJSON.object(from: data) else {
             throw TrainingError.invalidFile(path: url.path, message: "not a JSON object.")
         }
         return try SchedulerConfigFile(object, path: url.path)
@@ -56,108 +68,84 @@ public struct SchedulerConfigFile {
 
     /// Interprets the keys of a scheduler config (see `read(_:)`); `path` names it in errors.
     public init(_ object: [String: Any], path: String) throws {
-        let defaults = Self.defaults  // built once, not per key
-        func fail(_ key: String, _ message: String) -> TrainingError {
-            .invalidFile(path: path, message: "\(key) \(message)")
-        }
-        func value(_ key: String) -> Any {
-            guard let v = object[key], !(v is NSNull) else { return defaults[key]! }
-            return v
-        }
-        func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
-            let v = value(key)
-            guard let n = DiffusersJSON.integer(v), range.contains(n) else {
-                throw fail(key, "\(DiffusersJSON.describe(v)) is not an integer in \(range.lowerBound)…\(range.upperBound).")
-            }
-            return n
-        }
-        func number(_ key: String, in range: ClosedRange<Double>) throws -> Double {
-            let v = value(key)
-            guard let n = v as? NSNumber, !DiffusersJSON.isBoolean(n), Self.double(n).isFinite, range.contains(Self.double(n)) else {
-                throw fail(key, "\(DiffusersJSON.describe(v)) is not a number in \(range.lowerBound)…\(range.upperBound).")
-            }
-            return Self.double(n)
-        }
-        func boolean(_ key: String) throws -> Bool {
-            let v = value(key)
-            guard let n = v as? NSNumber, DiffusersJSON.isBoolean(n) else {
-                throw fail(key, "\(DiffusersJSON.describe(v)) is not true or false.")
-            }
-            return n.boolValue
-        }
-        func choice(_ key: String, _ supported: [String], why: [String: String] = [:]) throws -> String {
-            let v = value(key)
-            guard let text = v as? String, supported.contains(text) else {
-                let reason = (v as? String).flatMap { why[$0] }.map { " (\($0))" } ?? ""
-                throw fail(
-                    key, "\"\(DiffusersJSON.describe(v))\" is not supported\(reason); supported: \(supported.joined(separator: ", ")).")
-            }
-            return text
-        }
-
         className = object["_class_name"] as? String
+        let defaults = Self.defaults(for: className)  // built once, not per key
+        let keys = SchedulerConfigKeys(object: object, defaults: defaults, path: path)
         warnings = []
         if let className, !Self.schedulerClasses.contains(className) {
             warnings.append(
-                "\(path): _class_name \(className): sampled with the DDPMScheduler/DDIMScheduler step that --sampler selects, "
-                    + "with this file's β, prediction and limits.")
+                "\(path): _class_name \(className): sampled with the DDPMScheduler, DDIMScheduler, DPM-Solver++ or UniPC step "
+                    + "that --sampler selects, with this file's β, prediction and limits.")
         }
         for key in object.keys.sorted() where !key.hasPrefix("_") && defaults[key] == nil {
             warnings.append("\(path): key \"\(key)\" is not read by this toolkit; check that the model does not depend on it.")
         }
 
         // β.
-        let T = try integer("num_train_timesteps", in: 1...TrainedModel.maximumTrainingSteps)
+        let T = try keys.integer("num_train_timesteps", in: 1...TrainedModel.maximumTrainingSteps)
         var betas: [Double]
         if let trained = object["trained_betas"], !(trained is NSNull) {
             guard let list = trained as? [Any], list.count == T,
                 let values = Optional(list.compactMap { ($0 as? NSNumber).map(Self.double) }), values.count == T
-            else { throw fail("trained_betas", "must be a list of \(T) numbers (num_train_timesteps).") }
+            else { throw keys.fail("trained_betas", "must be a list of \(T) numbers (num_train_timesteps).") }
             betas = values
         } else {
-            let start = try number("beta_start", in: 0...1), end = try number("beta_end", in: 0...1)
-            switch try choice("beta_schedule", Self.betaSchedules) {
+            let start = try keys.number("beta_start", in: 0...1), end = try keys.number("beta_end", in: 0...1)
+            switch try keys.choice("beta_schedule", Self.betaSchedules) {
             case "linear": betas = try BetaSchedule.linear(start: start, end: end).betas(stepCount: T)
             case "scaled_linear": betas = DiffusersScheduler.scaledLinearBetas(start: start, end: end, count: T)
             case "sigmoid": betas = DiffusersScheduler.sigmoidBetas(start: start, end: end, count: T)
             default: betas = try BetaSchedule.cosine().betas(stepCount: T)
             }
         }
-        if try boolean("rescale_betas_zero_snr") { betas = DiffusersScheduler.zeroTerminalSNR(betas) }
+        if try keys.boolean("rescale_betas_zero_snr") { betas = DiffusersScheduler.zeroTerminalSNR(betas) }
         if let bad = betas.firstIndex(where: { !($0.isFinite && $0 > 0 && $0 <= 1) }) {
-            throw fail(
+            throw keys.fail(
                 object["trained_betas"] is [Any] ? "trained_betas" : "beta_schedule", "gives β[\(bad)] = \(betas[bad]), outside (0, 1].")
         }
 
         // What the network predicts and the ancestral variance.
-        let predictionName = try choice("prediction_type", Self.predictionTypes.map(\.key))
+        let predictionName = try keys.choice("prediction_type", Self.predictionTypes.map(\.key))
         let prediction = Self.predictionTypes.first { $0.key == predictionName }!.value
-        let varianceName = try choice(
-            "variance_type", DiffusersScheduler.Variance.allCases.map(\.rawValue),
-            why: [
-                "learned": "diffusers reads that output as σ² itself, this toolkit's learned variance is log σ²",
-                "fixed_large_log": "diffusers' DDPMScheduler takes the square root of log β there, which is NaN for every t > 0",
-            ])
+        // A solver config's variance_type is null (fixed variance) or learned/learned_range (the
+        // network also outputs variance channels, which the solvers drop).
+        let solverClass = className.flatMap(SolverSchedulerSettings.Solver.init(rawValue:))
+        let varianceName: String
+        if solverClass != nil, keys.value("variance_type") is NSNull {
+            varianceName = DiffusersScheduler.Variance.fixedSmall.rawValue
+        } else if solverClass != nil, keys.value("variance_type") as? String == "learned" {
+            varianceName = DiffusersScheduler.Variance.learnedRange.rawValue
+            warnings.append(
+                "\(path): variance_type learned: the solvers drop the variance channels; --sampler ancestral reads them as learned_range.")
+        } else {
+            varianceName = try keys.choice(
+                "variance_type", DiffusersScheduler.Variance.allCases.map(\.rawValue),
+                why: [
+                    "learned": "diffusers reads that output as σ² itself, this toolkit's learned variance is log σ²",
+                    "fixed_large_log": "diffusers' DDPMScheduler takes the square root of log β there, which is NaN for every t > 0",
+                ])
+        }
         let variance = DiffusersScheduler.Variance(rawValue: varianceName)!
 
         // The limit on x̂₀.
         var limit = DiffusersScheduler.StartLimit.none
-        if try boolean("thresholding") {
+        if try keys.boolean("thresholding") {
             limit = .threshold(
-                ratio: try number("dynamic_thresholding_ratio", in: 0...1), maximum: try number("sample_max_value", in: 1...1e6))
-        } else if try boolean("clip_sample") {
-            limit = .clip(range: try number("clip_sample_range", in: 1e-6...1e6))
+                ratio: try keys.number("dynamic_thresholding_ratio", in: 0...1), maximum: try keys.number("sample_max_value", in: 1...1e6))
+        } else if try keys.boolean("clip_sample") {
+            limit = .clip(range: try keys.number("clip_sample_range", in: 1e-6...1e6))
         }
 
         let spacing = DiffusersScheduler.Spacing(
-            rawValue: try choice("timestep_spacing", DiffusersScheduler.Spacing.allCases.map(\.rawValue)))!
+            rawValue: try keys.choice("timestep_spacing", DiffusersScheduler.Spacing.allCases.map(\.rawValue)))!
         do {
             scheduler = try DiffusersScheduler(
                 betas: betas, prediction: prediction, variance: variance, startLimit: limit, spacing: spacing,
-                stepsOffset: try integer("steps_offset", in: 0...T), setAlphaToOne: try boolean("set_alpha_to_one"))
+                stepsOffset: try keys.integer("steps_offset", in: 0...T), setAlphaToOne: try keys.boolean("set_alpha_to_one"))
         } catch let error as DiffusionError {
             throw TrainingError.invalidFile(path: path, message: "\(error)")
         }
+        solver = try solverClass.map { try SolverSchedulerSettings(keys: keys, solver: $0) }
     }
 
     /// The number exactly as written: Foundation's JSON parser on Linux keeps the digits but its

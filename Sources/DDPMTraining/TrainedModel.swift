@@ -24,6 +24,9 @@ public struct TrainedModel {
     /// For a diffusers folder: the scheduler its scheduler_config.json describes, which sampling
     /// follows step for step (nil for a run folder).
     public let scheduler: DiffusersScheduler?
+    /// For a diffusers folder whose scheduler is a DPMSolverMultistepScheduler or
+    /// UniPCMultistepScheduler: its solver settings, the model's default sampler.
+    public let solver: SolverSchedulerSettings?
     /// What the folder says that is not followed, or was assumed, one line each (unknown keys, a
     /// missing scheduler_config.json, another pipeline class); shown as warnings by the tool.
     public let warnings: [String]
@@ -32,7 +35,7 @@ public struct TrainedModel {
     public init(
         network: any DenoisingModel, process: any DiffusionProcess, exampleShape: [Int],
         configuration: TrainingConfiguration? = nil, emaInitialWeight: Double? = nil,
-        scheduler: DiffusersScheduler? = nil, warnings: [String] = []
+        scheduler: DiffusersScheduler? = nil, solver: SolverSchedulerSettings? = nil, warnings: [String] = []
     ) {
         self.network = network
         self.process = process
@@ -40,6 +43,7 @@ public struct TrainedModel {
         self.configuration = configuration
         self.emaInitialWeight = emaInitialWeight
         self.scheduler = scheduler
+        self.solver = solver
         self.warnings = warnings
     }
 
@@ -107,10 +111,12 @@ public struct TrainedModel {
         let c = unet.configuration
         var warnings = layout.warnings
         let scheduler: DiffusersScheduler
+        var solver: SolverSchedulerSettings?
         if let url = layout.schedulerConfig {
             let file = try SchedulerConfigFile.read(url)
             warnings += file.warnings
             scheduler = file.scheduler
+            solver = file.solver
         } else {
             let learned = c.outChannels == 2 * c.inChannels
             warnings.append(
@@ -132,7 +138,7 @@ public struct TrainedModel {
             varianceKind: scheduler.variance.varianceKind)
         return TrainedModel(
             network: unet, process: diffusion, exampleShape: [c.inChannels, c.sampleSize, c.sampleSize],
-            scheduler: scheduler, warnings: warnings)
+            scheduler: scheduler, solver: solver, warnings: warnings)
     }
 
     /// The largest T read from a scheduler_config.json (DDPM uses 1000; every coefficient table

@@ -39,6 +39,13 @@ struct InfoCommand: ParsableCommand {
         out += "tensors: \(model.namedParameters.count)\n"
         out += "parameters: \(groupedThousands(model.parameterCount))\n"
         out += "process:\n\(scheduler)\n"
+        if let solver = trained.solver {
+            let grid = solver.grid
+            out += "default sampler: \(solver.solver.rawValue): algorithm \(solver.algorithm.rawValue), order \(solver.order)"
+            out += solver.solver == .uniPCMultistep ? ", \(solver.variant.rawValue)" : ""
+            out += ", lower-order final steps \(solver.lowerOrderFinal ? "on" : "off"), placement \(grid.placement.rawValue), "
+            out += "final noise \(grid.finalNoise.rawValue)\(grid.minimumLogSNR > -.infinity ? ", λ ≥ \(grid.minimumLogSNR)" : "")\n"
+        }
         writeStandardOutput(out)
     }
 }

@@ -39,7 +39,13 @@ struct SampleCommand: ParsableCommand {
             model's timestep_spacing), uniformly in log-SNR (log-snr) or at Karras et
             al.'s noise levels (karras). Images from a `ddpm train` run have x̂₀
             clipped to ±1 as with the other samplers; a diffusers model follows its
-            config's thresholding.
+            config's thresholding. A diffusers model whose scheduler_config.json is a
+            DPMSolverMultistepScheduler or UniPCMultistepScheduler samples with that
+            solver by default, with the config's algorithm_type, solver_order,
+            solver_type, lower_order_final, use_karras_sigmas, use_lu_lambdas,
+            final_sigmas_type and lambda_min_clipped; flags override them, and a
+            setting not implemented here (heun, euler_at_final, exponential or beta
+            sigmas, a disabled corrector) is refused naming the key.
 
             --initial-noise starts every chain from the given x_T (an NPY file of
             float32 or float64, N × C × H × W, or N × D for points; N is the sample
@@ -124,8 +130,11 @@ struct SampleCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "ancestral (DDPM), ddim, dpm-solver++, sde-dpm-solver++ or unipc.")
-    var sampler: Sampler = .ancestral
+    @Option(
+        help:
+            "ancestral (DDPM), ddim, dpm-solver++, sde-dpm-solver++ or unipc (default: ancestral, or the solver a diffusers model's scheduler config names)."
+    )
+    var sampler: Sampler?
 
     @Option(help: "Order of dpm-solver++ and unipc (1–3) and sde-dpm-solver++ (1–2) (default: 2; 3 suits unconditional models).")
     var order: Int?
@@ -168,14 +177,14 @@ struct SampleCommand: ParsableCommand {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
         guard eta.isFinite, eta >= 0, eta <= 1 else { throw ValidationError("--eta must be in [0, 1], got \(eta).") }
         if sampler != .ddim, eta != 0 { throw ValidationError("--eta applies to --sampler ddim only.") }
-        if !sampler.isSolver, order != nil || stepPlacement != nil {
+        if let sampler, !sampler.isSolver, order != nil || stepPlacement != nil {
             throw ValidationError("--order and --step-placement apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc.")
         }
         if let order {
             let maximum = sampler == .sdeDPMSolverPlusPlus ? 2 : 3
             guard (1...maximum).contains(order) else {
                 throw ValidationError(
-                    "--order \(order): --sampler \(sampler.rawValue) has orders 1 to \(maximum)"
+                    "--order \(order): --sampler \(sampler?.rawValue ?? "") has orders 1 to \(maximum)"
                         + (sampler == .sdeDPMSolverPlusPlus ? " (the SDE variant is at most second order)." : "."))
             }
         }

@@ -88,6 +88,79 @@ struct SolverSampleTests {
         #expect(ddim["sampler"] as? String == "ddim" && (ddim["eta"] as? NSNumber)?.doubleValue == 0 && ddim["order"] == nil, "\(ddim)")
     }
 
+    /// Fixtures/solvers/configs of DDPMDiffusionTests (scripts/reference/make_solver_config_fixture.py).
+    static let configs = DiffusersSampleTests.tests.appendingPathComponent("DDPMDiffusionTests/Fixtures/solvers/configs")
+
+    struct ConfigCase: Decodable {
+        var name: String
+        var scheduler: String
+        var timesteps: [Int]
+        var sigmas: [Double]
+        var file: String?
+    }
+
+    static let configCases: [ConfigCase] = {
+        struct Manifest: Decodable { var cases: [ConfigCase] }
+        let data = try! Data(contentsOf: configs.appendingPathComponent("manifest.json"))
+        return try! JSONDecoder().decode(Manifest.self, from: data).cases
+    }()
+
+    @Test(
+        "a pipeline whose scheduler_config.json diffusers wrote for DPMSolverMultistepScheduler or UniPCMultistepScheduler samples with that solver and its settings: diffusers' timesteps, σ and images",
+        arguments: configCases.map(\.name))
+    func solverConfigIsTheDefaultSampler(_ name: String) throws {
+        let expected = try #require(Self.configCases.first { $0.name == name })
+        let json = try String(contentsOf: Self.configs.appendingPathComponent("\(name)/scheduler_config.json"), encoding: .utf8)
+        let folder = try DiffusersSampleTests.pipeline(json: json, caller: "config-\(name)")
+        let out = folder.deletingLastPathComponent().appendingPathComponent("out")
+        let result = try runDDPM([
+            "sample", "--checkpoint", folder.path, "--steps", "10", "--output", out.path, "--threads", "1",
+            "--initial-noise", DiffusersSampleTests.schedulers.appendingPathComponent("x_T_f32.npy").path,
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(!result.standardError.contains("not read by this toolkit"), "\(result.standardError)")
+        let record = try Self.record(out)
+        let sampler =
+            expected.scheduler == "UniPCMultistepScheduler" ? "unipc" : name.hasPrefix("sde") ? "sde-dpm-solver++" : "dpm-solver++"
+        #expect(record["sampler"] as? String == sampler, "\(record)")
+        #expect((record["timesteps"] as? [NSNumber])?.map(\.intValue) == expected.timesteps, "\(record)")
+        // diffusers computes σ = √((1 − ᾱ)/ᾱ) from float32 ᾱ, where 1 − ᾱ cancels near t = 0 (σ_min
+        // 0.0100013 against our float64 0.0100005); the placements themselves differ by far more.
+        expectClose((record["sigmas"] as? [NSNumber] ?? []).map(\.doubleValue), expected.sigmas, relative: 1e-3, absolute: 0, "\(name): σ")
+        guard let file = expected.file else { return }
+        let final = try NPYFile.read(Self.configs.appendingPathComponent(file)).tensor().doubles
+        var bytes: [Double] = []
+        for i in 0..<2 {
+            for y in 0..<8 {
+                for x in 0..<8 {
+                    for c in 0..<3 {
+                        bytes.append(Swift.min(Swift.max(((final[((i * 3 + c) * 8 + y) * 8 + x] + 1) * 127.5).rounded(), 0), 255))
+                    }
+                }
+            }
+        }
+        let ours = try DiffusersSampleTests.bytes(out.appendingPathComponent("samples.npy")).map(Double.init)
+        expectClose(ours, bytes, relative: 0, absolute: 1, "\(name): samples.npy vs diffusers")
+        #expect(zip(ours, bytes).filter { $0 != $1 }.count <= 4, "\(name): more than a few bytes off by one")
+    }
+
+    @Test(
+        "a solver config setting that is not implemented is refused naming the file and the key",
+        arguments: [
+            (#""solver_type": "heun""#, "solver_type \"heun\" is not supported"),
+            (#""euler_at_final": true"#, "euler_at_final true is not supported"),
+            (#""algorithm_type": "sde-dpmsolver""#, "algorithm_type \"sde-dpmsolver\" is not supported"),
+            (#""use_exponential_sigmas": true"#, "use_exponential_sigmas true is not supported"),
+            (#""solver_order": 4"#, "solver_order 4 is not an integer in 1…3"),
+        ])
+    func solverConfigRefusals(_ setting: String, _ message: String) throws {
+        let json = #"{"_class_name": "DPMSolverMultistepScheduler", "lambda_min_clipped": -Infinity, "# + setting + "}"
+        let folder = try DiffusersSampleTests.pipeline(json: json, caller: "config-refusal-\(setting)")
+        let result = try runDDPM(["sample", "--checkpoint", folder.path, "--count", "1", "--output", folder.path + "-out"])
+        #expect(result.status == 1, "\(setting): \(result.standardError)")
+        #expect(result.standardError.contains("scheduler_config.json") && result.standardError.contains(message), "\(result.standardError)")
+    }
+
     @Test(
         "bad solver flags are refused by name: exit 64 for flags, 1 for what the model decides",
         arguments: [
@@ -95,7 +168,7 @@ struct SolverSampleTests {
             (["--sampler", "sde-dpm-solver++", "--order", "3"], 64, "the SDE variant is at most second order"),
             (["--sampler", "unipc", "--order", "0"], 64, "--order 0: --sampler unipc has orders 1 to 3"),
             (["--sampler", "ddim", "--order", "2"], 64, "--order and --step-placement apply to"),
-            (["--step-placement", "karras"], 64, "--order and --step-placement apply to"),
+            (["--step-placement", "karras"], 1, "--order and --step-placement apply to"),
             (["--sampler", "unipc", "--eta", "0.5"], 64, "--eta applies to --sampler ddim only"),
             (["--sampler", "dpm-solver++", "--steps", "1001"], 1, "--steps 1001 is more than the model's T = 1000"),
             (["--sampler", "dpm-solver++", "--spacing", "even"], 1, "--spacing even is the respacing of the ancestral and DDIM samplers"),

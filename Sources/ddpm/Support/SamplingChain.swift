@@ -17,7 +17,8 @@ struct Chain {
 
     /// The flags that choose the chain.
     struct Choice {
-        var sampler: SampleCommand.Sampler
+        /// nil: the solver a diffusers model's scheduler config names, else ancestral.
+        var sampler: SampleCommand.Sampler?
         var steps: Int?
         var spacing: SampleCommand.Spacing?
         var eta: Double
@@ -39,7 +40,12 @@ struct Chain {
 
     init(trained: TrainedModel, choice: Choice) throws {
         let T = trained.process.stepCount
-        let sampler = choice.sampler
+        let sampler = choice.sampler ?? Self.defaultSampler(trained.solver)
+        guard sampler.isSolver || (choice.order == nil && choice.placement == nil) else {
+            throw CommandFailure(
+                "--order and --step-placement apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc; this model samples with \(sampler.rawValue)."
+            )
+        }
         let count = choice.steps ?? (sampler.isSolver ? min(Self.solverSteps, T) : T)
         guard count <= T else { throw CommandFailure("--steps \(count) is more than the model's T = \(T).") }
         self.model = trained.model
@@ -67,7 +73,8 @@ struct Chain {
                 )
             }
             let solverKind = try Self.solver(
-                sampler, gaussian: gaussian, scheduler: trained.scheduler, isImages: trained.isImages,
+                sampler, gaussian: gaussian, scheduler: trained.scheduler, settings: trained.solver,
+                settingsChoseSampler: choice.sampler == nil, isImages: trained.isImages,
                 choice: choice, spacing: diffusersSpacing, record: &record)
             kind = solverKind
         } else if var scheduler = trained.scheduler, choice.spacing != .even {
@@ -104,19 +111,36 @@ struct Chain {
         self.record = record
     }
 
+    /// The sampler a model draws with when --sampler is not given: the solver its scheduler config
+    /// names (DPM-Solver++ also for the noise-prediction `dpmsolver`), else ancestral.
+    static func defaultSampler(_ settings: SolverSchedulerSettings?) -> SampleCommand.Sampler {
+        switch (settings?.solver, settings?.algorithm) {
+        case (nil, _): .ancestral
+        case (.uniPCMultistep, _): .unipc
+        case (_, .stochasticDataPrediction): .sdeDPMSolverPlusPlus
+        default: .dpmSolverPlusPlus
+        }
+    }
+
     /// The solver of `sampler` for the model: a diffusers model's ᾱ, prediction, thresholding,
     /// spacing and offset (as `DPMSolverMultistepScheduler.from_config` of its scheduler config
-    /// would take them); a run folder's ᾱ and prediction, x̂₀ clipped to ±1 for images (dynamic
-    /// thresholding with maximum 1, as the other samplers clip), linspace steps.
+    /// would take them) and, when its config is of the same solver class (`settings`), its order,
+    /// variant, final steps and step placement — the algorithm too when the config chose the
+    /// sampler; a run folder's ᾱ and prediction, x̂₀ clipped to ±1 for images (dynamic
+    /// thresholding with maximum 1, as the other samplers clip), linspace steps. Flags override.
     private static func solver(
-        _ sampler: SampleCommand.Sampler, gaussian: GaussianDiffusion, scheduler: DiffusersScheduler?, isImages: Bool, choice: Choice,
+        _ sampler: SampleCommand.Sampler, gaussian: GaussianDiffusion, scheduler: DiffusersScheduler?,
+        settings: SolverSchedulerSettings?, settingsChoseSampler: Bool, isImages: Bool, choice: Choice,
         spacing: DiffusersScheduler.Spacing?, record: inout SamplerRecord
     ) throws -> Kind {
+        let settings = settings.flatMap { ($0.solver == .uniPCMultistep) == (sampler == .unipc) ? $0 : nil }
         var alphaBar = gaussian.schedule.alphaBar
         var modelTimesteps = gaussian.schedule.originalTimesteps
         var prediction = gaussian.meanPrediction
         var thresholding: DynamicThresholding? = isImages ? try DynamicThresholding(ratio: 0.995, maximum: 1) : nil
-        var grid = SolverGrid(placement: choice.placement ?? .uniform, spacing: spacing ?? .linspace)
+        var grid = settings?.grid ?? SolverGrid()
+        grid.placement = choice.placement ?? grid.placement
+        grid.spacing = spacing ?? .linspace
         if let scheduler {
             alphaBar = scheduler.alphaBar
             // diffusers' solvers clamp a zero-SNR schedule's last ᾱ = 0 to 2⁻²⁴ (σ would be infinite).
@@ -134,7 +158,11 @@ struct Chain {
             record.semantics =
                 sampler == .unipc ? "UniPC as diffusers' UniPCMultistepScheduler" : "DPM-Solver++ as diffusers' DPMSolverMultistepScheduler"
         }
-        let order = choice.order ?? 2
+        let algorithm: DPMSolver.Algorithm =
+            settingsChoseSampler
+            ? settings?.algorithm ?? .dataPrediction : sampler == .sdeDPMSolverPlusPlus ? .stochasticDataPrediction : .dataPrediction
+        let order = choice.order ?? min(settings?.order ?? 2, algorithm == .stochasticDataPrediction ? 2 : 3)
+        let lowerOrderFinal = settings?.lowerOrderFinal ?? true
         let steps: SolverSteps
         let orders: [Int]
         let kind: Kind
@@ -142,8 +170,8 @@ struct Chain {
         if sampler == .unipc {
             let solver = try CommandFailure.wrap("--sampler unipc: ") {
                 try UniPC(
-                    alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, order: order, thresholding: thresholding,
-                    grid: grid)
+                    alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, order: order,
+                    variant: settings?.variant ?? .bh2, lowerOrderFinal: lowerOrderFinal, thresholding: thresholding, grid: grid)
             }
             steps = try CommandFailure.wrap("--sampler unipc: ") { try solver.steps(count) }
             orders = solver.orders(count: steps.count)
@@ -152,11 +180,10 @@ struct Chain {
             record.corrector = solver.corrector
             record.lowerOrderFinal = solver.lowerOrderFinal
         } else {
-            let algorithm: DPMSolver.Algorithm = sampler == .dpmSolverPlusPlus ? .dataPrediction : .stochasticDataPrediction
             let solver = try CommandFailure.wrap("--sampler \(sampler.rawValue): ") {
                 try DPMSolver(
                     alphaBar: alphaBar, modelTimesteps: modelTimesteps, prediction: prediction, algorithm: algorithm, order: order,
-                    thresholding: thresholding, grid: grid)
+                    lowerOrderFinal: lowerOrderFinal, thresholding: thresholding, grid: grid)
             }
             steps = try CommandFailure.wrap("--sampler \(sampler.rawValue): ") { try solver.steps(count) }
             orders = solver.orders(count: steps.count)
