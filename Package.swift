@@ -76,6 +76,8 @@ let package = Package(
 
         // MARK: - Benchmarks (release mode; never part of the tests)
         .executableTarget(name: "TensorBenchmarks", dependencies: ["DDPMTensors"], path: "Benchmarks/TensorBenchmarks"),
+        // Quality versus steps of the samplers: the table and plot of Benchmarks/sampler_study.sh.
+        .executableTarget(name: "SamplerStudy", dependencies: ["DDPMImaging"], path: "Benchmarks/SamplerStudy"),
 
         // MARK: - Examples (built by the tests' build; see README "Using the libraries")
         .executableTarget(
