@@ -242,33 +242,50 @@ public final class TrainingRun {
 
     /// The name of the loss curve in the run folder, `loss.png` (with `loss.svg` beside it).
     public static let lossCurveName = "loss.png"
+    /// The name of the FID curve in the run folder, `fid.png` (with `fid.svg` beside it), drawn
+    /// once log.jsonl holds an FID evaluation (`ddpm train --fid-every`).
+    public static let fidCurveName = "fid.png"
 
     /// The steps and losses logged in log.jsonl so far, in order (lines without a loss, such as
     /// FID evaluations, are skipped; empty on the ranks that do not write the log, and when the
     /// log is not a regular file, such as a link to a device).
     public func loggedLosses() -> (steps: [Double], losses: [Double]) {
+        let series = loggedSeries()
+        return (series.loss.map(\.step), series.loss.map(\.value))
+    }
+
+    /// The steps and FIDs logged in log.jsonl so far, in order (see ``loggedLosses()``).
+    public func loggedFIDs() -> (steps: [Double], fids: [Double]) {
+        let series = loggedSeries()
+        return (series.fid.map(\.step), series.fid.map(\.value))
+    }
+
+    /// The losses and FIDs of log.jsonl, each with its step, read in one pass.
+    private func loggedSeries() -> (loss: [(step: Double, value: Double)], fid: [(step: Double, value: Double)]) {
         let url = folder.appendingPathComponent(Checkpoint.logName)
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         guard log != nil, attributes?[.type] as? FileAttributeType == .typeRegular, let data = try? Data(contentsOf: url) else {
             return ([], [])
         }
-        struct StepLoss: Decodable {
+        struct StepValues: Decodable {
             var step: Int
             var loss: Double?
+            var fid: Double?
         }
         let decoder = JSONDecoder()
-        var steps: [Double] = [], losses: [Double] = []
+        var losses: [(step: Double, value: Double)] = [], fids: [(step: Double, value: Double)] = []
         for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let entry = try? decoder.decode(StepLoss.self, from: line), let loss = entry.loss else { continue }
-            steps.append(Double(entry.step))
-            losses.append(loss)
+            guard let entry = try? decoder.decode(StepValues.self, from: line) else { continue }
+            if let loss = entry.loss { losses.append((Double(entry.step), loss)) }
+            if let fid = entry.fid { fids.append((Double(entry.step), fid)) }
         }
-        return (steps, losses)
+        return (losses, fids)
     }
 
     /// Draws the training loss of log.jsonl against the step (`Plot.lossCurve`: the loss of each
     /// step, its moving average, a log axis when the loss spans a decade) into loss.png and
-    /// loss.svg in the run folder, replacing the previous ones; returns loss.png's URL.
+    /// loss.svg in the run folder, and, once the log holds FID evaluations, their FID against the
+    /// step into fid.png and fid.svg, replacing the previous ones; returns loss.png's URL.
     ///
     /// Under several ranks, rank 0, which holds the log, alone draws and writes; the others return
     /// the same URL at once. Nothing is collective, so a caller may note a failure and go on
@@ -278,8 +295,14 @@ public final class TrainingRun {
     public func writeLossCurve() throws -> URL {
         let url = folder.appendingPathComponent(Self.lossCurveName)
         guard communicator.isRoot else { return url }
-        let (steps, losses) = loggedLosses()
-        try Plot.lossCurve(steps: steps, losses: losses).write(to: url, width: 640, height: 400)
+        let series = loggedSeries()
+        try Plot.lossCurve(steps: series.loss.map(\.step), losses: series.loss.map(\.value)).write(to: url, width: 640, height: 400)
+        if !series.fid.isEmpty {
+            var plot = Plot(title: FigureText.fidCurve, xLabel: FigureText.step, yLabel: FigureText.fid)
+            plot.line(x: series.fid.map(\.step), y: series.fid.map(\.value), color: .blue, thickness: 2)
+            plot.scatter(x: series.fid.map(\.step), y: series.fid.map(\.value), color: .blue, radius: 3)
+            try plot.write(to: folder.appendingPathComponent(Self.fidCurveName), width: 640, height: 400)
+        }
         return url
     }
 

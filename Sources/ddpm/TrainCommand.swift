@@ -42,7 +42,8 @@ struct TrainCommand: ParsableCommand {
 
             The output folder holds run.json (every setting, typed and versioned),
             log.jsonl (one line per step), loss.png and loss.svg (the training loss
-            against the step, redrawn at each checkpoint) and the current checkpoint:
+            against the step, redrawn at each checkpoint; with --fid-every also fid.png
+            and fid.svg, the FID against the step) and the current checkpoint:
             the link `checkpoint` to a folder checkpoint-STEP with model.safetensors,
             ema.safetensors, optimizer.safetensors (m.NAME / v.NAME) and state.json. A
             checkpoint is written in full under a temporary name and switched in by one

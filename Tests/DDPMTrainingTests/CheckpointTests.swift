@@ -71,7 +71,7 @@ struct CheckpointTests {
         #expect(!Checkpoint.isCheckpointFolderName("checkpoint-0000004x") && !Checkpoint.isCheckpointFolderName("checkpoint-4"))
     }
 
-    @Test("the loss curve is drawn from log.jsonl's step lines; other lines, such as FID evaluations, are skipped")
+    @Test("the loss curve is drawn from log.jsonl's loss lines and the FID curve from its FID lines")
     func lossCurve() throws {
         let configuration = try toyConfiguration(steps: 3)
         let run = try temporaryFolder().appendingPathComponent("run")
@@ -83,9 +83,10 @@ struct CheckpointTests {
         }
         let (steps, losses) = training.loggedLosses()
         #expect(steps == [1, 2, 3] && losses == reported)
+        #expect(training.loggedFIDs() == ([2], [12.5]))
         let url = try training.writeLossCurve()
         #expect(url.lastPathComponent == TrainingRun.lossCurveName)
-        #expect(try entries(run) == ["log.jsonl", "loss.png", "loss.svg", "run.json"])
+        #expect(try entries(run) == ["fid.png", "fid.svg", "log.jsonl", "loss.png", "loss.svg", "run.json"])
     }
 
     @Test("a run stopped before its first checkpoint resumes from step 0, as a fresh run would")

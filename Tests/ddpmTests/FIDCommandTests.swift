@@ -145,6 +145,7 @@ private func images(_ n: Int, _ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> NPY
             ] + flags)
         #expect(first.status == 0, "\(first.standardError)")
         #expect(first.standardError.contains("step 2: FID "), "\(first.standardError)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("fid.svg").path), "no FID curve")
         let cache = folder.appendingPathComponent("fid-reference.npz")
         #expect(try FeatureStatistics.read(from: cache).dimension == 2048)
         // The FID settings are in run.json: a resume without the flags goes on evaluating.

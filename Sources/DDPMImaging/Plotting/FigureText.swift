@@ -35,6 +35,11 @@ public enum FigureText {
     /// The legend of the loss of each step.
     public static let lossPerStep = "loss per step"
 
+    /// The title of `ddpm train --fid-every`'s fid.png.
+    public static let fidCurve = "FID of EMA samples against the training data"
+    /// The y axis of FID curves.
+    public static let fid = "FID"
+
     /// The legend of a loss curve's moving average.
     public static func movingAverage(window: Int) -> String { "mean of \(window) steps" }
 
@@ -125,7 +130,7 @@ public enum FigureText {
     /// the strings whose glyphs the font must have.
     public static var all: [String] {
         [
-            step, loss, timestep, bitsPerDimension, rate, distortion, trainingLoss, simpleLoss, boundLoss, lossPerStep,
+            step, loss, timestep, bitsPerDimension, rate, distortion, trainingLoss, simpleLoss, boundLoss, lossPerStep, fidCurve, fid,
             movingAverage(window: 80), data, samples, driftTitle, processesTitle, dataAndSamples(paper: "DDPM"),
             forwardProcess(t: 0, of: 1000), forwardProcess(t: 500, of: 1000), forwardProcess(t: 1000, of: 1000),
             reverseProcess(t: 0, of: 40), reverseProcess(t: 20, of: 40), reverseProcess(t: 40, of: 40), drift(t: 20),
