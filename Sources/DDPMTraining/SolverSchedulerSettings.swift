@@ -6,7 +6,7 @@ import Foundation
 /// The solver settings of a `DPMSolverMultistepScheduler` or `UniPCMultistepScheduler`
 /// scheduler_config.json (diffusers 0.42), read key by key with diffusers' defaults; a setting
 /// this toolkit does not implement is refused by name. The β schedule, prediction type,
-/// thresholding, `timestep_spacing` and `steps_offset` are the file's ``DiffusersScheduler``.
+/// thresholding, `timestep_spacing` and `steps_offset` are the file's `DiffusersScheduler`.
 public struct SolverSchedulerSettings: Equatable, Sendable {
     /// The scheduler class.
     public enum Solver: String, CaseIterable, Sendable {
