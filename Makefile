@@ -40,7 +40,7 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SKIP_KNOWN=$(FUZZ_SKIP_KNOWN) scripts/fuzz.sh
 
 # Style: swift format (configuration in .swift-format) and a doc comment on every public declaration.
-FORMATTED := Package.swift Sources Tests Examples Fuzz Benchmarks/TensorBenchmarks Plugins
+FORMATTED := Package.swift Sources Tests Examples Fuzz Benchmarks/TensorBenchmarks Benchmarks/SamplerStudy Plugins
 lint:
 	swift format lint --strict --recursive $(FORMATTED)
 	scripts/check-doc-comments.sh

@@ -42,7 +42,8 @@ if let text = try? String(contentsOf: folder.appendingPathComponent("timing.txt"
     }
 }
 var configurations: [Configuration] = []
-for entry in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() where entry.hasPrefix("fid-") && entry.hasSuffix(".json") {
+for entry in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+where entry.hasPrefix("fid-") && entry.hasSuffix(".json") {
     let name = String(entry.dropFirst(4).dropLast(5))
     let record = try json(folder.appendingPathComponent("s-\(name)/sampler.json"))
     guard let fid = try json(folder.appendingPathComponent(entry))["fid"] as? Double, let sampler = record["sampler"] as? String,
