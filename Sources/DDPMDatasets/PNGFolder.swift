@@ -21,15 +21,17 @@ public enum PNGFolder {
         let files = try imageFiles(in: directory)
         let name = "png \(directory.lastPathComponent)"
         let (decodedBytes, overflow) = files.count.multipliedReportingOverflow(by: channels * size * size)
-        if overflow || decodedBytes > memoryBudget {
-            let store = ImageFileStore(files: files, size: size, channels: channels, filter: filter, cacheBytes: memoryBudget)
+        let lazy = overflow || decodedBytes > memoryBudget
+        // One decoding path for both reads: the store's, uncached when the whole folder is decoded now.
+        let store = ImageFileStore(files: files, size: size, channels: channels, filter: filter, cacheBytes: lazy ? memoryBudget : 0)
+        if lazy {
             _ = try store.bytes(at: 0)
             return Dataset(name: name + " (decoded as drawn, cache \(memoryBudget >> 20) MiB)", imageFiles: store)
         }
-        let images = try files.map { url in
-            try prepare(ImageFile.read(from: url, format: channels == 1 ? .gray : .rgb), size: size, filter: filter)
-        }
-        return Dataset(name: name, rasterImages: images)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(decodedBytes)
+        for index in files.indices { bytes += try store.bytes(at: index) }
+        return Dataset(name: name, images: bytes, channels: channels, height: size, width: size)
     }
 
     /// The decoded bytes a folder may take before it is read as batches draw it: a quarter of the

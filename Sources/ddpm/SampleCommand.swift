@@ -187,7 +187,8 @@ struct SampleCommand: ParsableCommand {
             let maximum = sampler == .sdeDPMSolverPlusPlus ? 2 : 3
             guard (1...maximum).contains(order) else {
                 throw ValidationError(
-                    "--order \(order): --sampler \(sampler?.rawValue ?? "") has orders 1 to \(maximum)"
+                    "--order \(order): " + (sampler.map { "--sampler \($0.rawValue) has" } ?? "the solvers have")
+                        + " orders 1 to \(maximum)"
                         + (sampler == .sdeDPMSolverPlusPlus ? " (the SDE variant is at most second order)." : "."))
             }
         }

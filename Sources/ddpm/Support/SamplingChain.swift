@@ -27,6 +27,8 @@ struct Chain {
     }
 
     private let kind: Kind
+    /// --sampler, or the model's default when it was not given.
+    private let sampler: SampleCommand.Sampler
     private let model: DiffusionModel
     private let choice: Choice
     private let clipStart: Bool
@@ -49,6 +51,7 @@ struct Chain {
         let count = choice.steps ?? (sampler.isSolver ? min(Self.solverSteps, T) : T)
         guard count <= T else { throw CommandFailure("--steps \(count) is more than the model's T = \(T).") }
         self.model = trained.model
+        self.sampler = sampler
         self.choice = choice
         clipStart = trained.isImages
         stepCount = count
@@ -237,7 +240,7 @@ struct Chain {
         }
         // x_T ~ N(0, I) unless given; the binomial process draws its own prior.
         func initial(_ generator: inout some NoiseSource) -> Tensor { start ?? generator.normal(shape: shape, dtype: .float32) }
-        let isDDIM = choice.sampler == .ddim
+        let isDDIM = sampler == .ddim
         switch kind {
         case .process(let process):
             return try process.samplesForDisplay(model: model, shape: shape, maxSteps: steps, generator: &generator, progress: report)
