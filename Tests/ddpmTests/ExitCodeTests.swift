@@ -46,7 +46,7 @@ struct ExitCodeTests {
         let run = folder.appendingPathComponent("run")
         #expect(try runDDPM(["train", "--output", run.path, "--steps", "1"] + Self.tiny).status == 0)
         let sample = try runDDPM([
-            "sample", "--checkpoint", run.path, "--count", "2", "--batch-size", "1", "--raw-weights",
+            "sample", "--checkpoint", run.path, "--count", "2", "--batch-size", "1", "--raw-weights", "--sampler", "ancestral",
             "--output", folder.appendingPathComponent("s").path, "--threads", "1",
         ])
         #expect(sample.status == 0, "\(sample.standardError)")

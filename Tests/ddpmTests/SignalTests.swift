@@ -75,7 +75,10 @@ struct SignalTests {
 
         // Sampling (no handlers of its own: SIGUSR1 and SIGUSR2 are received and ignored).
         let (sample, _, sampleErr) = try Self.start(
-            ["sample", "--checkpoint", run.path, "--count", "256", "--threads", "2", "--output", folder.appendingPathComponent("s").path],
+            [
+                "sample", "--checkpoint", run.path, "--count", "256", "--sampler", "ancestral", "--threads", "2", "--output",
+                folder.appendingPathComponent("s").path,
+            ],
             in: folder)
         usleep(300_000)
         let sentToSampling = Self.barrage(sample, signals: [SIGUSR1, SIGUSR2], count: 200, maximumGap: 8, seed: 2)

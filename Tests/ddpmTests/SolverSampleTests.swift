@@ -89,6 +89,15 @@ struct SolverSampleTests {
             "\(record)")
         #expect(record["x0_limit"] as? String == "none", "points are not clipped: \(record)")
         #expect(!defaults.isEmpty)
+        // Without --sampler a run folder samples with the recommended SDE-DPM-Solver++ 2M in 10 steps.
+        let recommended = try sample("recommended", []).record
+        #expect(
+            recommended["sampler"] as? String == "sde-dpm-solver++" && (recommended["steps"] as? NSNumber)?.intValue == 10
+                && (recommended["order"] as? NSNumber)?.intValue == 2 && recommended["algorithm"] as? String == "sde-dpmsolver++"
+                && (recommended["timesteps"] as? [Any])?.count == 10,
+            "\(recommended)")
+        let order3 = try runDDPM(["sample", "--checkpoint", run.path, "--count", "1", "--order", "3", "--output", dir.path + "/o3"])
+        #expect(order3.status == 1 && order3.standardError.contains("sde-dpm-solver++"), "\(order3.standardError)")
         let first = try sample("sde-1", ["--sampler", "sde-dpm-solver++", "--steps", "6"]).csv
         #expect(try sample("sde-2", ["--sampler", "sde-dpm-solver++", "--steps", "6"]).csv == first)
         let ddim = try sample("ddim", ["--sampler", "ddim", "--steps", "5"]).record

@@ -39,16 +39,22 @@ struct Chain {
 
     /// The solvers' default number of steps.
     static let solverSteps = 20
+    /// What a Gaussian `ddpm train` run samples with when --sampler is not given: SDE-DPM-Solver++
+    /// 2M in 10 steps (unless --steps), the knee of the README's quality-versus-steps study (its
+    /// FID at 10 steps beat DDIM's at 50; 15 steps gained little).
+    static let recommended = (sampler: SampleCommand.Sampler.sdeDPMSolverPlusPlus, steps: 10)
 
     init(trained: TrainedModel, choice: Choice) throws {
         let T = trained.process.stepCount
-        let sampler = choice.sampler ?? Self.defaultSampler(trained.solver)
+        let isRecommended =
+            choice.sampler == nil && trained.scheduler == nil && trained.solver == nil && trained.process is GaussianDiffusion
+        let sampler = isRecommended ? Self.recommended.sampler : choice.sampler ?? Self.defaultSampler(trained.solver)
         guard sampler.isSolver || (choice.order == nil && choice.placement == nil) else {
             throw CommandFailure(
                 "--order and --step-placement apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc; this model samples with \(sampler.rawValue)."
             )
         }
-        let count = choice.steps ?? (sampler.isSolver ? min(Self.solverSteps, T) : T)
+        let count = choice.steps ?? min(isRecommended ? Self.recommended.steps : sampler.isSolver ? Self.solverSteps : T, T)
         guard count <= T else { throw CommandFailure("--steps \(count) is more than the model's T = \(T).") }
         self.model = trained.model
         self.sampler = sampler
@@ -76,8 +82,8 @@ struct Chain {
                 )
             }
             let solverKind = try Self.solver(
-                sampler, gaussian: gaussian, scheduler: trained.scheduler, settings: trained.solver,
-                settingsChoseSampler: choice.sampler == nil, isImages: trained.isImages,
+                sampler, count: count, gaussian: gaussian, scheduler: trained.scheduler, settings: trained.solver,
+                settingsChoseSampler: choice.sampler == nil && trained.solver != nil, isImages: trained.isImages,
                 choice: choice, spacing: diffusersSpacing, record: &record)
             kind = solverKind
         } else if var scheduler = trained.scheduler, choice.spacing != .even {
@@ -114,8 +120,10 @@ struct Chain {
         self.record = record
     }
 
-    /// The sampler a model draws with when --sampler is not given: the solver its scheduler config
-    /// names (DPM-Solver++ also for the noise-prediction `dpmsolver`), else ancestral.
+    /// The sampler a model other than a Gaussian `ddpm train` run (``recommended``) draws with when
+    /// --sampler is not given: the solver its scheduler config names (DPM-Solver++ also for the
+    /// noise-prediction `dpmsolver`), else ancestral, as diffusers' pipeline and the binomial
+    /// process sample.
     static func defaultSampler(_ settings: SolverSchedulerSettings?) -> SampleCommand.Sampler {
         switch (settings?.solver, settings?.algorithm) {
         case (nil, _): .ancestral
@@ -132,7 +140,7 @@ struct Chain {
     /// sampler; a run folder's ᾱ and prediction, x̂₀ clipped to ±1 for images (dynamic
     /// thresholding with maximum 1, as the other samplers clip), linspace steps. Flags override.
     private static func solver(
-        _ sampler: SampleCommand.Sampler, gaussian: GaussianDiffusion, scheduler: DiffusersScheduler?,
+        _ sampler: SampleCommand.Sampler, count: Int, gaussian: GaussianDiffusion, scheduler: DiffusersScheduler?,
         settings: SolverSchedulerSettings?, settingsChoseSampler: Bool, isImages: Bool, choice: Choice,
         spacing: DiffusersScheduler.Spacing?, record: inout SamplerRecord
     ) throws -> Kind {
@@ -169,7 +177,6 @@ struct Chain {
         let steps: SolverSteps
         let orders: [Int]
         let kind: Kind
-        let count = choice.steps ?? min(solverSteps, alphaBar.count)
         if sampler == .unipc {
             let solver = try CommandFailure.wrap("--sampler unipc: ") {
                 try UniPC(
