@@ -80,7 +80,8 @@ struct ProgressiveCommand: ParsableCommand {
         // 1. One chain, recording x̂₀ at the shown t (the chain's nearest step) and xₜ of the first
         // sample at the shared t.
         let chain = try Chain(
-            trained: trained, choice: Chain.Choice(sampler: sampler, steps: steps, spacing: nil, eta: eta, order: nil, placement: nil))
+            trained: trained,
+            choice: Chain.Choice(sampler: sampler, steps: steps, spacing: nil, eta: eta, order: nil, placement: nil, thresholding: nil))
         let chainTimes = (chain.record.timesteps ?? []).map { $0 + 1 }
         func nearest(_ times: [Int]) -> [Int] {
             var seen = Set<Int>()

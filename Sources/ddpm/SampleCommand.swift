@@ -47,7 +47,9 @@ struct SampleCommand: ParsableCommand {
             diffusers' pipeline does; a binomial run with its ancestral sampler.
             Images from a `ddpm train` run have x̂₀
             clipped to ±1 as with the other samplers; a diffusers model follows its
-            config's thresholding. A diffusers model whose scheduler_config.json is a
+            config's thresholding; --dynamic-thresholding RATIO,MAX replaces either with
+            Imagen's dynamic thresholding (x̂₀ clipped to the RATIO quantile s of |x̂₀|,
+            1 ≤ s ≤ MAX, then divided by s). A diffusers model whose scheduler_config.json is a
             DPMSolverMultistepScheduler or UniPCMultistepScheduler samples with that
             solver by default, with the config's algorithm_type, solver_order,
             solver_type, lower_order_final, use_karras_sigmas, use_lu_lambdas,
@@ -157,6 +159,13 @@ struct SampleCommand: ParsableCommand {
     )
     var stepPlacement: StepPlacement?
 
+    @Option(
+        name: .customLong("dynamic-thresholding"),
+        help: ArgumentHelp(
+            "Imagen's dynamic thresholding of the solvers' x̂₀: the quantile of |x̂₀| and the largest threshold, e.g. 0.995,1.5 (default: clipping to ±1 for images, as 0.995,1; a diffusers model's config).",
+            valueName: "ratio,max"))
+    var dynamicThresholding: String?
+
     @Option(help: "DDIM η (0 deterministic, 1 like DDPM).")
     var eta: Double = 0
 
@@ -188,9 +197,11 @@ struct SampleCommand: ParsableCommand {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
         guard eta.isFinite, eta >= 0, eta <= 1 else { throw ValidationError("--eta must be in [0, 1], got \(eta).") }
         if sampler != .ddim, eta != 0 { throw ValidationError("--eta applies to --sampler ddim only.") }
-        if let sampler, !sampler.isSolver, order != nil || stepPlacement != nil {
-            throw ValidationError("--order and --step-placement apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc.")
+        if let sampler, !sampler.isSolver, order != nil || stepPlacement != nil || dynamicThresholding != nil {
+            throw ValidationError(
+                "--order, --step-placement and --dynamic-thresholding apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc.")
         }
+        _ = try thresholding()
         if let order {
             let maximum = sampler == .sdeDPMSolverPlusPlus ? 2 : 3
             guard (1...maximum).contains(order) else {
@@ -199,6 +210,19 @@ struct SampleCommand: ParsableCommand {
                         + " orders 1 to \(maximum)"
                         + (sampler == .sdeDPMSolverPlusPlus ? " (the SDE variant is at most second order)." : "."))
             }
+        }
+    }
+
+    /// `--dynamic-thresholding RATIO,MAX`, checked.
+    func thresholding() throws -> DynamicThresholding? {
+        guard let dynamicThresholding else { return nil }
+        let parts = dynamicThresholding.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+        guard parts.count == 2, let ratio = parts[0], let maximum = parts[1] else {
+            throw ValidationError(
+                "--dynamic-thresholding \(dynamicThresholding): give the quantile and the largest threshold, e.g. 0.995,1.5.")
+        }
+        do { return try DynamicThresholding(ratio: ratio, maximum: maximum) } catch {
+            throw ValidationError("--dynamic-thresholding \(dynamicThresholding): \(error)")
         }
     }
 
@@ -220,7 +244,8 @@ struct SampleCommand: ParsableCommand {
             let chain = try Chain(
                 trained: trained,
                 choice: Chain.Choice(
-                    sampler: sampler, steps: steps, spacing: spacing, eta: eta, order: order, placement: stepPlacement))
+                    sampler: sampler, steps: steps, spacing: spacing, eta: eta, order: order, placement: stepPlacement,
+                    thresholding: try thresholding()))
             if !chain.startsFromGaussianNoise, initialNoise != nil || saveInitialNoise {
                 throw CommandFailure(
                     "--initial-noise and --save-initial-noise are for Gaussian diffusion; this model's chain starts from its own prior.")

@@ -98,6 +98,9 @@ struct SolverSampleTests {
             "\(recommended)")
         let order3 = try runDDPM(["sample", "--checkpoint", run.path, "--count", "1", "--order", "3", "--output", dir.path + "/o3"])
         #expect(order3.status == 1 && order3.standardError.contains("sde-dpm-solver++"), "\(order3.standardError)")
+        let thresholded = try sample("thresholded", ["--sampler", "unipc", "--steps", "6", "--dynamic-thresholding", "0.9,1.5"]).record
+        #expect(
+            (thresholded["x0_limit"] as? String)?.contains("dynamic thresholding (quantile 0.9, at most 1.5)") == true, "\(thresholded)")
         let first = try sample("sde-1", ["--sampler", "sde-dpm-solver++", "--steps", "6"]).csv
         #expect(try sample("sde-2", ["--sampler", "sde-dpm-solver++", "--steps", "6"]).csv == first)
         let ddim = try sample("ddim", ["--sampler", "ddim", "--steps", "5"]).record
@@ -170,8 +173,13 @@ struct SolverSampleTests {
             (["--sampler", "dpm-solver++", "--order", "4"], 64, "--order 4: --sampler dpm-solver++ has orders 1 to 3"),
             (["--sampler", "sde-dpm-solver++", "--order", "3"], 64, "the SDE variant is at most second order"),
             (["--sampler", "unipc", "--order", "0"], 64, "--order 0: --sampler unipc has orders 1 to 3"),
-            (["--sampler", "ddim", "--order", "2"], 64, "--order and --step-placement apply to"),
-            (["--step-placement", "karras"], 1, "--order and --step-placement apply to"),
+            (["--sampler", "ddim", "--order", "2"], 64, "--order, --step-placement and --dynamic-thresholding apply to"),
+            (["--step-placement", "karras"], 1, "--order, --step-placement and --dynamic-thresholding apply to"),
+            (
+                ["--sampler", "unipc", "--dynamic-thresholding", "1.2,1"], 64,
+                "--dynamic-thresholding 1.2,1: dynamic thresholding ratio 1.2 must be in (0, 1]"
+            ),
+            (["--sampler", "unipc", "--dynamic-thresholding", "0.9"], 64, "give the quantile and the largest threshold"),
             (["--sampler", "unipc", "--eta", "0.5"], 64, "--eta applies to --sampler ddim only"),
             (["--sampler", "dpm-solver++", "--steps", "1001"], 1, "--steps 1001 is more than the model's T = 1000"),
             (["--sampler", "dpm-solver++", "--spacing", "even"], 1, "--spacing even is the respacing of the ancestral and DDIM samplers"),

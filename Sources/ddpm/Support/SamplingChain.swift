@@ -24,6 +24,8 @@ struct Chain {
         var eta: Double
         var order: Int?
         var placement: StepPlacement?
+        /// --dynamic-thresholding: replaces the model's x̂₀ limit (solvers only).
+        var thresholding: DynamicThresholding?
     }
 
     private let kind: Kind
@@ -49,9 +51,9 @@ struct Chain {
         let isRecommended =
             choice.sampler == nil && trained.scheduler == nil && trained.solver == nil && trained.process is GaussianDiffusion
         let sampler = isRecommended ? Self.recommended.sampler : choice.sampler ?? Self.defaultSampler(trained.solver)
-        guard sampler.isSolver || (choice.order == nil && choice.placement == nil) else {
+        guard sampler.isSolver || (choice.order == nil && choice.placement == nil && choice.thresholding == nil) else {
             throw CommandFailure(
-                "--order and --step-placement apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc; this model samples with \(sampler.rawValue)."
+                "--order, --step-placement and --dynamic-thresholding apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc; this model samples with \(sampler.rawValue)."
             )
         }
         let count = choice.steps ?? min(isRecommended ? Self.recommended.steps : sampler.isSolver ? Self.solverSteps : T, T)
@@ -169,6 +171,7 @@ struct Chain {
             record.semantics =
                 sampler == .unipc ? "UniPC as diffusers' UniPCMultistepScheduler" : "DPM-Solver++ as diffusers' DPMSolverMultistepScheduler"
         }
+        thresholding = choice.thresholding ?? thresholding
         let algorithm: DPMSolver.Algorithm =
             settingsChoseSampler
             ? settings?.algorithm ?? .dataPrediction : sampler == .sdeDPMSolverPlusPlus ? .stochasticDataPrediction : .dataPrediction
