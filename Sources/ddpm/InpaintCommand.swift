@@ -44,7 +44,15 @@ struct InpaintCommand: ParsableCommand {
     @Option(help: "Completions per image.")
     var completions: Int = 4
 
+    @Option(help: "ancestral only: the known pixels are put back at every ancestral step (SD15); DDIM and the solvers have no such step.")
+    var sampler: SampleCommand.Sampler = .ancestral
+
     func validate() throws {
+        guard sampler == .ancestral else {
+            throw ValidationError(
+                "--sampler \(sampler.rawValue): inpainting replaces the known pixels by a fresh draw of q(xₜ₋₁|x₀) at every ancestral step (SD15); DDIM and the solvers have no such step, so ddpm inpaint runs the ancestral chain only. Drop --sampler."
+            )
+        }
         guard completions >= 1 else { throw ValidationError("--completions must be at least 1, got \(completions).") }
         guard noise.isFinite, noise >= 0 else { throw ValidationError("--noise must be 0 or more, got \(noise).") }
         if mask == "none" && noise == 0 {

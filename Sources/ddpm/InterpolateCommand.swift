@@ -39,7 +39,15 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Number of λ values from 0 to 1.")
     var lambdas: Int = 9
 
+    @Option(help: "ancestral only: each interpolated xₜ is decoded by DDPM's reverse chain (DDPM §4.4).")
+    var sampler: SampleCommand.Sampler = .ancestral
+
     func validate() throws {
+        guard sampler == .ancestral else {
+            throw ValidationError(
+                "--sampler \(sampler.rawValue): ddpm interpolate decodes each interpolated xₜ with the ancestral chain, as DDPM §4.4 does; drop --sampler."
+            )
+        }
         guard lambdas >= 2 else { throw ValidationError("--lambdas must be at least 2 (0 and 1), got \(lambdas).") }
     }
 

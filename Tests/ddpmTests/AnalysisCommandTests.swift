@@ -289,5 +289,11 @@ struct AnalysisCommandTests {
         #expect(times.status != 0 && times.standardError.contains("--times"), "\(times.standardError)")
         let index = try runDDPM(["interpolate", "--checkpoint", fixture.trained.path, "--images", "0,99", "--split", "train"])
         #expect(index.status != 0 && index.standardError.contains("99"), "\(index.standardError)")
+        for (command, sampler) in [("inpaint", "ddim"), ("interpolate", "dpm-solver++")] {
+            let refused = try runDDPM([command, "--checkpoint", fixture.trained.path, "--images", "0,1", "--sampler", sampler])
+            #expect(
+                refused.status == 64 && refused.standardError.contains("--sampler \(sampler): ")
+                    && refused.standardError.contains("ancestral"), "\(refused.standardError)")
+        }
     }
 }
