@@ -96,6 +96,10 @@ struct SolverSampleTests {
                 && (recommended["order"] as? NSNumber)?.intValue == 2 && recommended["algorithm"] as? String == "sde-dpmsolver++"
                 && (recommended["timesteps"] as? [Any])?.count == 10,
             "\(recommended)")
+        let even = try runDDPM(["sample", "--checkpoint", run.path, "--count", "1", "--spacing", "even", "--output", dir.path + "/even"])
+        #expect(
+            even.status == 1 && even.standardError.contains("(this model's default)")
+                && even.standardError.contains("add --sampler ancestral or ddim"), "\(even.standardError)")
         let order3 = try runDDPM(["sample", "--checkpoint", run.path, "--count", "1", "--order", "3", "--output", dir.path + "/o3"])
         #expect(order3.status == 1 && order3.standardError.contains("sde-dpm-solver++"), "\(order3.standardError)")
         let thresholded = try sample("thresholded", ["--sampler", "unipc", "--steps", "6", "--dynamic-thresholding", "0.9,1.5"]).record

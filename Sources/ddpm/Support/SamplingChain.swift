@@ -80,7 +80,9 @@ struct Chain {
         if sampler.isSolver {
             guard choice.spacing != .even else {
                 throw CommandFailure(
-                    "--spacing even is the respacing of the ancestral and DDIM samplers; --sampler \(sampler.rawValue) takes leading, trailing or linspace."
+                    "--spacing even is the respacing of the ancestral and DDIM samplers; --sampler \(sampler.rawValue)"
+                        + (isRecommended ? " (this model's default)" : "")
+                        + " takes leading, trailing or linspace; add --sampler ancestral or ddim for even spacing."
                 )
             }
             let solverKind = try Self.solver(
