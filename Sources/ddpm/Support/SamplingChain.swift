@@ -48,15 +48,15 @@ struct Chain {
 
     init(trained: TrainedModel, choice: Choice) throws {
         let T = trained.process.stepCount
-        let isRecommended =
-            choice.sampler == nil && trained.scheduler == nil && trained.solver == nil && trained.process is GaussianDiffusion
-        let sampler = isRecommended ? Self.recommended.sampler : choice.sampler ?? Self.defaultSampler(trained.solver)
+        let fallback = Self.defaultChoice(trained)
+        let sampler = choice.sampler ?? fallback.sampler
         guard sampler.isSolver || (choice.order == nil && choice.placement == nil && choice.thresholding == nil) else {
             throw CommandFailure(
                 "--order, --step-placement and --dynamic-thresholding apply to --sampler dpm-solver++, sde-dpm-solver++ and unipc; this model samples with \(sampler.rawValue)."
             )
         }
-        let count = choice.steps ?? min(isRecommended ? Self.recommended.steps : sampler.isSolver ? Self.solverSteps : T, T)
+        let defaultSteps = (choice.sampler == nil ? fallback.steps : nil) ?? (sampler.isSolver ? Self.solverSteps : T)
+        let count = choice.steps ?? min(defaultSteps, T)
         guard count <= T else { throw CommandFailure("--steps \(count) is more than the model's T = \(T).") }
         self.model = trained.model
         self.sampler = sampler
@@ -81,7 +81,7 @@ struct Chain {
             guard choice.spacing != .even else {
                 throw CommandFailure(
                     "--spacing even is the respacing of the ancestral and DDIM samplers; --sampler \(sampler.rawValue)"
-                        + (isRecommended ? " (this model's default)" : "")
+                        + (choice.sampler == nil ? " (this model's default)" : "")
                         + " takes leading, trailing or linspace; add --sampler ancestral or ddim for even spacing."
                 )
             }
@@ -124,16 +124,17 @@ struct Chain {
         self.record = record
     }
 
-    /// The sampler a model other than a Gaussian `ddpm train` run (``recommended``) draws with when
-    /// --sampler is not given: the solver its scheduler config names (DPM-Solver++ also for the
-    /// noise-prediction `dpmsolver`), else ancestral, as diffusers' pipeline and the binomial
-    /// process sample.
-    static func defaultSampler(_ settings: SolverSchedulerSettings?) -> SampleCommand.Sampler {
-        switch (settings?.solver, settings?.algorithm) {
-        case (nil, _): .ancestral
-        case (.uniPCMultistep, _): .unipc
-        case (_, .stochasticDataPrediction): .sdeDPMSolverPlusPlus
-        default: .dpmSolverPlusPlus
+    /// What a model samples with when --sampler is not given (steps nil: the sampler's own
+    /// default): the solver a diffusers model's scheduler config names (DPM-Solver++ also for the
+    /// noise-prediction `dpmsolver`); ancestral for another diffusers scheduler, as diffusers'
+    /// pipeline samples, and for the binomial process; ``recommended`` for a Gaussian `ddpm train` run.
+    static func defaultChoice(_ trained: TrainedModel) -> (sampler: SampleCommand.Sampler, steps: Int?) {
+        switch (trained.solver?.solver, trained.solver?.algorithm) {
+        case (.uniPCMultistep, _): (.unipc, nil)
+        case (_, .stochasticDataPrediction): (.sdeDPMSolverPlusPlus, nil)
+        case (.some, _): (.dpmSolverPlusPlus, nil)
+        case (nil, _):
+            trained.scheduler == nil && trained.process is GaussianDiffusion ? (recommended.sampler, recommended.steps) : (.ancestral, nil)
         }
     }
 
