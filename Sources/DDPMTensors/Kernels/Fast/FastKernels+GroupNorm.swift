@@ -367,32 +367,43 @@ extension FastKernels {
         x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, range: Range<Int>, spatial: Int,
         gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, meanFloat: Float, mean: Double, rstd: Double, silu: Bool
     ) {
-        let shift = SIMD16<Float>(repeating: meanFloat)
         forEachChannel(in: range, spatial: spatial) { c, segment in
             let (scale, offset) = affine(gamma: gamma[c], beta: beta[c], meanFloat: meanFloat, mean: mean, rstd: rstd)
-            @inline(__always) func f(_ v: SIMD16<Float>) -> SIMD16<Float> {
-                let z = (v - shift) * scale + offset
-                return silu ? SiLUFunction.apply(z) : z
+            let start = segment.lowerBound
+            if silu {
+                affineMap(SiLUFunction.self, x + start, y + start, count: segment.count, shift: meanFloat, scale: scale, offset: offset)
+            } else {
+                affineMap(IdentityFunction.self, x + start, y + start, count: segment.count, shift: meanFloat, scale: scale, offset: offset)
             }
-            var i = segment.lowerBound
-            while i + 16 <= segment.upperBound {
-                y.storeVector(f(x.loadVector(at: i)), at: i)
-                i += 16
-            }
-            if i < segment.upperBound {
-                let n = segment.upperBound - i
-                y.storePartialVector(f(x.loadPartialVector(at: i, count: n, padding: 0)), at: i, count: n)
-            }
+        }
+    }
+
+    /// y[i] = F((x[i] − shift)·scale + offset) over `count` elements. Not inlined, and with only
+    /// scalars in its signature: inlined into the closures above, the compiler split each 16-lane
+    /// vector into pieces and divided lane by lane (measured 3–5× slower).
+    @inline(never)
+    private static func affineMap<F: UnaryVectorFunction>(
+        _: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, shift: Float, scale: Float, offset: Float
+    ) {
+        let s = SIMD16<Float>(repeating: shift), a = SIMD16<Float>(repeating: scale), b = SIMD16<Float>(repeating: offset)
+        var i = 0
+        while i + 16 <= count {
+            y.storeVector(F.apply((x.loadVector(at: i) - s) * a + b), at: i)
+            i += 16
+        }
+        if i < count {
+            let n = count - i
+            y.storePartialVector(F.apply((x.loadPartialVector(at: i, count: n, padding: 0) - s) * a + b), at: i, count: n)
         }
     }
 
     /// The per-channel scale rstd·gamma and offset beta − (μ − μ_f)·rstd·gamma of the normalisation
     /// z = (x − μ_f)·scale + offset (shared by the forward pass and the SiLU backward's recomputation).
     @inline(__always)
-    private static func affine(gamma: Float, beta: Float, meanFloat: Float, mean: Double, rstd: Double) -> (SIMD16<Float>, SIMD16<Float>) {
+    private static func affine(gamma: Float, beta: Float, meanFloat: Float, mean: Double, rstd: Double) -> (scale: Float, offset: Float) {
         let scaleValue = rstd * Double(gamma)
         let delta = mean - Double(meanFloat)
-        return (SIMD16<Float>(repeating: Float(scaleValue)), SIMD16<Float>(repeating: Float(Double(beta) - delta * scaleValue)))
+        return (Float(scaleValue), Float(Double(beta) - delta * scaleValue))
     }
 
     /// dz = dy·silu′(z) over `range` of one group, with z = (x − μ)·rstd·gamma + beta recomputed from
@@ -402,19 +413,30 @@ extension FastKernels {
         x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>, range: Range<Int>, spatial: Int,
         gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, meanFloat: Float, mean: Double, rstd: Double
     ) {
-        let shift = SIMD16<Float>(repeating: meanFloat)
         forEachChannel(in: range, spatial: spatial) { c, segment in
             let (scale, offset) = affine(gamma: gamma[c], beta: beta[c], meanFloat: meanFloat, mean: mean, rstd: rstd)
-            var i = segment.lowerBound
-            while i + 16 <= segment.upperBound {
-                dz.storeVector(SiLUBackwardFunction.apply((x.loadVector(at: i) - shift) * scale + offset, dy.loadVector(at: i)), at: i)
-                i += 16
-            }
-            if i < segment.upperBound {
-                let n = segment.upperBound - i
-                let z = (x.loadPartialVector(at: i, count: n, padding: 0) - shift) * scale + offset
-                dz.storePartialVector(SiLUBackwardFunction.apply(z, dy.loadPartialVector(at: i, count: n, padding: 0)), at: i, count: n)
-            }
+            let start = segment.lowerBound
+            siluGradient(x + start, dy + start, dz + start, count: segment.count, shift: meanFloat, scale: scale, offset: offset)
+        }
+    }
+
+    /// dz[i] = dy[i]·silu′((x[i] − shift)·scale + offset) over `count` elements; not inlined, for
+    /// the reason given at `affineMap`.
+    @inline(never)
+    private static func siluGradient(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>, count: Int,
+        shift: Float, scale: Float, offset: Float
+    ) {
+        let s = SIMD16<Float>(repeating: shift), a = SIMD16<Float>(repeating: scale), b = SIMD16<Float>(repeating: offset)
+        var i = 0
+        while i + 16 <= count {
+            dz.storeVector(SiLUBackwardFunction.apply((x.loadVector(at: i) - s) * a + b, dy.loadVector(at: i)), at: i)
+            i += 16
+        }
+        if i < count {
+            let n = count - i
+            let z = (x.loadPartialVector(at: i, count: n, padding: 0) - s) * a + b
+            dz.storePartialVector(SiLUBackwardFunction.apply(z, dy.loadPartialVector(at: i, count: n, padding: 0)), at: i, count: n)
         }
     }
 

@@ -24,16 +24,16 @@ extension FastKernels {
                 var m0 = SIMD16<Float>(repeating: -.infinity), m1 = m0
                 var i = 0
                 while i + 32 <= axis {
-                    m0 = pointwiseMax(m0, xr.loadVector(at: i))
-                    m1 = pointwiseMax(m1, xr.loadVector(at: i + 16))
+                    m0 = larger(m0, xr.loadVector(at: i))
+                    m1 = larger(m1, xr.loadVector(at: i + 16))
                     i += 32
                 }
                 while i < axis {
                     let n = min(16, axis - i)
-                    m0 = pointwiseMax(m0, n == 16 ? xr.loadVector(at: i) : xr.loadPartialVector(at: i, count: n, padding: -.infinity))
+                    m0 = larger(m0, n == 16 ? xr.loadVector(at: i) : xr.loadPartialVector(at: i, count: n, padding: -.infinity))
                     i += n
                 }
-                let rowMax = pointwiseMax(m0, m1).max()
+                let rowMax = larger(m0, m1).max()
                 // 2. Exponentials and their sum.
                 let shift = SIMD16<Float>(repeating: rowMax)
                 var sum = SIMD16<Float>()
@@ -63,6 +63,14 @@ extension FastKernels {
                 }
             }
         }
+    }
+
+    /// The lane-wise maximum as a compare and a blend (one instruction each). `pointwiseMax` is
+    /// compiled lane by lane with scalar compares for its NaN rules; here a NaN lane may be dropped
+    /// from the maximum, since its exponential makes the row's sum, and so every output, NaN anyway.
+    @inline(__always)
+    private static func larger(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: b .> a)
     }
 
     /// Backward of softmax from its output y: dx = y·(dy − Σ_axis dy·y), the contract of

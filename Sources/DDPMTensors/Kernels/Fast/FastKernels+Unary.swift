@@ -71,6 +71,12 @@ extension VectorMath {
     }
 }
 
+/// x itself (the group norm without an activation).
+enum IdentityFunction: UnaryVectorFunction {
+    @inline(__always)
+    static func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { x }
+}
+
 /// x·sigmoid(x); x = −inf would give −inf·0 = NaN, so the negative side is clamped to −FLT_MAX
 /// (+inf·1 stays +inf).
 enum SiLUFunction: UnaryVectorFunction {

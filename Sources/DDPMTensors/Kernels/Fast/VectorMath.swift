@@ -39,7 +39,7 @@ enum VectorMath {
     /// without FMA), eʳ by the Cephes `expf` degree-6 polynomial, then 2ⁿ applied as 2^⌊n/2⌋·2^(n−⌊n/2⌋)
     /// so that results in the subnormal range and up to FLT_MAX come out right.
     /// x > 88.72… → +inf, x < −103.97… → 0, NaN → NaN. Error ≤ 2 ulp (measured: see tests).
-    @inline(__always)
+    @_transparent
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         var x = x.replacing(with: 88.9, where: x .> 88.9)  // e^88.9 overflows: +inf below
         x = x.replacing(with: -104, where: x .< -104)  // e^-104 rounds to 0
@@ -99,7 +99,7 @@ enum VectorMath {
     /// e/(1 + e) for x < 0, so neither side overflows or cancels: sigmoid(−100) is the correct
     /// subnormal, ±inf give 1 and 0. Also returns e·d² = sigmoid(x)·sigmoid(−x), the derivative,
     /// accurate where 1 − sigmoid(x) would cancel. Error ≤ 3 ulp.
-    @inline(__always)
+    @_transparent
     static func sigmoidAndDerivative(_ x: SIMD16<Float>) -> (value: SIMD16<Float>, derivative: SIMD16<Float>) {
         let e = exp(float(bits(x) | 0x8000_0000))  // e^−|x|
         let d = 1 / (1 + e)
@@ -107,7 +107,7 @@ enum VectorMath {
         return (d.replacing(with: ed, where: x .< 0), ed * d)
     }
 
-    @inline(__always)
+    @_transparent
     static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let e = exp(float(bits(x) | 0x8000_0000))
         let d = 1 / (1 + e)
