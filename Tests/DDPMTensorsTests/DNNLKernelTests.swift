@@ -370,10 +370,11 @@ struct MatMulCase: Sendable, CustomStringConvertible {
         "matmul(batch \(batch), m \(m), n \(n), k \(k), transposeA \(transposeA), transposeB \(transposeB))"
     }
 
-    func run(fast: Bool, a: [Float], b: [Float]) -> [Float] {
+    func run(fast: Bool, a: [Float], b: [Float], precision: DNNLMatMul.Precision = .float32) -> [Float] {
         var c = [Float](repeating: .nan, count: batch * m * n)
         if fast {
-            DNNLMatMul.matmul(a, b, &c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
+            DNNLMatMul.matmul(
+                a, b, &c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch, precision: precision)
         } else {
             ReferenceKernels.matmul(a, b, &c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch)
         }
@@ -406,6 +407,30 @@ private let matMulCases: [MatMulCase] = {
         expectWithinSummationBound(
             problem.run(fast: true, a: a, b: b), problem.run(fast: false, a: a, b: b),
             absolute: problem.run(fast: false, a: a.map(abs), b: b.map(abs)), terms: problem.k, "\(problem)")
+    }
+
+    /// BFloat16 products (`--precision bf16`) of batches, every transpose: within the BFloat16
+    /// bound of `expectWithinSummationBound` with n = K, not Float32-exact, on the bf16 kernel.
+    /// One matrix stays Float32 (`dnnl_sgemm`), bit for bit.
+    @Test(.enabled(if: CPUFeatures.hasBFloat16, "the CPU has avx512_bf16"), arguments: matMulCases.filter { $0.k > 1 })
+    func bfloat16MatchesReferenceWithinItsBound(_ problem: MatMulCase) {
+        var random = TestLCG(seed: UInt64(problem.m * 10_007 + problem.n * 101 + problem.k))
+        let a = random.floats(problem.batch * problem.m * problem.k)
+        let b = random.floats(problem.batch * problem.k * problem.n)
+        let low = problem.run(fast: true, a: a, b: b, precision: .bfloat16)
+        let float32 = problem.run(fast: true, a: a, b: b)
+        guard problem.batch > 1 else {
+            #expect(low == float32, "one matrix (\(problem)) must stay Float32")
+            return
+        }
+        expectWithinSummationBound(
+            low, problem.run(fast: false, a: a, b: b),
+            absolute: problem.run(fast: false, a: a.map(abs), b: b.map(abs)), terms: problem.k, bfloat16: true, "bf16 \(problem)")
+        #expect(low != float32, "bf16 \(problem) equals the Float32 product")
+        let name = DNNLMatMul.implementationName(
+            m: problem.m, n: problem.n, k: problem.k, transposeA: problem.transposeA, transposeB: problem.transposeB,
+            batch: problem.batch, precision: .bfloat16)
+        #expect(name.contains("bf16"), "bf16 \(problem) runs \(name)")
     }
 
     @Test(arguments: [1, 4])

@@ -98,13 +98,15 @@ func dnnlMemoryDesc(
     return desc
 }
 
-/// An f32 memory descriptor of `dims` with explicit element `strides`.
-func dnnlMemoryDesc(_ dims: [Int], strides: [Int], _ what: @autoclosure () -> String) -> dnnl_memory_desc_t {
+/// A memory descriptor of `dims` with explicit element `strides` (f32 unless `type` says otherwise).
+func dnnlMemoryDesc(
+    _ dims: [Int], strides: [Int], _ what: @autoclosure () -> String, type: dnnl_data_type_t = dnnl_f32
+) -> dnnl_memory_desc_t {
     var desc = dnnl_memory_desc_t()
     let values = dims.map { dnnl_dim_t($0) }
     let steps = strides.map { dnnl_dim_t($0) }
     DNNLEngine.check(
-        dnnl_memory_desc_init_by_strides(&desc, Int32(dims.count), values, dnnl_f32, steps),
+        dnnl_memory_desc_init_by_strides(&desc, Int32(dims.count), values, type, steps),
         "dnnl_memory_desc_init_by_strides(\(dims), strides \(strides)) for \(what())")
     return desc
 }

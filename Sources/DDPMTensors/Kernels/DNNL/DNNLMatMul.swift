@@ -14,11 +14,24 @@ import CDNNL
 /// 1024×1024×64: 196 vs. 198. The primitive wins or ties everywhere, most on small matrices,
 /// where one parallel region per matrix leaves a thread idle. (SGEMM 2048³ in the same
 /// conditions: ~220.)
+///
+/// With `precision` `.bfloat16` (`ddpm --precision bf16`) a batch goes to the primitive with A
+/// and B rounded to BFloat16 on the way in (reorders) and C summed and stored in Float32
+/// (`brg:avx512_core_bf16`), under the bound stated at ``DNNLConvolution/Precision/bfloat16``
+/// with n = K. One matrix stays Float32 in `dnnl_sgemm`: measured in a `fashion` training step
+/// (batch 64), the attention products (batches of 196×128·128×196 and 196×196·196×128) take
+/// 67 ms in BFloat16 against 113 ms in Float32, but the projections over all 12,544 positions
+/// (one 12544×128·128×128 matrix each) took 91 ms in the BFloat16 primitive plus their reorders,
+/// and with them there the whole step was slower than with them in SGEMM.
 public enum DNNLMatMul {
+    /// The precision of the products; the same setting as the convolutions'.
+    public typealias Precision = DNNLConvolution.Precision
+
     private struct Key: Hashable {
         var m, n, k, batch: Int
         var transposeA, transposeB: Bool
         var threads: Int
+        var precision: Precision
     }
 
     private static let plans = DNNLPlanCache<Key>()
@@ -28,13 +41,15 @@ public enum DNNLMatMul {
     /// op(A) is M×K: A is stored M×K, or K×M when `transposeA`. op(B) is K×N: B is stored K×N,
     /// or N×K when `transposeB`. C is M×N and is overwritten (with zeros when K is 0). Batches are
     /// consecutive: A[b] starts at `a + b·M·K`, B[b] at `b + b·K·N`, C[b] at `c + b·M·N`.
+    /// `precision`: Float32 or BFloat16 products; by default the convolutions' ``DNNLConvolution/defaultPrecision``.
     public static func matmul(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, batch: Int = 1
+        m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, batch: Int = 1,
+        precision: Precision = DNNLConvolution.defaultPrecision
     ) {
         matmul(
             a, b, c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, batch: batch,
-            strategy: batch == 1 ? .sgemm : .primitive)
+            strategy: batch == 1 ? .sgemm : .primitive, precision: batch == 1 ? .float32 : precision)
     }
 
     /// How a product is computed: `matmul` picks by batch size; kept as a parameter so the two
@@ -43,8 +58,10 @@ public enum DNNLMatMul {
 
     static func matmul(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int, strategy: Strategy
+        m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int, strategy: Strategy,
+        precision: Precision = .float32
     ) {
+        precondition(strategy == .primitive || precision == .float32, "DNNLMatMul.matmul: dnnl_sgemm has no BFloat16")
         precondition(
             m >= 0 && n >= 0 && k >= 0 && batch >= 0,
             "DNNLMatMul.matmul: sizes must not be negative, got m \(m), n \(n), k \(k), batch \(batch)")
@@ -64,7 +81,7 @@ public enum DNNLMatMul {
             case .primitive:
                 let key = Key(
                     m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB,
-                    threads: DNNLEngine.threads)
+                    threads: DNNLEngine.threads, precision: precision)
                 let plan = plans.plan(for: key) { makePlan(key) }
                 plan.execute(
                     [UnsafeMutableRawPointer(mutating: a), UnsafeMutableRawPointer(mutating: b), UnsafeMutableRawPointer(c)],
@@ -85,15 +102,23 @@ public enum DNNLMatMul {
         DNNLEngine.check(status, "dnnl_sgemm(m \(m), n \(n), k \(k), transposeA \(transposeA), transposeB \(transposeB))")
     }
 
-    /// A `dnnl_matmul` over [batch, M, K] · [batch, K, N], transposes expressed as strides.
+    /// A `dnnl_matmul` over [batch, M, K] · [batch, K, N], transposes expressed as strides; in
+    /// BFloat16, A and B are reordered into BFloat16 copies of the same strides.
     private static func makePlan(_ key: Key) -> DNNLPlan {
         let (m, n, k, batch) = (key.m, key.n, key.k, key.batch)
-        let what = "matmul(batch \(batch), m \(m), n \(n), k \(k), transposeA \(key.transposeA), transposeB \(key.transposeB))"
-        var src = dnnlMemoryDesc([batch, m, k], strides: key.transposeA ? [m * k, 1, m] : [m * k, k, 1], what)
-        var weights = dnnlMemoryDesc([batch, k, n], strides: key.transposeB ? [k * n, 1, k] : [k * n, n, 1], what)
+        let what =
+            "matmul(batch \(batch), m \(m), n \(n), k \(k), transposeA \(key.transposeA), transposeB \(key.transposeB)"
+            + "\(key.precision == .bfloat16 ? ", bf16" : ""))"
+        let low = key.precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
+        let srcStrides = key.transposeA ? [m * k, 1, m] : [m * k, k, 1]
+        let weightStrides = key.transposeB ? [k * n, 1, k] : [k * n, n, 1]
+        let src = dnnlMemoryDesc([batch, m, k], strides: srcStrides, what)
+        let weights = dnnlMemoryDesc([batch, k, n], strides: weightStrides, what)
+        var lowSrc = dnnlMemoryDesc([batch, m, k], strides: srcStrides, what, type: low)
+        var lowWeights = dnnlMemoryDesc([batch, k, n], strides: weightStrides, what, type: low)
         var dst = dnnlMemoryDesc([batch, m, n], strides: [m * n, n, 1], what)
         var desc = dnnl_matmul_desc_t()
-        DNNLEngine.check(dnnl_matmul_desc_init(&desc, &src, &weights, nil, &dst), "dnnl_matmul_desc_init for \(what)")
+        DNNLEngine.check(dnnl_matmul_desc_init(&desc, &lowSrc, &lowWeights, nil, &dst), "dnnl_matmul_desc_init for \(what)")
         let attr = dnnlUserScratchpadAttr(what)
         defer { dnnl_primitive_attr_destroy(attr) }
         var descriptor: dnnl_primitive_desc_t?
@@ -107,10 +132,15 @@ public enum DNNLMatMul {
         return plan
     }
 
-    /// oneDNN's name for the batched implementation at these sizes (e.g. `brg:avx512_core`).
-    static func implementationName(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int) -> String {
+    /// oneDNN's name for the primitive it runs at these sizes (e.g. `brg:avx512_core`, or
+    /// `brg:avx512_core_bf16` in BFloat16); creates the plan if needed.
+    public static func implementationName(
+        m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int, precision: Precision = .float32
+    ) -> String {
         DNNLEngine.shared.withLock { _ in
-            let key = Key(m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB, threads: DNNLEngine.threads)
+            let key = Key(
+                m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB, threads: DNNLEngine.threads,
+                precision: precision)
             return plans.plan(for: key) { makePlan(key) }.implementation
         }
     }
