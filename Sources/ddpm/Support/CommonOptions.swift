@@ -21,7 +21,7 @@ struct ComputeOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Precision of the convolutions' products: fp32, or bf16 (BFloat16 factors, Float32 sums and everything else Float32: weights, Adam, EMA, normalisation, the diffusion update; needs avx512_bf16).",
+            "Precision of the products of the convolutions and of attention: fp32, or bf16 (BFloat16 factors, Float32 sums; everything else Float32: weights, Adam, EMA, normalisation, softmax, the diffusion update; needs avx512_bf16).",
             valueName: "fp32|bf16"))
     var precision: Precision = .fp32
 
