@@ -39,7 +39,8 @@ enum VectorMath {
     /// without FMA), eʳ by the Cephes `expf` degree-6 polynomial, then 2ⁿ applied as 2^⌊n/2⌋·2^(n−⌊n/2⌋)
     /// so that results in the subnormal range and up to FLT_MAX come out right.
     /// x > 88.72… → +inf, x < −103.97… → 0, NaN → NaN. Error ≤ 2 ulp (measured: see tests).
-    @_transparent
+    /// `@_transparent`, as are the sigmoids below: `@inline(__always)` was not honoured in the
+    /// group norm's loops, and called out of line the vector travels in four xmm registers.
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         var x = x.replacing(with: 88.9, where: x .> 88.9)  // e^88.9 overflows: +inf below
         x = x.replacing(with: -104, where: x .< -104)  // e^-104 rounds to 0
