@@ -4,7 +4,9 @@
 ///
 /// - Value semantics: copies share storage until one is mutated (copy-on-write).
 /// - Images are **NCHW** (batch, channels, height, width) everywhere in this package; every
-///   convolution, normalisation and resampling op says so in its documentation.
+///   convolution, normalisation and resampling op says so in its documentation. In memory, a
+///   Float32 image batch with 16·k channels may be stored in oneDNN's blocked nChw16c
+///   (``layout``, ``TensorLayout``); element access always sees row-major order.
 /// - A tensor produced by an operation on tensors that require gradients carries a ``GradNode``,
 ///   its place in the define-by-run graph that ``gradients(of:withRespectTo:)`` walks backwards.
 ///
@@ -19,23 +21,26 @@ public struct Tensor {
     public let shape: [Int]
     /// Element type.
     public let dtype: DType
+    /// How the elements lie in memory; every element API sees them row-major whatever it is.
+    public internal(set) var layout: TensorLayout
     @usableFromInline var storage: TensorStorage
     @usableFromInline var node: GradNode?
 
     @usableFromInline
-    init(shape: [Int], dtype: DType, storage: TensorStorage, node: GradNode? = nil) {
+    init(shape: [Int], dtype: DType, storage: TensorStorage, layout: TensorLayout = .rowMajor, node: GradNode? = nil) {
         self.shape = shape
         self.dtype = dtype
         self.storage = storage
+        self.layout = layout
         self.node = node
     }
 
     /// A tensor whose elements are not initialised (kernels overwrite every element).
     @usableFromInline
-    init(uninitializedShape shape: [Int], dtype: DType) {
+    init(uninitializedShape shape: [Int], dtype: DType, layout: TensorLayout = .rowMajor) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
         let count = shape.reduce(1, *)
-        self.init(shape: shape, dtype: dtype, storage: TensorStorage(byteCount: count * dtype.byteSize))
+        self.init(shape: shape, dtype: dtype, storage: TensorStorage(byteCount: count * dtype.byteSize), layout: layout)
     }
 
     /// Number of elements.
@@ -100,24 +105,29 @@ extension Tensor {
 
 extension Tensor {
     /// Calls `body` with the elements, row-major, which must be of type `T` (a precondition:
-    /// `T.dtype == dtype`). The pointer is valid only inside `body`.
+    /// `T.dtype == dtype`). The pointer is valid only inside `body`. A blocked tensor
+    /// (``layout`` ``TensorLayout/channelBlocked16``) is reordered into a temporary first.
     @inlinable
     public func withUnsafeBufferPointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) rethrows -> R {
         precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
+        if layout != .rowMajor {
+            return try withRowMajorCopy { try body(UnsafeBufferPointer(start: $0.assumingMemoryBound(to: T.self), count: scalarCount)) }
+        }
         let p = storage.pointer.assumingMemoryBound(to: T.self)
         return try body(UnsafeBufferPointer(start: p, count: scalarCount))
     }
 
     /// Calls `body` with mutable elements, copying the storage first if it is shared
     /// (copy-on-write), so other tensors holding the old storage keep their values. Writes are not
-    /// recorded in the gradient graph.
+    /// recorded in the gradient graph. A blocked tensor becomes row-major first.
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
         precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
+        if layout != .rowMajor { makeRowMajor() }
         if !isKnownUniquelyReferenced(&storage) {
             let copy = TensorStorage(byteCount: storage.byteCount)
             copy.pointer.copyMemory(from: storage.pointer, byteCount: storage.byteCount)
@@ -163,12 +173,12 @@ extension Tensor {
 
     /// The same values, cut from the gradient graph (a leaf that requires no gradient).
     public func detached() -> Tensor {
-        Tensor(shape: shape, dtype: dtype, storage: storage)
+        Tensor(shape: shape, dtype: dtype, storage: storage, layout: layout)
     }
 
     /// The same values as a leaf whose gradient `gradients(of:withRespectTo:)` can return.
     public func requiringGradient() -> Tensor {
-        Tensor(shape: shape, dtype: dtype, storage: storage, node: GradNode(leafShape: shape, dtype: dtype))
+        Tensor(shape: shape, dtype: dtype, storage: storage, layout: layout, node: GradNode(leafShape: shape, dtype: dtype))
     }
 }
 

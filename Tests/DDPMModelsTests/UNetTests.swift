@@ -106,3 +106,42 @@ let tinyConfiguration = UNetConfiguration(
         }
     }
 }
+
+@Suite struct UNetBlockedLayoutTests {
+    /// A U-Net whose every level has 16·k channels runs its Float32 activations in nChw16c
+    /// (convolutions, group norms, adds, concatenations, upsampling); its output and every parameter
+    /// gradient match the same network in Float64 on the reference kernels (row-major throughout).
+    @Test func float32BlockedMatchesFloat64() {
+        #expect(TensorLayout.blockedActivations)
+        let configuration = UNetConfiguration(
+            sampleSize: 8, inChannels: 3, outChannels: 3, blockOutChannels: [16, 32], layersPerBlock: 1,
+            downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0, normGroups: 8)
+        var g = PhiloxGenerator(seed: 3)
+        let model = UNet(configuration, generator: &g)
+        for p in model.parameters {
+            p.value = p.value + Tensor.randomNormal(shape: p.value.shape, dtype: .float32, generator: &g) * 0.1
+        }
+        let x = Tensor.randomNormal(shape: [2, 3, 8, 8], dtype: .float64, generator: &g)
+        let weights = Tensor.randomNormal(shape: [2, 3, 8, 8], dtype: .float64, generator: &g)
+        func run(_ dtype: DType) -> (output: [Double], gradients: [[Double]]) {
+            model.convertParameters(to: dtype)
+            let leaves = model.prepareForGradients()
+            let y = model(x.converted(to: dtype), timesteps: [5, 800])
+            let grads = gradients(of: (y * weights.converted(to: dtype)).sum(), withRespectTo: leaves)
+            model.detachParameters()
+            return (y.doubles, grads.map(\.doubles))
+        }
+        let reference = run(.float64)
+        let fast = run(.float32)
+        // |Δ| ≤ tolerance·max|reference| + 1e-6: the key projection's bias has a gradient of zero
+        // (softmax ignores a constant added to every key's score), about 1e-8 in Float32.
+        func within(_ a: [Double], _ b: [Double], _ tolerance: Double) -> Bool {
+            let scale = b.map { Swift.abs($0) }.max() ?? 0
+            return zip(a, b).allSatisfy { Swift.abs($0 - $1) <= tolerance * scale + 1e-6 }
+        }
+        #expect(within(fast.output, reference.output, 1e-5), "output")
+        for (k, (name, _)) in model.namedParameters.enumerated() {
+            #expect(within(fast.gradients[k], reference.gradients[k], 1e-4), "gradient of \(name)")
+        }
+    }
+}

@@ -73,7 +73,8 @@ extension Primitive {
             ]
         case let .conv2d(x, w, hasBias, geometry):
             let dx = need(0) {
-                var dx = Tensor(uninitializedShape: geometry.inputShape, dtype: g.dtype)
+                var dx = Tensor(
+                    uninitializedShape: geometry.inputShape, dtype: g.dtype, layout: .preferred(for: geometry.inputShape, g.dtype))
                 if dx.scalarCount > 0 { KernelDispatch.conv2DBackwardData(g, w!, &dx, geometry) }
                 return dx
             }
@@ -93,7 +94,7 @@ extension Primitive {
             }
             return hasBias ? [dx, dw, db] : [dx, dw]
         case let .groupNorm(x, gamma, mean, rstd, groups):
-            var dx = Tensor(uninitializedShape: x.shape, dtype: g.dtype)
+            var dx = Tensor(uninitializedShape: x.shape, dtype: g.dtype, layout: KernelDispatch.groupNormLayout(x, groups: groups))
             var dgamma = Tensor(zeros: gamma.shape, dtype: g.dtype)
             var dbeta = Tensor(zeros: gamma.shape, dtype: g.dtype)
             if x.scalarCount > 0 {
@@ -102,7 +103,7 @@ extension Primitive {
             return [dx, dgamma, dbeta]
         case let .groupNormSiLU(x, gamma, beta, mean, rstd, groups):
             // z = groupNorm(x) (recomputed), dz = g·silu′(z), then the group norm's derivative of dz.
-            var dx = Tensor(uninitializedShape: x.shape, dtype: g.dtype)
+            var dx = Tensor(uninitializedShape: x.shape, dtype: g.dtype, layout: KernelDispatch.groupNormLayout(x, groups: groups))
             var dgamma = Tensor(zeros: gamma.shape, dtype: g.dtype)
             var dbeta = Tensor(zeros: gamma.shape, dtype: g.dtype)
             if x.scalarCount > 0 {

@@ -138,8 +138,9 @@ extension Tensor {
     }
 
     private mutating func accumulate<T: TensorScalar>(_ other: Tensor, as: T.Type) {
-        other.withUnsafeBufferPointer(as: T.self) { source in
-            withUnsafeMutableBufferPointer(as: T.self) { target in
+        let other = other.layout == layout ? other : other.inLayout(layout)
+        other.withUnsafeStoredElements(as: T.self) { source in
+            withUnsafeMutableStoredElements(as: T.self) { target in
                 let (s, t) = (source.baseAddress!, target.baseAddress!)
                 parallelChunks(source.count) { range in
                     for i in range { t[i] += s[i] }

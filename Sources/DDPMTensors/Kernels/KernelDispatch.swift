@@ -32,12 +32,13 @@ enum KernelDispatch {
     static func conv2DForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ y: inout Tensor, _ g: Conv2DGeometry) {
         switch x.dtype {
         case .float32:
-            x.withUnsafeBufferPointer(as: Float.self) { x in
+            let layouts = DNNLConvolution.ActivationLayouts(input: x.layout, output: y.layout)
+            x.withUnsafeStoredElements(as: Float.self) { x in
                 w.withUnsafeBufferPointer(as: Float.self) { w in
-                    y.withUnsafeMutableBufferPointer(as: Float.self) { y in
+                    y.withUnsafeMutableStoredElements(as: Float.self) { y in
                         DNNLConvolution.forward(
                             input: x.baseAddress!, weight: w.baseAddress!, bias: bias?.elements(as: Float.self), output: y.baseAddress!,
-                            geometry: g)
+                            geometry: g, layouts: layouts)
                     }
                 }
             }
@@ -57,11 +58,12 @@ enum KernelDispatch {
     static func conv2DBackwardData(_ dy: Tensor, _ w: Tensor, _ dx: inout Tensor, _ g: Conv2DGeometry) {
         switch dy.dtype {
         case .float32:
-            dy.withUnsafeBufferPointer(as: Float.self) { dy in
+            let layouts = DNNLConvolution.ActivationLayouts(input: dx.layout, output: dy.layout)
+            dy.withUnsafeStoredElements(as: Float.self) { dy in
                 w.withUnsafeBufferPointer(as: Float.self) { w in
-                    dx.withUnsafeMutableBufferPointer(as: Float.self) { dx in
+                    dx.withUnsafeMutableStoredElements(as: Float.self) { dx in
                         DNNLConvolution.backwardData(
-                            outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g)
+                            outputGrad: dy.baseAddress!, weight: w.baseAddress!, inputGrad: dx.baseAddress!, geometry: g, layouts: layouts)
                     }
                 }
             }
@@ -81,18 +83,20 @@ enum KernelDispatch {
     static func conv2DBackwardWeights(_ x: Tensor, _ dy: Tensor, _ dw: inout Tensor, _ db: inout Tensor?, _ g: Conv2DGeometry) {
         switch x.dtype {
         case .float32:
-            x.withUnsafeBufferPointer(as: Float.self) { x in
-                dy.withUnsafeBufferPointer(as: Float.self) { dy in
+            let layouts = DNNLConvolution.ActivationLayouts(input: x.layout, output: dy.layout)
+            x.withUnsafeStoredElements(as: Float.self) { x in
+                dy.withUnsafeStoredElements(as: Float.self) { dy in
                     dw.withUnsafeMutableBufferPointer(as: Float.self) { dw in
                         if db != nil {
                             db!.withUnsafeMutableBufferPointer(as: Float.self) { db in
                                 DNNLConvolution.backwardWeights(
                                     input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!,
-                                    biasGrad: db.baseAddress!, geometry: g)
+                                    biasGrad: db.baseAddress!, geometry: g, layouts: layouts)
                             }
                         } else {
                             DNNLConvolution.backwardWeights(
-                                input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: nil, geometry: g)
+                                input: x.baseAddress!, outputGrad: dy.baseAddress!, weightGrad: dw.baseAddress!, biasGrad: nil, geometry: g,
+                                layouts: layouts)
                         }
                     }
                 }
@@ -115,6 +119,9 @@ enum KernelDispatch {
         _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ y: inout Tensor, _ mean: inout Tensor, _ rstd: inout Tensor, groups: Int,
         eps: Double, silu: Bool
     ) {
+        if y.layout == .channelBlocked16 {
+            return blockedGroupNormForward(x, gamma, beta, &y, &mean, &rstd, groups: groups, eps: eps, silu: silu)
+        }
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(n * c, 1)
         func run<T: TensorScalar>(_: T.Type) {
@@ -162,6 +169,9 @@ enum KernelDispatch {
         _ x: Tensor, _ gamma: Tensor, _ siluBeta: Tensor?, _ mean: Tensor, _ rstd: Tensor, _ dy: Tensor, _ dx: inout Tensor,
         _ dgamma: inout Tensor, _ dbeta: inout Tensor, groups: Int
     ) {
+        if dx.layout == .channelBlocked16 {
+            return blockedGroupNormBackward(x, gamma, siluBeta, mean, rstd, dy, &dx, &dgamma, &dbeta, groups: groups)
+        }
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(n * c, 1)
         func run<T: TensorScalar>(_: T.Type) {

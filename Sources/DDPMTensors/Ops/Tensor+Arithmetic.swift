@@ -12,13 +12,29 @@ extension Tensor {
         guard let outShape = broadcastShape(shape, other.shape) else {
             preconditionFailure("\(opName): shapes \(shape) and \(other.shape) do not broadcast")
         }
-        var out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        // A blocked operand gives a blocked result when the other one can be walked in its order
+        // (blocked too, or row-major and constant over channels or over positions: a per-channel
+        // bias [N, C, 1, 1], a scalar); otherwise both are read row-major.
+        let walks =
+            (layout == .channelBlocked16 || other.layout == .channelBlocked16) && outShape.count == 4
+            ? blockedWalk(outShape: outShape).flatMap { a in other.blockedWalk(outShape: outShape).map { (a, $0) } } : nil
+        let (lhs, rhs, plan): (Tensor, Tensor, StridedPlan)
+        var out: Tensor
+        if let (a, b) = walks {
+            let block = TensorLayout.block
+            let walk = [outShape[0], outShape[1] / block, outShape[2], outShape[3], block]
+            (lhs, rhs, plan) = (self, other, StridedPlan(outputShape: walk, operandShapes: [a, b]))
+            out = Tensor(uninitializedShape: outShape, dtype: dtype, layout: .channelBlocked16)
+        } else {
+            (lhs, rhs) = (inLayout(.rowMajor), other.inLayout(.rowMajor))
+            plan = StridedPlan(outputShape: outShape, operandShapes: [shape, other.shape])
+            out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        }
         if out.scalarCount == 0 { return out }
-        let plan = StridedPlan(outputShape: outShape, operandShapes: [shape, other.shape])
         func run<T: TensorScalar>(_: T.Type) {
-            withUnsafeBufferPointer(as: T.self) { a in
-                other.withUnsafeBufferPointer(as: T.self) { b in
-                    out.withUnsafeMutableBufferPointer(as: T.self) { c in
+            lhs.withUnsafeStoredElements(as: T.self) { a in
+                rhs.withUnsafeStoredElements(as: T.self) { b in
+                    out.withUnsafeMutableStoredElements(as: T.self) { c in
                         let (a, b, c) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
                         switch operation {
                         case .add: binaryKernel(plan, a, b, c, Sum.self)

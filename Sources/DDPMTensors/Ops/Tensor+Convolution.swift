@@ -25,7 +25,10 @@ public struct Padding2D: Hashable, Sendable {
 /// x zero outside the image.
 ///
 /// Float32 runs on oneDNN (Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions with outputs of at
-/// least 7×7, else direct; see `DNNLConvolution`), Float64 on the plain reference loops. Input,
+/// least 7×7, else direct; see `DNNLConvolution`), Float64 on the plain reference loops. A Float32
+/// output with 16·k channels is stored blocked (``TensorLayout/channelBlocked16``, unless
+/// ``TensorLayout/blockedActivations`` is off), and a blocked input is read as it is: oneDNN
+/// computes in that layout, so neither needs a reorder. Input,
 /// weight and bias must share one dtype; shapes that cannot work are preconditions that name them.
 ///
 /// - Parameters:
@@ -54,7 +57,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
         padTop: padding.top, padBottom: padding.bottom, padLeft: padding.left, padRight: padding.right)
     precondition(
         g.isValid, "conv2d: geometry cannot work for input \(input.shape), weight \(weight.shape), stride \(stride), padding \(padding)")
-    var out = Tensor(uninitializedShape: g.outputShape, dtype: input.dtype)
+    var out = Tensor(uninitializedShape: g.outputShape, dtype: input.dtype, layout: .preferred(for: g.outputShape, input.dtype))
     if out.scalarCount > 0 {
         KernelDispatch.conv2DForward(input, weight, bias, &out, g)
     }

@@ -7,22 +7,22 @@ enum UnaryFunction {
 }
 
 extension Tensor {
-    /// y = f(x) elementwise; no gradient recording. Float32 uses the vectorised kernels where
-    /// they exist (`FastUnary`), Float64 the plain loops.
+    /// y = f(x) elementwise, in this tensor's layout; no gradient recording. Float32 uses the
+    /// vectorised kernels where they exist (`FastUnary`), Float64 the plain loops.
     func applying(_ f: UnaryFunction) -> Tensor {
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        var out = Tensor(uninitializedShape: shape, dtype: dtype, layout: layout)
         switch dtype {
         case .float32:
-            withUnsafeBufferPointer(as: Float.self) { x in
-                out.withUnsafeMutableBufferPointer(as: Float.self) { y in
+            withUnsafeStoredElements(as: Float.self) { x in
+                out.withUnsafeMutableStoredElements(as: Float.self) { y in
                     if !FastUnary.apply(f, x.baseAddress!, y.baseAddress!, x.count) {
                         unaryLoop(f, x.baseAddress!, y.baseAddress!, x.count)
                     }
                 }
             }
         case .float64:
-            withUnsafeBufferPointer(as: Double.self) { x in
-                out.withUnsafeMutableBufferPointer(as: Double.self) { y in
+            withUnsafeStoredElements(as: Double.self) { x in
+                out.withUnsafeMutableStoredElements(as: Double.self) { y in
                     unaryLoop(f, x.baseAddress!, y.baseAddress!, x.count)
                 }
             }
@@ -30,13 +30,13 @@ extension Tensor {
         return out
     }
 
-    /// y = c · x without recording.
+    /// y = c · x without recording, in this tensor's layout.
     func scaledValues(_ c: Double) -> Tensor {
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        var out = Tensor(uninitializedShape: shape, dtype: dtype, layout: layout)
         func run<T: TensorScalar>(_: T.Type) {
             let factor = T(c)
-            withUnsafeBufferPointer(as: T.self) { x in
-                out.withUnsafeMutableBufferPointer(as: T.self) { y in
+            withUnsafeStoredElements(as: T.self) { x in
+                out.withUnsafeMutableStoredElements(as: T.self) { y in
                     // A plain loop rather than `mapLoop`, whose closure would stay an indirect call per element.
                     let (x, y, count) = (x.baseAddress!, y.baseAddress!, x.count)
                     parallelChunks(count) { range in
@@ -52,12 +52,12 @@ extension Tensor {
         return out
     }
 
-    /// y = f(x) for any closure, without recording (used by derivatives and masks).
+    /// y = f(x) for any closure, without recording, in this tensor's layout (used by derivatives and masks).
     func mapValues(_ f: @escaping (Double) -> Double) -> Tensor {
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        var out = Tensor(uninitializedShape: shape, dtype: dtype, layout: layout)
         func run<T: TensorScalar>(_: T.Type) {
-            withUnsafeBufferPointer(as: T.self) { x in
-                out.withUnsafeMutableBufferPointer(as: T.self) { y in
+            withUnsafeStoredElements(as: T.self) { x in
+                out.withUnsafeMutableStoredElements(as: T.self) { y in
                     mapLoop(x.baseAddress!, y.baseAddress!, x.count) { T(f(Double($0))) }
                 }
             }
@@ -106,21 +106,22 @@ func sigmoidScalar<T: TensorScalar>(_ x: T) -> T {
 extension Tensor {
     /// ∂L/∂x of SiLU given g = ∂L/∂y: g · σ(x)·(1 + x·(1 − σ(x))).
     func siluBackward(_ g: Tensor) -> Tensor {
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        let g = g.layout == layout ? g : g.inLayout(layout)
+        var out = Tensor(uninitializedShape: shape, dtype: dtype, layout: layout)
         switch dtype {
         case .float32:
-            withUnsafeBufferPointer(as: Float.self) { x in
-                g.withUnsafeBufferPointer(as: Float.self) { dy in
-                    out.withUnsafeMutableBufferPointer(as: Float.self) { dx in
+            withUnsafeStoredElements(as: Float.self) { x in
+                g.withUnsafeStoredElements(as: Float.self) { dy in
+                    out.withUnsafeMutableStoredElements(as: Float.self) { dx in
                         FastKernels.siluBackward(
                             input: x.baseAddress!, outputGrad: dy.baseAddress!, inputGrad: dx.baseAddress!, count: x.count)
                     }
                 }
             }
         case .float64:
-            withUnsafeBufferPointer(as: Double.self) { xb in
-                g.withUnsafeBufferPointer(as: Double.self) { dyb in
-                    out.withUnsafeMutableBufferPointer(as: Double.self) { dxb in
+            withUnsafeStoredElements(as: Double.self) { xb in
+                g.withUnsafeStoredElements(as: Double.self) { dyb in
+                    out.withUnsafeMutableStoredElements(as: Double.self) { dxb in
                         let (x, dy, dx) = (xb.baseAddress!, dyb.baseAddress!, dxb.baseAddress!)
                         parallelChunks(xb.count) { range in
                             for i in range {

@@ -52,7 +52,7 @@ private func groupNormForward(
     precondition(
         gamma.shape == [c] && beta.shape == [c],
         "\(op): gamma \(gamma.shape) and beta \(beta.shape) must be [\(c)] for input \(input.shape)")
-    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
+    var out = Tensor(uninitializedShape: input.shape, dtype: input.dtype, layout: KernelDispatch.groupNormLayout(input, groups: groups))
     var mean = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
     var rstd = Tensor(uninitializedShape: [input.shape[0], groups], dtype: input.dtype)
     if input.scalarCount > 0 {

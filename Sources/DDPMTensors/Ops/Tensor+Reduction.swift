@@ -11,12 +11,22 @@ extension Tensor {
             "sum: cannot reduce shape \(shape) to \(target)")
         var out = Tensor(zeros: target, dtype: dtype)
         if scalarCount == 0 { return out }
-        let plan = StridedPlan(outputShape: shape, operandShapes: [shape, target])
+        // A blocked tensor summed to a row-major target that its order can walk (a per-channel
+        // [N, C, 1, 1], or constant over channels) is read as it lies; otherwise row-major.
+        let block = TensorLayout.block
+        let walk = layout == .channelBlocked16 ? out.blockedWalk(outShape: shape) : nil
+        let source = walk != nil || layout == .rowMajor ? self : inLayout(.rowMajor)
+        let plan =
+            walk.map {
+                let full = [shape[0], shape[1] / block, shape[2], shape[3], block]
+                return StridedPlan(outputShape: full, operandShapes: [full, $0])
+            }
+            ?? StridedPlan(outputShape: shape, operandShapes: [shape, target])
         // Rows that each own their output elements (no reduced dimension outside the row) are
         // summed in parallel; otherwise several rows add into the same outputs, in row order.
         let rowsOwnOutputs = plan.strides[1].dropLast().allSatisfy { $0 != 0 }
         func run<T: TensorScalar>(_: T.Type) {
-            withUnsafeBufferPointer(as: T.self) { xb in
+            source.withUnsafeStoredElements(as: T.self) { xb in
                 out.withUnsafeMutableBufferPointer(as: T.self) { yb in
                     let x = xb.baseAddress!, y = yb.baseAddress!
                     let n = plan.rowLength

@@ -9,6 +9,11 @@
 public func upsampleNearest2x(_ input: Tensor) -> Tensor {
     precondition(input.rank == 4, "upsampleNearest2x: input must be NCHW, got \(input.shape)")
     let (h, w) = (input.shape[2], input.shape[3])
+    if input.layout == .channelBlocked16 {
+        var out = input.blockedUpsampledNearest2x()
+        out.record(.upsampleNearest2x(inputShape: input.shape), inputs: [input])
+        return out
+    }
     var out = Tensor(uninitializedShape: [input.shape[0], input.shape[1], 2 * h, 2 * w], dtype: input.dtype)
     let planes = input.shape[0] * input.shape[1]
     func run<T: TensorScalar>(_: T.Type) {
@@ -41,6 +46,7 @@ public func upsampleNearest2x(_ input: Tensor) -> Tensor {
 extension Tensor {
     /// Adjoint of `upsampleNearest2x`: each 2×2 block summed. `self` is [N, C, 2H, 2W].
     func summedOver2x2Blocks() -> Tensor {
+        if layout == .channelBlocked16 { return blockedSummedOver2x2Blocks() }
         let (h, w) = (shape[2] / 2, shape[3] / 2)
         var out = Tensor(uninitializedShape: [shape[0], shape[1], h, w], dtype: dtype)
         let planes = shape[0] * shape[1]

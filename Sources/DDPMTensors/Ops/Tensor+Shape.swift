@@ -2,7 +2,8 @@
 
 extension Tensor {
     /// The same elements, row-major, under another shape with the same element count (no copy:
-    /// the storage is shared). One extent may be -1, inferred from the others.
+    /// the storage is shared, except that a blocked tensor is reordered to row-major unless the
+    /// shape stays the same). One extent may be -1, inferred from the others.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var target = newShape
         if let inferred = newShape.firstIndex(of: -1) {
@@ -13,7 +14,10 @@ extension Tensor {
         precondition(
             target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == scalarCount,
             "reshape: shape \(shape) (\(scalarCount) elements) cannot become \(newShape)")
-        var out = Tensor(shape: target, dtype: dtype, storage: storage)
+        var out =
+            layout == .rowMajor || target == shape
+            ? Tensor(shape: target, dtype: dtype, storage: storage, layout: target == shape ? layout : .rowMajor)
+            : Tensor(shape: target, dtype: dtype, storage: inLayout(.rowMajor).storage)
         out.record(.reshape(inputShape: shape), inputs: [self])
         return out
     }
@@ -98,12 +102,19 @@ extension Tensor {
         }
         var outShape = first.shape
         outShape[axis] = tensors.reduce(0) { $0 + $1.shape[axis] }
-        var out = Tensor(uninitializedShape: outShape, dtype: first.dtype)
+        // Blocked inputs joined along channels give a blocked output: the channels of one image
+        // are consecutive blocks of H·W·16, so the row-major copy below is right for both layouts.
+        let blocked =
+            axis == 1 && tensors.contains { $0.layout == .channelBlocked16 }
+            && tensors.allSatisfy { TensorLayout.canBlock($0.shape, $0.dtype) }
+        let layout: TensorLayout = blocked ? .channelBlocked16 : .rowMajor
+        let parts = tensors.map { $0.layout == layout ? $0 : $0.inLayout(layout) }
+        var out = Tensor(uninitializedShape: outShape, dtype: first.dtype, layout: layout)
         let outer = first.shape[..<axis].reduce(1, *)
         let inner = first.shape[(axis + 1)...].reduce(1, *)
         let rowOut = outShape[axis] * inner * first.dtype.byteSize
         var offset = 0
-        for t in tensors {
+        for t in parts {
             let rowIn = t.shape[axis] * inner * t.dtype.byteSize
             let dst = out.storage.pointer
             let src = t.storage.pointer
@@ -125,12 +136,14 @@ extension Tensor {
             "slice: range \(range) out of bounds for extent \(shape[axis]) of shape \(shape)")
         var outShape = shape
         outShape[axis] = range.count
-        var out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        let layout = keepsBlocks(axis: axis, range: range) ? layout : .rowMajor
+        let source = self.layout == layout ? self : inLayout(layout)
+        var out = Tensor(uninitializedShape: outShape, dtype: dtype, layout: layout)
         let outer = shape[..<axis].reduce(1, *)
         let inner = shape[(axis + 1)...].reduce(1, *) * dtype.byteSize
         let rowIn = shape[axis] * inner
         let rowOut = range.count * inner
-        let (dst, src) = (out.storage.pointer, storage.pointer + range.lowerBound * inner)
+        let (dst, src) = (out.storage.pointer, source.storage.pointer + range.lowerBound * inner)
         copyRows(outer, bytesPerRow: rowOut) { o in (dst + o * rowOut, src + o * rowIn) }
         out.record(.slice(axis: axis, range: range, inputShape: shape), inputs: [self])
         return out
@@ -154,14 +167,26 @@ extension Tensor {
 
     /// Zeros of `inputShape` with `self` written at `range` along `axis` (adjoint of slicing).
     func padded(into inputShape: [Int], axis: Int, range: Range<Int>) -> Tensor {
-        let out = Tensor(zeros: inputShape, dtype: dtype)
+        let blocked = keepsBlocks(axis: axis, range: range) && TensorLayout.canBlock(inputShape, dtype)
+        let source = blocked || layout == .rowMajor ? self : inLayout(.rowMajor)
+        var out = Tensor(zeros: inputShape, dtype: dtype)
+        if blocked { out.layout = .channelBlocked16 }  // zeros are zeros in every layout
         let outer = inputShape[..<axis].reduce(1, *)
         let inner = inputShape[(axis + 1)...].reduce(1, *) * dtype.byteSize
         let rowOut = inputShape[axis] * inner
         let rowIn = range.count * inner
-        let (dst, src) = (out.storage.pointer + range.lowerBound * inner, storage.pointer)
+        let (dst, src) = (out.storage.pointer + range.lowerBound * inner, source.storage.pointer)
         copyRows(outer, bytesPerRow: rowIn) { o in (dst + o * rowOut, src + o * rowIn) }
         return out
+    }
+}
+
+extension Tensor {
+    /// Whether channels `range` along `axis` of this blocked tensor are whole blocks, so that
+    /// slicing them copies rows as in row-major memory and keeps the layout.
+    fileprivate func keepsBlocks(axis: Int, range: Range<Int>) -> Bool {
+        layout == .channelBlocked16 && axis == 1 && range.lowerBound % TensorLayout.block == 0
+            && range.count % TensorLayout.block == 0 && !range.isEmpty
     }
 }
 

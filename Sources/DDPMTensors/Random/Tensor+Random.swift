@@ -58,7 +58,7 @@ public func dropout(_ input: Tensor, probability: Double, generator: inout Philo
     if probability == 0 { return input }
     var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
     fillDropoutMask(&mask, range: 0..<mask.scalarCount, keep: 1 - probability, generator: &generator)
-    return input * mask
+    return input * (input.layout == mask.layout ? mask : mask.inLayout(input.layout))
 }
 
 /// Inverted dropout whose mask for batch row b (axis 0) is drawn from `generators[b]` alone, so an
@@ -74,7 +74,8 @@ public func dropout(_ input: Tensor, probability: Double, rowGenerators generato
     for b in generators.indices {
         fillDropoutMask(&mask, range: (b * row)..<((b + 1) * row), keep: 1 - probability, generator: &generators[b])
     }
-    return input * mask
+    // The mask is drawn row-major (the same draws whatever the layout), then laid out as the input.
+    return input * (input.layout == mask.layout ? mask : mask.inLayout(input.layout))
 }
 
 /// Writes 1/keep where the uniform draw (rounded to the dtype) is below `keep`, else 0, into

@@ -2,8 +2,8 @@
 import ArgumentParser
 import DDPMTensors
 
-/// `--threads` (how many threads the Swift kernels and oneDNN use together) and `--convolution`
-/// (Winograd or direct convolutions).
+/// `--threads` (how many threads the Swift kernels and oneDNN use together), `--convolution`
+/// (Winograd or direct convolutions), `--precision` and `--activations` (their memory layout).
 struct ComputeOptions: ParsableArguments {
     @Option(help: "Threads for the compute kernels (default: all cores). On a shared machine 1 can be faster.")
     var threads: Int?
@@ -30,6 +30,18 @@ struct ComputeOptions: ParsableArguments {
         case fp32, bf16
     }
 
+    @Option(
+        help: ArgumentHelp(
+            "Memory layout of the network's activations: blocked (oneDNN's nChw16c wherever there are 16·k channels, so convolutions need no reorders) or row-major (NCHW throughout). Same results either way up to Float32 rounding.",
+            valueName: "blocked|row-major"))
+    var activations: Activations = .blocked
+
+    /// `--activations`.
+    enum Activations: String, ExpressibleByArgument, CaseIterable {
+        case blocked
+        case rowMajor = "row-major"
+    }
+
     func validate() throws {
         if let threads { guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") } }
     }
@@ -42,5 +54,6 @@ struct ComputeOptions: ParsableArguments {
         if let threads { ComputeThreads.set(threads) }
         DNNLConvolution.defaultAlgorithm = convolution == .winograd ? .winograd : .direct
         DNNLConvolution.defaultPrecision = precision == .bf16 ? .bfloat16 : .float32
+        TensorLayout.blockedActivations = activations == .blocked
     }
 }

@@ -4,14 +4,17 @@ import CDNNL
 /// 2-D convolution forward and backward passes on the CPU through oneDNN, with exactly the semantics
 /// of `ReferenceKernels.conv2DForward`, `conv2DBackwardData` and `conv2DBackwardWeights`.
 ///
-/// Layout: the caller's activations are contiguous NCHW and weights contiguous OIHW
+/// Layout: the caller's activations are contiguous NCHW or nChw16c (``ActivationLayouts``, what
+/// ``TensorLayout`` describes), weights contiguous OIHW
 /// (`[outChannels, inChannels, kernelHeight, kernelWidth]`), as everywhere in this package.
 ///
 /// Two tricks. First, oneDNN is asked for `dnnl_format_tag_any`, so it picks its blocked layouts
 /// (activations `nChw16c`, weights `OIhw16i16o`, on AVX-512 the `jit:avx512_core` kernels), and the
-/// caller's plain buffers are reordered into and out of them around each call. On this project's
-/// machine that beats both im2col + SGEMM and oneDNN's own plain-layout path on every U-Net shape,
-/// and the reorders cost a few percent of a convolution. Second, with `Algorithm.winograd` (the
+/// caller's buffers are reordered into and out of them around each call where their layout
+/// differs (NCHW activations, OIHW weights; nChw16c activations pass as they are). On this
+/// project's machine that beats both im2col + SGEMM and oneDNN's own plain-layout path on every
+/// U-Net shape; the activation reorders, 10–13 % of a training step with NCHW activations, are
+/// what blocked activations remove. Second, with `Algorithm.winograd` (the
 /// default) every pass that oneDNN can run as Winograd F(4×4, 3×3) (`jit_wino_4x3`: 3×3 kernels,
 /// stride 1, on AVX-512) does so where the output is at least `winogradMinimumSide` wide and
 /// high: 4× fewer multiplications than the direct sum (36 instead of 144 per 4×4 output tile and
@@ -71,6 +74,22 @@ public enum DNNLConvolution {
     /// at 4×4 and 2×2, one mostly padded 4×4 tile per image, up to 7× slower than direct.
     public static let winogradMinimumSide = 7
 
+    /// How the caller's activations lie in memory: x (and dx) in `input`, y (and dy) in `output`,
+    /// each row-major NCHW or ``TensorLayout/channelBlocked16`` (no reorder where oneDNN computes in
+    /// that layout).
+    public struct ActivationLayouts: Hashable, Sendable {
+        /// The layout of x (forward, backward-weights) or dx (backward-data).
+        public var input: TensorLayout
+        /// The layout of y (forward) or dy (backward passes).
+        public var output: TensorLayout
+
+        /// The layouts of the input side and the output side.
+        public init(input: TensorLayout, output: TensorLayout) { (self.input, self.output) = (input, output) }
+
+        /// Both row-major NCHW.
+        public static let rowMajor = ActivationLayouts(input: .rowMajor, output: .rowMajor)
+    }
+
     /// The algorithm of calls that name none (`ddpm --convolution`).
     nonisolated(unsafe) public static var defaultAlgorithm = Algorithm.winograd
 
@@ -81,6 +100,7 @@ public enum DNNLConvolution {
         var threads: Int
         var algorithm: Algorithm
         var precision: Precision
+        var layouts: ActivationLayouts
     }
 
     private static let plans = DNNLPlanCache<Key>()
@@ -99,14 +119,14 @@ public enum DNNLConvolution {
     public static func forward(
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm,
-        precision: Precision = defaultPrecision
+        precision: Precision = defaultPrecision, layouts: ActivationLayouts = .rowMajor
     ) {
         precondition(geometry.isValid, "DNNLConvolution.forward: invalid geometry \(geometry)")
         if geometry.batch == 0 { return }
         var buffers = [UnsafeMutableRawPointer(mutating: input), UnsafeMutableRawPointer(mutating: weight)]
         if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias)) }
         buffers.append(UnsafeMutableRawPointer(output))
-        run(.forward, geometry, hasBias: bias != nil, algorithm, precision, buffers)
+        run(.forward, geometry, hasBias: bias != nil, algorithm, precision, layouts, buffers)
     }
 
     /// dx = ∂L/∂x from dy = ∂L/∂y: dx[n,i,h,w] = Σ dy[n,o,p,q] · w[o,i,a,b] over the taps (p,q,a,b) that read x[n,i,h,w].
@@ -121,7 +141,7 @@ public enum DNNLConvolution {
     public static func backwardData(
         outputGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         inputGrad: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm,
-        precision: Precision = defaultPrecision
+        precision: Precision = defaultPrecision, layouts: ActivationLayouts = .rowMajor
     ) {
         precondition(geometry.isValid, "DNNLConvolution.backwardData: invalid geometry \(geometry)")
         if geometry.batch == 0 { return }
@@ -129,7 +149,7 @@ public enum DNNLConvolution {
             UnsafeMutableRawPointer(mutating: outputGrad), UnsafeMutableRawPointer(mutating: weight),
             UnsafeMutableRawPointer(inputGrad),
         ]
-        run(.backwardData, geometry, hasBias: false, algorithm, precision, buffers)
+        run(.backwardData, geometry, hasBias: false, algorithm, precision, layouts, buffers)
     }
 
     /// dw = ∂L/∂w and db = ∂L/∂bias from x and dy:
@@ -146,7 +166,8 @@ public enum DNNLConvolution {
     public static func backwardWeights(
         input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
         weightGrad: UnsafeMutablePointer<Float>, biasGrad: UnsafeMutablePointer<Float>?,
-        geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm, precision: Precision = defaultPrecision
+        geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm, precision: Precision = defaultPrecision,
+        layouts: ActivationLayouts = .rowMajor
     ) {
         precondition(geometry.isValid, "DNNLConvolution.backwardWeights: invalid geometry \(geometry)")
         if geometry.batch == 0 {
@@ -159,7 +180,7 @@ public enum DNNLConvolution {
             UnsafeMutableRawPointer(weightGrad),
         ]
         if let biasGrad { buffers.append(UnsafeMutableRawPointer(biasGrad)) }
-        run(.backwardWeights, geometry, hasBias: biasGrad != nil, algorithm, precision, buffers)
+        run(.backwardWeights, geometry, hasBias: biasGrad != nil, algorithm, precision, layouts, buffers)
     }
 
     /// oneDNN's name for the implementation it runs for `pass` at `geometry` (with bias for the
@@ -169,43 +190,48 @@ public enum DNNLConvolution {
         of pass: Pass, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm, precision: Precision = defaultPrecision
     ) -> String {
         precondition(geometry.isValid && geometry.batch > 0, "DNNLConvolution.implementationName: invalid geometry \(geometry)")
-        return DNNLEngine.shared.withLock { _ in plan(pass, geometry, hasBias: pass != .backwardData, algorithm, precision).implementation }
+        return DNNLEngine.shared.withLock { _ in
+            plan(pass, geometry, hasBias: pass != .backwardData, algorithm, precision, .rowMajor).implementation
+        }
     }
 
     // MARK: - Plans
 
     private static func run(
         _ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision,
-        _ buffers: [UnsafeMutableRawPointer]
+        _ layouts: ActivationLayouts, _ buffers: [UnsafeMutableRawPointer]
     ) {
         DNNLEngine.shared.withLock { arena in
-            plan(pass, geometry, hasBias: hasBias, algorithm, precision).execute(buffers, arena: arena)
+            plan(pass, geometry, hasBias: hasBias, algorithm, precision, layouts).execute(buffers, arena: arena)
         }
     }
 
     /// Must be called under `DNNLEngine.withLock`.
-    private static func plan(_ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision)
-        -> DNNLPlan
-    {
+    private static func plan(
+        _ pass: Pass, _ geometry: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision,
+        _ layouts: ActivationLayouts
+    ) -> DNNLPlan {
         let key = Key(
-            geometry: geometry, pass: pass, hasBias: hasBias, threads: DNNLEngine.threads, algorithm: algorithm, precision: precision)
-        return plans.plan(for: key) { makePlan(pass, geometry, hasBias: hasBias, algorithm, precision) }
+            geometry: geometry, pass: pass, hasBias: hasBias, threads: DNNLEngine.threads, algorithm: algorithm, precision: precision,
+            layouts: layouts)
+        return plans.plan(for: key) { makePlan(pass, geometry, hasBias: hasBias, algorithm, precision, layouts) }
     }
 
-    /// The caller's layouts: contiguous NCHW activations, OIHW weights, a vector bias.
+    /// The caller's layouts: NCHW or nChw16c activations, OIHW weights, a vector bias.
     private struct PlainDescs {
         var input, weight, bias, output: dnnl_memory_desc_t
     }
 
-    private static func makePlan(_ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision)
-        -> DNNLPlan
-    {
+    private static func makePlan(
+        _ pass: Pass, _ g: Conv2DGeometry, hasBias: Bool, _ algorithm: Algorithm, _ precision: Precision, _ layouts: ActivationLayouts
+    ) -> DNNLPlan {
         let what = "convolution \(pass)\(hasBias ? " with bias" : "")\(precision == .bfloat16 ? " in bf16" : "") at \(g)"
+        func tag(_ layout: TensorLayout) -> dnnl_format_tag_t { layout == .rowMajor ? dnnl_nchw : dnnl_nChw16c }
         let plain = PlainDescs(
-            input: dnnlMemoryDesc(g.inputShape, dnnl_nchw, what),
+            input: dnnlMemoryDesc(g.inputShape, tag(layouts.input), what),
             weight: dnnlMemoryDesc(g.weightShape, dnnl_oihw, what),
             bias: dnnlMemoryDesc([g.outChannels], dnnl_x, what),
-            output: dnnlMemoryDesc(g.outputShape, dnnl_nchw, what))
+            output: dnnlMemoryDesc(g.outputShape, tag(layouts.output), what))
         let attr = dnnlUserScratchpadAttr(what)
         defer { dnnl_primitive_attr_destroy(attr) }
 

@@ -400,7 +400,7 @@ extension FastKernels {
     /// The per-channel scale rstd·gamma and offset beta − (μ − μ_f)·rstd·gamma of the normalisation
     /// z = (x − μ_f)·scale + offset (shared by the forward pass and the SiLU backward's recomputation).
     @inline(__always)
-    private static func affine(gamma: Float, beta: Float, meanFloat: Float, mean: Double, rstd: Double) -> (scale: Float, offset: Float) {
+    static func affine(gamma: Float, beta: Float, meanFloat: Float, mean: Double, rstd: Double) -> (scale: Float, offset: Float) {
         let scaleValue = rstd * Double(gamma)
         let delta = mean - Double(meanFloat)
         return (Float(scaleValue), Float(Double(beta) - delta * scaleValue))
