@@ -113,8 +113,11 @@ import DDPMTensors
         compare("blocked [1, C, H, W] · blocked", [[1, 32, 4, 5], [3, 32, 4, 5]], blocked: both, layout: .channelBlocked16) {
             $0[0] * $0[1]
         }
-        compare("blocked + row-major, same shape", [[2, 32, 4, 5], [2, 32, 4, 5]], blocked: [true, false], layout: .rowMajor) {
+        compare("blocked + row-major, same shape", [[2, 32, 4, 5], [2, 32, 4, 5]], blocked: [true, false], layout: .channelBlocked16) {
             $0[0] + $0[1]
+        }
+        compare("row-major [N, C, H, 1] · blocked", [[2, 32, 4, 1], [2, 32, 4, 5]], blocked: [false, true], layout: .rowMajor) {
+            $0[0] * $0[1]
         }
         compare("scalar ops and SiLU", [[2, 32, 4, 5]], blocked: [true], layout: .channelBlocked16) { ($0[0] * 3.0 - 1.0).silu() }
         compare("sum over positions", [[2, 32, 4, 5]], blocked: [true], layout: .rowMajor) {
@@ -137,6 +140,22 @@ import DDPMTensors
             return parts[1] * 2.0 + Tensor.concatenate([parts[0], parts[0]], axis: 1)
         }
         compare("slice inside a block", [[2, 48, 3, 3]], blocked: [true], layout: .rowMajor) { $0[0].sliced(axis: 1, range: 4..<20) }
+    }
+
+    @Test func tokensFromBlockedImagesAndBack() {
+        compare("tokens of blocked", [[2, 32, 3, 5]], blocked: [true], layout: .rowMajor) { $0[0].tokensFromImage() * 1.0 }
+        compare("tokens of row-major", [[2, 8, 3, 5]], blocked: [false], layout: .rowMajor) { $0[0].tokensFromImage() * 1.0 }
+        compare("image of tokens", [[2, 15, 32]], blocked: [false], layout: .channelBlocked16) {
+            Tensor.image(fromTokens: $0[0], height: 3, width: 5)
+        }
+        compare("image of 8-channel tokens", [[2, 15, 8]], blocked: [false], layout: .rowMajor) {
+            Tensor.image(fromTokens: $0[0], height: 3, width: 5)
+        }
+        // Token (n, p) holds the channels of position p of image n.
+        let x = Tensor((0..<(2 * 32 * 6)).map { Float($0) }, shape: [2, 32, 2, 3])
+        let tokens = x.inLayout(.channelBlocked16).tokensFromImage().floats
+        let (token, pixel) = ((1 * 6 + 4) * 32 + 17, ((1 * 32 + 17) * 2 + 1) * 3 + 1)  // n 1, p 4 = (h 1, w 1), c 17
+        #expect(tokens[token] == x.floats[pixel])
     }
 
     @Test func upsamplingKeepsBlocks() {

@@ -53,7 +53,7 @@ public final class SpatialAttention: Module {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let positions = h * w
         let d = c / heads
-        let tokens = norm(x).reshaped([n, c, positions]).permuted([0, 2, 1])  // [N, HW, C]
+        let tokens = norm(x).tokensFromImage()  // [N, HW, C]
         func split(_ t: Tensor) -> Tensor {  // [N, HW, C] → [N, heads, HW, d]
             heads == 1 ? t.reshaped([n, 1, positions, d]) : t.reshaped([n, positions, heads, d]).permuted([0, 2, 1, 3])
         }
@@ -61,7 +61,7 @@ public final class SpatialAttention: Module {
         let weights = softmax(matmul(q, k, transposeB: true) * (1 / Double(d).squareRoot()), axis: -1)
         var attended = matmul(weights, v)  // [N, heads, HW, d]
         attended = heads == 1 ? attended.reshaped([n, positions, c]) : attended.permuted([0, 2, 1, 3]).reshaped([n, positions, c])
-        let projected = output(attended).permuted([0, 2, 1]).reshaped([n, c, h, w])
+        let projected = Tensor.image(fromTokens: output(attended), height: h, width: w)
         return x + projected
     }
 }

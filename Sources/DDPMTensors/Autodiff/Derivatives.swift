@@ -118,6 +118,10 @@ extension Primitive {
                     inner: y.shape[(axis + 1)...].reduce(1, *))
             }
             return [dx]
+        case let .tokens(imageShape):
+            return [g.imageValues(imageShape)]
+        case .image:
+            return [g.tokenValues()]
         case let .upsampleNearest2x(inputShape):
             let dx = g.summedOver2x2Blocks()
             precondition(dx.shape == inputShape, "upsampleNearest2x: gradient shape \(dx.shape) ≠ input \(inputShape)")

@@ -37,6 +37,8 @@ enum Primitive {
     case groupNormSiLU(input: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, rstd: Tensor, groups: Int)
     case softmax(output: Tensor, axis: Int)
     case upsampleNearest2x(inputShape: [Int])
+    case tokens(imageShape: [Int])
+    case image(imageShape: [Int])
     case gather(indices: [Int], tableSize: Int)
 
     var name: String { String("\(self)".prefix { $0 != "(" }) }

@@ -14,19 +14,28 @@ extension Tensor {
         }
         // A blocked operand gives a blocked result when the other one can be walked in its order
         // (blocked too, or row-major and constant over channels or over positions: a per-channel
-        // bias [N, C, 1, 1], a scalar); otherwise both are read row-major.
+        // bias [N, C, 1, 1], a scalar) or reordered to it (a row-major operand of the result's
+        // shape); otherwise both are read row-major.
+        var (lhs, rhs) = (self, other)
+        if layout != other.layout && outShape.count == 4 {
+            if layout == .channelBlocked16 && other.shape == outShape && other.blockedWalk(outShape: outShape) == nil {
+                rhs = other.inLayout(.channelBlocked16)
+            } else if other.layout == .channelBlocked16 && shape == outShape && blockedWalk(outShape: outShape) == nil {
+                lhs = inLayout(.channelBlocked16)
+            }
+        }
         let walks =
-            (layout == .channelBlocked16 || other.layout == .channelBlocked16) && outShape.count == 4
-            ? blockedWalk(outShape: outShape).flatMap { a in other.blockedWalk(outShape: outShape).map { (a, $0) } } : nil
-        let (lhs, rhs, plan): (Tensor, Tensor, StridedPlan)
+            (lhs.layout == .channelBlocked16 || rhs.layout == .channelBlocked16) && outShape.count == 4
+            ? lhs.blockedWalk(outShape: outShape).flatMap { a in rhs.blockedWalk(outShape: outShape).map { (a, $0) } } : nil
+        let plan: StridedPlan
         var out: Tensor
         if let (a, b) = walks {
             let block = TensorLayout.block
             let walk = [outShape[0], outShape[1] / block, outShape[2], outShape[3], block]
-            (lhs, rhs, plan) = (self, other, StridedPlan(outputShape: walk, operandShapes: [a, b]))
+            plan = StridedPlan(outputShape: walk, operandShapes: [a, b])
             out = Tensor(uninitializedShape: outShape, dtype: dtype, layout: .channelBlocked16)
         } else {
-            (lhs, rhs) = (inLayout(.rowMajor), other.inLayout(.rowMajor))
+            (lhs, rhs) = (lhs.inLayout(.rowMajor), rhs.inLayout(.rowMajor))
             plan = StridedPlan(outputShape: outShape, operandShapes: [shape, other.shape])
             out = Tensor(uninitializedShape: outShape, dtype: dtype)
         }

@@ -1,13 +1,30 @@
-// Reorders of Float32 activations between row-major NCHW and nChw16c through oneDNN.
+// Reorders of Float32 activations between row-major NCHW, nChw16c and NHWC through oneDNN.
 import CDNNL
 
-/// Copies Float32 NCHW activations between ``TensorLayout``s with oneDNN's reorder primitive (JIT,
+/// Copies Float32 NCHW activations between ``TensorLayout``s (and to and from channels-last order)
+/// with oneDNN's reorder primitive (JIT,
 /// on every thread); one primitive per (shape, direction, thread count), created on first use.
 enum DNNLLayoutReorder {
+    /// An order of the elements of an NCHW tensor in memory.
+    enum Order: Hashable {
+        /// Row-major NCHW, nChw16c, or channels last (NHWC: each position's channels together).
+        case nchw, nChw16c, nhwc
+
+        init(_ layout: TensorLayout) { self = layout == .rowMajor ? .nchw : .nChw16c }
+
+        var tag: dnnl_format_tag_t {
+            switch self {
+            case .nchw: dnnl_nchw
+            case .nChw16c: dnnl_nChw16c
+            case .nhwc: dnnl_nhwc
+            }
+        }
+    }
+
     private struct Key: Hashable {
         var shape: [Int]
-        var from: TensorLayout
-        var to: TensorLayout
+        var from: Order
+        var to: Order
         var threads: Int
     }
 
@@ -16,10 +33,10 @@ enum DNNLLayoutReorder {
         let source: dnnl_memory_t
         let destination: dnnl_memory_t
 
-        init(shape: [Int], from: TensorLayout, to: TensorLayout) {
+        init(shape: [Int], from: Order, to: Order) {
             let what = "reorder \(shape) from \(from) to \(to)"
-            var sourceDesc = dnnlMemoryDesc(shape, Self.tag(from), what)
-            var destinationDesc = dnnlMemoryDesc(shape, Self.tag(to), what)
+            var sourceDesc = dnnlMemoryDesc(shape, from.tag, what)
+            var destinationDesc = dnnlMemoryDesc(shape, to.tag, what)
             let engine = DNNLEngine.shared.engine
             var descriptor: dnnl_primitive_desc_t?
             DNNLEngine.check(
@@ -35,13 +52,6 @@ enum DNNLLayoutReorder {
                 dnnl_memory_create(&destination, &destinationDesc, engine, cdnnl_memory_none()), "dnnl_memory_create for \(what)")
             (self.primitive, self.source, self.destination) = (primitive!, source!, destination!)
         }
-
-        static func tag(_ layout: TensorLayout) -> dnnl_format_tag_t {
-            switch layout {
-            case .rowMajor: dnnl_nchw
-            case .channelBlocked16: dnnl_nChw16c
-            }
-        }
     }
 
     nonisolated(unsafe) private static var plans: [Key: Plan] = [:]
@@ -51,6 +61,14 @@ enum DNNLLayoutReorder {
     static func reorder(
         from source: UnsafeRawPointer, _ from: TensorLayout, to destination: UnsafeMutableRawPointer, _ to: TensorLayout,
         shape: [Int]
+    ) {
+        reorder(from: source, Order(from), to: destination, Order(to), shape: shape)
+    }
+
+    /// Writes the elements of the Float32 NCHW tensor of `shape` at `source` (in `from`) to
+    /// `destination` (in `to`); a plain copy when the orders agree.
+    static func reorder(
+        from source: UnsafeRawPointer, _ from: Order, to destination: UnsafeMutableRawPointer, _ to: Order, shape: [Int]
     ) {
         let count = shape.reduce(1, *)
         if count == 0 { return }
