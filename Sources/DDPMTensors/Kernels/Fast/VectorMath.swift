@@ -41,6 +41,7 @@ enum VectorMath {
     /// x > 88.72… → +inf, x < −103.97… → 0, NaN → NaN. Error ≤ 2 ulp (measured: see tests).
     /// `@_transparent`, as are the sigmoids below: `@inline(__always)` was not honoured in the
     /// group norm's loops, and called out of line the vector travels in four xmm registers.
+    @_transparent
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         var x = x.replacing(with: 88.9, where: x .> 88.9)  // e^88.9 overflows: +inf below
         x = x.replacing(with: -104, where: x .< -104)  // e^-104 rounds to 0
