@@ -283,8 +283,30 @@ private let algorithms: [DNNLConvolution.Algorithm] = [.winograd, .direct]
     func bfloat16UsesTheBFloat16Kernels() {
         let g = geometries[5]
         for pass in [DNNLConvolution.Pass.forward, .backwardData, .backwardWeights] {
-            let name = DNNLConvolution.implementationName(of: pass, geometry: g, precision: .bfloat16)
+            let name = DNNLConvolution.implementationName(of: pass, geometry: g, algorithm: .direct, precision: .bfloat16)
             #expect(name.contains("bf16"), "\(pass): \(name)")
+        }
+    }
+
+    /// Under BFloat16 with Winograd allowed, a 3×3 convolution whose output Winograd's 4×4 tiles
+    /// cover exactly (16×16, 28×28) runs Float32 Winograd; at 14×14 (tiles partly padding) BF16 direct.
+    @Test(.enabled(if: CPUFeatures.hasBFloat16, "the CPU has avx512_bf16"))
+    func bfloat16PrefersExactWinogradTiles() {
+        func geometry(_ side: Int) -> Conv2DGeometry {
+            .init(
+                batch: 2, inChannels: 64, outChannels: 64, height: side, width: side, kernelHeight: 3, kernelWidth: 3,
+                padTop: 1, padBottom: 1, padLeft: 1, padRight: 1)
+        }
+        for pass in [DNNLConvolution.Pass.forward, .backwardData, .backwardWeights] {
+            for side in [16, 28] {
+                #expect(DNNLConvolution.winogradTilesCoverExactly(geometry(side)))
+                let name = DNNLConvolution.implementationName(
+                    of: pass, geometry: geometry(side), algorithm: .winograd, precision: .bfloat16)
+                #expect(name.contains("wino") && !name.contains("bf16"), "\(pass) at \(side)×\(side): \(name)")
+            }
+            #expect(!DNNLConvolution.winogradTilesCoverExactly(geometry(14)))
+            let name = DNNLConvolution.implementationName(of: pass, geometry: geometry(14), algorithm: .winograd, precision: .bfloat16)
+            #expect(name.contains("bf16"), "\(pass) at 14×14: \(name)")
         }
     }
 

@@ -57,7 +57,9 @@ public enum DNNLConvolution {
         case float32
         /// x, w (forward), dy (backward) rounded to BFloat16 (8 significant bits) inside oneDNN, the
         /// products summed in Float32, every output Float32 (`avx512_core_bf16` kernels). Direct
-        /// sums only (oneDNN has no BF16 Winograd); the caller's buffers stay Float32.
+        /// sums only (oneDNN has no BF16 Winograd): with ``Algorithm/winograd``, a convolution whose
+        /// Winograd tiles cover its output exactly runs Float32 Winograd instead
+        /// (``winogradTilesCoverExactly(_:)``). The caller's buffers stay Float32.
         ///
         /// Error bound per output element, for a sum of n products with u = 2⁻⁸ (BFloat16's unit
         /// roundoff) and γₙ = n·2⁻²⁴/(1 − n·2⁻²⁴): |ŷ − y| ≤ (2u + u² + γₙ(1 + u)²)·Σ|x||w|: each
@@ -88,6 +90,18 @@ public enum DNNLConvolution {
 
         /// Both row-major NCHW.
         public static let rowMajor = ActivationLayouts(input: .rowMajor, output: .rowMajor)
+    }
+
+    /// Whether Winograd F(4×4, 3×3)'s 4×4 output tiles cover `geometry`'s output exactly (height and
+    /// width multiples of 4). Under ``Precision/bfloat16`` with ``Algorithm/winograd`` such a 3×3
+    /// convolution runs Float32 Winograd rather than BF16 direct: with no tile partly padding, its 4×
+    /// fewer products beat BF16's doubled rate and the conversions to BFloat16 (measured per layer
+    /// and pass on the U-Net presets: Float32 Winograd faster on every 32×32, 16×16 and 28×28 layer
+    /// of `cifar10` and `fashion`, even at 8×8; BF16 direct faster at 14×14 and 7×7, where 23 % of
+    /// each tile is padding, and on everything Winograd does not cover). The results are Float32's,
+    /// within the Float32 bound.
+    public static func winogradTilesCoverExactly(_ geometry: Conv2DGeometry) -> Bool {
+        geometry.outHeight % 4 == 0 && geometry.outWidth % 4 == 0
     }
 
     /// The algorithm of calls that name none (`ddpm --convolution`).
@@ -236,10 +250,12 @@ public enum DNNLConvolution {
         defer { dnnl_primitive_attr_destroy(attr) }
 
         // Winograd first where asked for, the output is large enough and oneDNN has it for this
-        // shape and pass, else direct (which must succeed).
-        if precision == .float32, algorithm == .winograd, min(g.outHeight, g.outWidth) >= winogradMinimumSide,
+        // shape and pass (under BFloat16: in Float32, where its tiles cover the output exactly),
+        // else direct (which must succeed).
+        if algorithm == .winograd, min(g.outHeight, g.outWidth) >= winogradMinimumSide,
+            precision == .float32 || winogradTilesCoverExactly(g),
             let plan = makePlan(
-                pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, precision: precision, plain: plain, attr: attr, what: what,
+                pass, g, hasBias: hasBias, algorithm: dnnl_convolution_winograd, precision: .float32, plain: plain, attr: attr, what: what,
                 required: false)
         {
             return plan
