@@ -25,6 +25,9 @@ public struct Tensor {
     public internal(set) var layout: TensorLayout
     @usableFromInline var storage: TensorStorage
     @usableFromInline var node: GradNode?
+    /// How to compute these values again, for a derivative that needs them (see `Recomputation`);
+    /// dropped by any write.
+    @usableFromInline var recomputation: Recomputation?
 
     @usableFromInline
     init(shape: [Int], dtype: DType, storage: TensorStorage, layout: TensorLayout = .rowMajor, node: GradNode? = nil) {
@@ -128,6 +131,7 @@ extension Tensor {
     ) rethrows -> R {
         precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
         if layout != .rowMajor { makeRowMajor() }
+        recomputation = nil
         if !isKnownUniquelyReferenced(&storage) {
             let copy = TensorStorage(byteCount: storage.byteCount)
             copy.pointer.copyMemory(from: storage.pointer, byteCount: storage.byteCount)

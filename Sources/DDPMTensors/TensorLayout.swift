@@ -91,6 +91,7 @@ extension Tensor {
         as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
         precondition(T.dtype == dtype, "Tensor: elements are \(dtype), not \(T.dtype)")
+        recomputation = nil
         if !isKnownUniquelyReferenced(&storage) {
             let copy = TensorStorage(byteCount: storage.byteCount)
             copy.pointer.copyMemory(from: storage.pointer, byteCount: storage.byteCount)

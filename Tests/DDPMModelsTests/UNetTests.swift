@@ -145,3 +145,31 @@ let tinyConfiguration = UNetConfiguration(
         }
     }
 }
+
+@Suite(.serialized) struct UNetRecomputationTests {
+    /// With dropout, a training forward and backward pass gives bitwise the same gradients whether
+    /// convolutions keep their inputs or recompute them, and holds fewer bytes between the passes.
+    @Test func recomputedConvolutionInputsGiveTheSameGradients() {
+        let configuration = UNetConfiguration(
+            sampleSize: 8, inChannels: 3, outChannels: 3, blockOutChannels: [16, 32], layersPerBlock: 1,
+            downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0.3, normGroups: 8)
+        var g = PhiloxGenerator(seed: 5)
+        let model = UNet(configuration, generator: &g)
+        let x = Tensor.randomNormal(shape: [2, 3, 8, 8], dtype: .float32, generator: &g)
+        func run(recompute: Bool) -> (gradients: [[Float]], heldBytes: Int) {
+            ActivationMemory.recomputesConvolutionInputs = recompute
+            defer { ActivationMemory.recomputesConvolutionInputs = true }
+            let leaves = model.prepareForGradients()
+            defer { model.detachParameters() }
+            let before = TensorStorage.liveBytes.current
+            let source = RandomSource(rows: [PhiloxGenerator(seed: 1), PhiloxGenerator(seed: 2)])
+            let loss = model(x, timesteps: [5, 800], mode: .training(source)).squared().sum()
+            let held = TensorStorage.liveBytes.current - before
+            return (gradients(of: loss, withRespectTo: leaves).map { $0.floats }, held)
+        }
+        let kept = run(recompute: false)
+        let recomputed = run(recompute: true)
+        #expect(recomputed.gradients == kept.gradients)
+        #expect(recomputed.heldBytes < kept.heldBytes, "held \(recomputed.heldBytes) bytes recomputing, \(kept.heldBytes) keeping")
+    }
+}

@@ -87,7 +87,7 @@ extension Primitive {
             var dw: Tensor? = nil
             if needs[1] {
                 var weightGrad = buffer(geometry.weightShape)
-                if !empty { KernelDispatch.conv2DBackwardWeights(x!, g, &weightGrad, &db, geometry) }
+                if !empty { KernelDispatch.conv2DBackwardWeights(x!.tensor, g, &weightGrad, &db, geometry) }
                 dw = weightGrad
             } else if db != nil, !empty {
                 db = g.summed(toShape: [1, geometry.outChannels, 1, 1]).reshaped([geometry.outChannels])

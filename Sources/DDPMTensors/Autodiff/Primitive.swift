@@ -32,7 +32,7 @@ enum Primitive {
     case slice(axis: Int, range: Range<Int>, inputShape: [Int])
     // Linear algebra and network layers (NCHW).
     case matmul(lhs: Tensor?, rhs: Tensor?, transposeA: Bool, transposeB: Bool)
-    case conv2d(input: Tensor?, weight: Tensor?, hasBias: Bool, geometry: Conv2DGeometry)
+    case conv2d(input: SavedTensor?, weight: Tensor?, hasBias: Bool, geometry: Conv2DGeometry)
     case groupNorm(input: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, groups: Int)
     case groupNormSiLU(input: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, rstd: Tensor, groups: Int)
     case softmax(output: Tensor, axis: Int)

@@ -64,7 +64,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     out.record(
         .conv2d(
-            input: weight.requiresGradient ? input.detached() : nil,
+            input: weight.requiresGradient ? SavedTensor(input) : nil,
             weight: input.requiresGradient ? weight.detached() : nil,
             hasBias: bias != nil, geometry: g),
         inputs: inputs)

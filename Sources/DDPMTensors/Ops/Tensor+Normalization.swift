@@ -35,9 +35,16 @@ public func groupNorm(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor,
 /// per call and makes one pass less over memory each way.
 public func groupNormSiLU(_ input: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Double = 1e-6) -> Tensor {
     var (out, mean, rstd) = groupNormForward("groupNormSiLU", input, groups, gamma, beta, eps, silu: true)
+    let (savedInput, savedGamma, savedBeta) = (input.detached(), gamma.detached(), beta.detached())
     out.record(
-        .groupNormSiLU(input: input.detached(), gamma: gamma.detached(), beta: beta.detached(), mean: mean, rstd: rstd, groups: groups),
+        .groupNormSiLU(input: savedInput, gamma: savedGamma, beta: savedBeta, mean: mean, rstd: rstd, groups: groups),
         inputs: [input, gamma, beta])
+    if out.node != nil {
+        // The same kernel on the same tensors gives the same values (see `Recomputation`).
+        out.recomputation = Recomputation {
+            groupNormForward("groupNormSiLU", savedInput, groups, savedGamma, savedBeta, eps, silu: true).output
+        }
+    }
     return out
 }
 

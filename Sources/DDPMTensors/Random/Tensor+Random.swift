@@ -58,7 +58,7 @@ public func dropout(_ input: Tensor, probability: Double, generator: inout Philo
     if probability == 0 { return input }
     var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
     fillDropoutMask(&mask, range: 0..<mask.scalarCount, keep: 1 - probability, generator: &generator)
-    return input * (input.layout == mask.layout ? mask : mask.inLayout(input.layout))
+    return masked(input, input.layout == mask.layout ? mask : mask.inLayout(input.layout))
 }
 
 /// Inverted dropout whose mask for batch row b (axis 0) is drawn from `generators[b]` alone, so an
@@ -75,7 +75,17 @@ public func dropout(_ input: Tensor, probability: Double, rowGenerators generato
         fillDropoutMask(&mask, range: (b * row)..<((b + 1) * row), keep: 1 - probability, generator: &generators[b])
     }
     // The mask is drawn row-major (the same draws whatever the layout), then laid out as the input.
-    return input * (input.layout == mask.layout ? mask : mask.inLayout(input.layout))
+    return masked(input, input.layout == mask.layout ? mask : mask.inLayout(input.layout))
+}
+
+/// input · mask; when the input can be recomputed (`Recomputation`), so can the product, from the
+/// mask that the product keeps anyway.
+private func masked(_ input: Tensor, _ mask: Tensor) -> Tensor {
+    var out = input * mask
+    if let recipe = input.recomputation, out.node != nil {
+        out.recomputation = Recomputation { recipe.values().binary(.multiply, mask, "dropout") }
+    }
+    return out
 }
 
 /// Writes 1/keep where the uniform draw (rounded to the dtype) is below `keep`, else 0, into
