@@ -171,15 +171,7 @@ extension FastKernels {
                 }
             }
         }
-        for channel in 0..<channels {
-            var dg = 0.0, db = 0.0
-            for piece in 0..<pieces {
-                dg += partial[2 * channels * piece + channel]
-                db += partial[2 * channels * piece + channels + channel]
-            }
-            dgamma[channel] = Float(dg)
-            dbeta[channel] = Float(db)
-        }
+        combineChannelPartials(partial, channels: channels, slots: pieces, dgamma: dgamma, dbeta: dbeta)
     }
 
     // MARK: - Lane kernels (not inlined, pointers and scalars only: see `affineMap`)

@@ -262,6 +262,15 @@ extension FastKernels {
                 }
             }
         }
+        combineChannelPartials(partial, channels: channels, slots: slots, dgamma: dgamma, dbeta: dbeta)
+    }
+
+    /// dgamma[c] and dbeta[c] from per-slot Double partials (slot s holds `channels` dgamma terms,
+    /// then `channels` dbeta terms), added in slot order: deterministic for a given thread count.
+    static func combineChannelPartials(
+        _ partial: UnsafePointer<Double>, channels: Int, slots: Int, dgamma: UnsafeMutablePointer<Float>,
+        dbeta: UnsafeMutablePointer<Float>
+    ) {
         for channel in 0..<channels {
             var dg = 0.0, db = 0.0
             for slot in 0..<slots {
