@@ -130,6 +130,7 @@ public enum DNNLConvolution {
     ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
     ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
     ///   - precision: Float32 or BFloat16 products; by default ``defaultPrecision``.
+    ///   - layouts: how the activations lie in memory (NCHW or nChw16c each side); by default NCHW.
     public static func forward(
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm,
@@ -152,6 +153,7 @@ public enum DNNLConvolution {
     ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
     ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
     ///   - precision: Float32 or BFloat16 products; by default ``defaultPrecision``.
+    ///   - layouts: how the activations lie in memory (NCHW or nChw16c each side); by default NCHW.
     public static func backwardData(
         outputGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         inputGrad: UnsafeMutablePointer<Float>, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm,
@@ -177,6 +179,7 @@ public enum DNNLConvolution {
     ///   - geometry: the sizes, strides and padding; must be valid (``Conv2DGeometry/isValid``).
     ///   - algorithm: direct or Winograd (where oneDNN has it); by default ``defaultAlgorithm``.
     ///   - precision: Float32 or BFloat16 products; by default ``defaultPrecision``.
+    ///   - layouts: how the activations lie in memory (NCHW or nChw16c each side); by default NCHW.
     public static func backwardWeights(
         input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
         weightGrad: UnsafeMutablePointer<Float>, biasGrad: UnsafeMutablePointer<Float>?,
