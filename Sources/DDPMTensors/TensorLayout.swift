@@ -70,9 +70,7 @@ extension Tensor {
     /// Makes this tensor row-major in place (a blocked tensor's writing path).
     @usableFromInline
     mutating func makeRowMajor() {
-        let copy = TensorStorage(byteCount: storage.byteCount)
-        DNNLLayoutReorder.reorder(from: UnsafeRawPointer(storage.pointer), layout, to: copy.pointer, .rowMajor, shape: shape)
-        storage = copy
+        storage = inLayout(.rowMajor).storage
         layout = .rowMajor
     }
 }

@@ -138,7 +138,7 @@ extension Tensor {
     }
 
     private mutating func accumulate<T: TensorScalar>(_ other: Tensor, as: T.Type) {
-        let other = other.layout == layout ? other : other.inLayout(layout)
+        let other = other.inLayout(layout)
         other.withUnsafeStoredElements(as: T.self) { source in
             withUnsafeMutableStoredElements(as: T.self) { target in
                 let (s, t) = (source.baseAddress!, target.baseAddress!)

@@ -41,7 +41,7 @@ extension KernelDispatch {
         _ dgamma: inout Tensor, _ dbeta: inout Tensor, groups: Int
     ) {
         precondition(x.layout == .channelBlocked16 && dx.layout == .channelBlocked16, "blockedGroupNormBackward: x and dx must be nChw16c")
-        let dy = dy.layout == .channelBlocked16 ? dy : dy.inLayout(.channelBlocked16)
+        let dy = dy.inLayout(.channelBlocked16)
         let beta = siluBeta?.scalars(as: Float.self)
         let (n, c) = (x.shape[0], x.shape[1])
         let spatial = x.scalarCount / max(1, n * c)

@@ -112,22 +112,8 @@ func binaryKernel<T: TensorScalar, F: BinaryScalarFunction>(
     if rows == 1 {
         parallelChunks(n) { range in row(a, b, c, range) }
     } else {
-        // Rows go in runs along the second-to-last dimension: one offset computation per run
-        // (blocked activations walk [N, C/16, H·W, 16], rows of 16 in runs of H·W).
-        let d = plan.shape.count
-        let (run, sa2, sb2) = (plan.shape[d - 2], plan.strides[0][d - 2], plan.strides[1][d - 2])
         parallelChunks(rows, grain: max(1, 32_768 / max(n, 1))) { range in
-            var r = range.lowerBound
-            while r < range.upperBound {
-                let first = r - r % run
-                let (ra, rb) = (a + plan.offset(row: first, operand: 0), b + plan.offset(row: first, operand: 1))
-                let end = min(range.upperBound, first + run)
-                while r < end {
-                    let j = r - first
-                    row(ra + j * sa2, rb + j * sb2, c + r * n, 0..<n)
-                    r += 1
-                }
-            }
+            plan.forEachRow(in: range) { r, offsetA, offsetB in row(a + offsetA, b + offsetB, c + r * n, 0..<n) }
         }
     }
 }

@@ -106,7 +106,7 @@ func sigmoidScalar<T: TensorScalar>(_ x: T) -> T {
 extension Tensor {
     /// ∂L/∂x of SiLU given g = ∂L/∂y: g · σ(x)·(1 + x·(1 − σ(x))).
     func siluBackward(_ g: Tensor) -> Tensor {
-        let g = g.layout == layout ? g : g.inLayout(layout)
+        let g = g.inLayout(layout)
         var out = Tensor(uninitializedShape: shape, dtype: dtype, layout: layout)
         switch dtype {
         case .float32:

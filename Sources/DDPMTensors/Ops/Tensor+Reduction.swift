@@ -15,7 +15,7 @@ extension Tensor {
         // [N, C, 1, 1], or constant over channels) is read as it lies; otherwise row-major.
         let block = TensorLayout.block
         let walk = layout == .channelBlocked16 ? out.blockedWalk(outShape: shape) : nil
-        let source = walk != nil || layout == .rowMajor ? self : inLayout(.rowMajor)
+        let source = walk != nil ? self : inLayout(.rowMajor)
         let plan =
             walk.map {
                 let full = [shape[0], shape[1] / block, shape[2], shape[3], block]
@@ -31,23 +31,13 @@ extension Tensor {
                     let x = xb.baseAddress!, y = yb.baseAddress!
                     let n = plan.rowLength
                     let sy = plan.strides[1].last!
-                    // Rows in runs along the second-to-last dimension, one offset computation per run.
-                    let d = plan.shape.count
-                    let (run, sx2, sy2) = d >= 2 ? (plan.shape[d - 2], plan.strides[0][d - 2], plan.strides[1][d - 2]) : (1, 0, 0)
                     func rows(_ range: Range<Int>) {
-                        var r = range.lowerBound
-                        while r < range.upperBound {
-                            let first = r - r % run
-                            let (xRun, yRun) = (x + plan.offset(row: first, operand: 0), y + plan.offset(row: first, operand: 1))
-                            let end = min(range.upperBound, first + run)
-                            while r < end {
-                                let (xr, yr) = (xRun + (r - first) * sx2, yRun + (r - first) * sy2)
-                                if sy == 0 {
-                                    yr[0] += rowSum(xr, count: n)
-                                } else {
-                                    for i in 0..<n { yr[i * sy] += xr[i] }
-                                }
-                                r += 1
+                        plan.forEachRow(in: range) { _, offsetX, offsetY in
+                            let (xr, yr) = (x + offsetX, y + offsetY)
+                            if sy == 0 {
+                                yr[0] += rowSum(xr, count: n)
+                            } else {
+                                for i in 0..<n { yr[i * sy] += xr[i] }
                             }
                         }
                     }

@@ -108,7 +108,7 @@ extension Tensor {
             axis == 1 && tensors.contains { $0.layout == .channelBlocked16 }
             && tensors.allSatisfy { TensorLayout.canBlock($0.shape, $0.dtype) }
         let layout: TensorLayout = blocked ? .channelBlocked16 : .rowMajor
-        let parts = tensors.map { $0.layout == layout ? $0 : $0.inLayout(layout) }
+        let parts = tensors.map { $0.inLayout(layout) }
         var out = Tensor(uninitializedShape: outShape, dtype: first.dtype, layout: layout)
         let outer = first.shape[..<axis].reduce(1, *)
         let inner = first.shape[(axis + 1)...].reduce(1, *)
@@ -137,7 +137,7 @@ extension Tensor {
         var outShape = shape
         outShape[axis] = range.count
         let layout = keepsBlocks(axis: axis, range: range) ? layout : .rowMajor
-        let source = self.layout == layout ? self : inLayout(layout)
+        let source = inLayout(layout)
         var out = Tensor(uninitializedShape: outShape, dtype: dtype, layout: layout)
         let outer = shape[..<axis].reduce(1, *)
         let inner = shape[(axis + 1)...].reduce(1, *) * dtype.byteSize
@@ -168,7 +168,7 @@ extension Tensor {
     /// Zeros of `inputShape` with `self` written at `range` along `axis` (adjoint of slicing).
     func padded(into inputShape: [Int], axis: Int, range: Range<Int>) -> Tensor {
         let blocked = keepsBlocks(axis: axis, range: range) && TensorLayout.canBlock(inputShape, dtype)
-        let source = blocked || layout == .rowMajor ? self : inLayout(.rowMajor)
+        let source = blocked ? self : inLayout(.rowMajor)
         var out = Tensor(zeros: inputShape, dtype: dtype)
         if blocked { out.layout = .channelBlocked16 }  // zeros are zeros in every layout
         let outer = inputShape[..<axis].reduce(1, *)

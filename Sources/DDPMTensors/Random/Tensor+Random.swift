@@ -58,7 +58,7 @@ public func dropout(_ input: Tensor, probability: Double, generator: inout Philo
     if probability == 0 { return input }
     var mask = Tensor(uninitializedShape: input.shape, dtype: input.dtype)
     fillDropoutMask(&mask, range: 0..<mask.scalarCount, keep: 1 - probability, generator: &generator)
-    return masked(input, input.layout == mask.layout ? mask : mask.inLayout(input.layout))
+    return masked(input, mask)
 }
 
 /// Inverted dropout whose mask for batch row b (axis 0) is drawn from `generators[b]` alone, so an
@@ -74,13 +74,14 @@ public func dropout(_ input: Tensor, probability: Double, rowGenerators generato
     for b in generators.indices {
         fillDropoutMask(&mask, range: (b * row)..<((b + 1) * row), keep: 1 - probability, generator: &generators[b])
     }
-    // The mask is drawn row-major (the same draws whatever the layout), then laid out as the input.
-    return masked(input, input.layout == mask.layout ? mask : mask.inLayout(input.layout))
+    return masked(input, mask)
 }
 
-/// input · mask; when the input can be recomputed (`Recomputation`), so can the product, from the
-/// mask that the product keeps anyway.
+/// input · mask, the mask (drawn row-major: the same draws whatever the layout) laid out as the
+/// input; when the input can be recomputed (`Recomputation`), so can the product, from the mask
+/// that the product keeps anyway.
 private func masked(_ input: Tensor, _ mask: Tensor) -> Tensor {
+    let mask = mask.inLayout(input.layout)
     var out = input * mask
     if let recipe = input.recomputation, out.node != nil {
         out.recomputation = Recomputation { recipe.values().binary(.multiply, mask, "dropout") }
