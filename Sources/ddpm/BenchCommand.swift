@@ -155,8 +155,9 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "images/s: %.1f", result.imagesPerSecond))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
             print(String(format: "GFLOPS: %.1f (%.3g FLOPs per step, counted as direct convolutions)", result.gflops, flopsPerStep))
+            let bfloat16Winograd = "Float32 winograd where its 4×4 tiles cover the output exactly, BFloat16 direct elsewhere"
             print(
-                "convolutions: \(DNNLConvolution.defaultPrecision == .bfloat16 ? "direct (BFloat16 has no Winograd)" : "\(DNNLConvolution.defaultAlgorithm)")"
+                "convolutions: \(DNNLConvolution.defaultPrecision == .bfloat16 && DNNLConvolution.defaultAlgorithm == .winograd ? bfloat16Winograd : "\(DNNLConvolution.defaultAlgorithm)")"
             )
             print("precision: \(threads.precision.rawValue)")
         }

@@ -173,3 +173,65 @@ let tinyConfiguration = UNetConfiguration(
         #expect(recomputed.heldBytes < kept.heldBytes, "held \(recomputed.heldBytes) bytes recomputing, \(kept.heldBytes) keeping")
     }
 }
+
+@Suite(.serialized, .enabled(if: CPUFeatures.hasBFloat16, "the CPU has avx512_bf16")) struct UNetBFloat16Tests {
+    /// Under `--precision bf16` the Float32 U-Net (oneDNN: BFloat16 factors, Float32 sums, in the
+    /// direct convolutions and the batched attention matmuls; Float32 Winograd where its tiles are
+    /// exact — here the 12×12 level) errs from the exact (Float64) U-Net by about what rounding
+    /// those factors to BFloat16 costs, which its Float64 reference with the same factors rounded
+    /// (`BFloat16Emulation`) computes exactly: ‖y_ref − y‖.
+    ///
+    /// The bound, for the output and every parameter gradient (L2 norms): ‖y_bf16 − y‖ ≤ 3 ‖y_ref − y‖
+    /// and ‖y_ref − y‖ ≤ 2⁻⁵ ‖y‖. Not equality: a factor whose Float32 and Float64 values lie on
+    /// either side of a BFloat16 rounding boundary rounds to neighbours one BFloat16 ulp apart, and
+    /// the network carries such differences along, so the two errors are of one size without being
+    /// the same (measured here: ‖y_bf16 − y‖ / ‖y_ref − y‖ from 0.84 to 1.84; ‖y_ref − y‖ / ‖y‖ from
+    /// 0.005 to 0.017, i.e. 1.3–4.3 u for u = 2⁻⁸). A BFloat16 path that erred three times more
+    /// than rounding its factors does fails the first bound; one that silently ran in Float32
+    /// fails the last check, ‖y_bf16 − y‖ ≥ ‖y_ref − y‖ / 4. Skipped: the gradients that are zero
+    /// in exact arithmetic (the key projections' biases: softmax ignores a constant added to every
+    /// score) and the one no product touches (the output convolution's bias: the sum of the loss
+    /// weights).
+    @Test func bfloat16ErrsAsItsFloat64ReferenceDoes() {
+        let configuration = UNetConfiguration(
+            sampleSize: 12, inChannels: 3, outChannels: 3, blockOutChannels: [16, 32], layersPerBlock: 1,
+            downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0, normGroups: 8)
+        var g = PhiloxGenerator(seed: 7)
+        let model = UNet(configuration, generator: &g)
+        for p in model.parameters {
+            p.value = p.value + Tensor.randomNormal(shape: p.value.shape, dtype: .float32, generator: &g) * 0.1
+        }
+        let x = Tensor.randomNormal(shape: [2, 3, 12, 12], dtype: .float64, generator: &g)
+        let weights = Tensor.randomNormal(shape: [2, 3, 12, 12], dtype: .float64, generator: &g)
+        func run(_ dtype: DType, _ precision: DNNLConvolution.Precision) -> [[Double]] {
+            DNNLConvolution.defaultPrecision = precision
+            defer { DNNLConvolution.defaultPrecision = .float32 }
+            model.convertParameters(to: dtype)
+            let leaves = model.prepareForGradients()
+            let y = model(x.converted(to: dtype), timesteps: [5, 800])
+            let grads = gradients(of: (y * weights.converted(to: dtype)).sum(), withRespectTo: leaves)
+            model.detachParameters()
+            return [y.doubles] + grads.map(\.doubles)
+        }
+        let reference = run(.float64, .bfloat16)
+        let bf16 = run(.float32, .bfloat16)
+        let exact = run(.float64, .float32)
+        func distance(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
+        func norm(_ a: [Double]) -> Double { a.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        let names = ["output"] + model.namedParameters.map { "gradient of \($0.name)" }
+        var skipped: [String] = []
+        for (k, name) in names.enumerated() {
+            let rounding = distance(reference[k], exact[k])
+            guard norm(exact[k]) > 1e-8, rounding > 0 else {
+                skipped.append(name)
+                continue
+            }
+            let error = distance(bf16[k], exact[k])
+            #expect(error <= 3 * rounding, "\(name): BFloat16 error \(error), the factors' rounding \(rounding)")
+            #expect(error >= rounding / 4, "\(name): BFloat16 error \(error), the factors' rounding \(rounding)")
+            #expect(rounding <= norm(exact[k]) / 32, "\(name): the factors' rounding \(rounding), size \(norm(exact[k]))")
+        }
+        let keyBiases = ["down_blocks.1.attentions.0", "mid_block.attentions.0", "up_blocks.0.attentions.0", "up_blocks.0.attentions.1"]
+        #expect(Set(skipped) == Set(["gradient of conv_out.bias"] + keyBiases.map { "gradient of \($0).to_k.bias" }), "\(skipped)")
+    }
+}

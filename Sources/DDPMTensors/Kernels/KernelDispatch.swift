@@ -1,7 +1,8 @@
 // Chooses the kernel for each dtype: Float32 → fast kernels, Float64 → reference kernels.
 
 /// The one place where ops pick a kernel. Float64 always runs the reference kernels (they are
-/// what gradient checks differentiate); Float32 runs the fast ones.
+/// what gradient checks differentiate); Float32 runs the fast ones. Under BFloat16 precision,
+/// Float64 rounds the factors of the products that Float32 runs in BFloat16 (``BFloat16Emulation``).
 enum KernelDispatch {
     static func matmul(_ a: Tensor, _ b: Tensor, _ c: inout Tensor, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, batch: Int)
     {
@@ -17,6 +18,8 @@ enum KernelDispatch {
                 }
             }
         case .float64:
+            let rounds = BFloat16Emulation.roundsMatMul(batch: batch)
+            let (a, b) = rounds ? (BFloat16Emulation.rounded(a), BFloat16Emulation.rounded(b)) : (a, b)
             a.withUnsafeBufferPointer(as: Double.self) { a in
                 b.withUnsafeBufferPointer(as: Double.self) { b in
                     c.withUnsafeMutableBufferPointer(as: Double.self) { c in
@@ -43,6 +46,8 @@ enum KernelDispatch {
                 }
             }
         case .float64:
+            let rounds = BFloat16Emulation.roundsConvolution(.forward, g)
+            let (x, w) = rounds ? (BFloat16Emulation.rounded(x), BFloat16Emulation.rounded(w)) : (x, w)
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     y.withUnsafeMutableBufferPointer(as: Double.self) { y in
@@ -68,6 +73,8 @@ enum KernelDispatch {
                 }
             }
         case .float64:
+            let rounds = BFloat16Emulation.roundsConvolution(.backwardData, g)
+            let (dy, w) = rounds ? (BFloat16Emulation.rounded(dy), BFloat16Emulation.rounded(w)) : (dy, w)
             dy.withUnsafeBufferPointer(as: Double.self) { dy in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     dx.withUnsafeMutableBufferPointer(as: Double.self) { dx in
@@ -102,6 +109,8 @@ enum KernelDispatch {
                 }
             }
         case .float64:
+            let rounds = BFloat16Emulation.roundsConvolution(.backwardWeights, g)
+            let (x, dy) = rounds ? (BFloat16Emulation.rounded(x), BFloat16Emulation.rounded(dy)) : (x, dy)
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 dy.withUnsafeBufferPointer(as: Double.self) { dy in
                     dw.withUnsafeMutableBufferPointer(as: Double.self) { dw in

@@ -212,6 +212,22 @@ public enum DNNLConvolution {
         }
     }
 
+    /// The precision whose products `pass` at `geometry` runs in when `precision` is asked for:
+    /// Float32 where it runs as Winograd (always Float32), else `precision`.
+    ///
+    /// - Parameters:
+    ///   - pass: the forward, backward-data or backward-weights pass.
+    ///   - geometry: the sizes, strides and padding; must be valid.
+    ///   - algorithm: the algorithm asked for; by default ``defaultAlgorithm``.
+    ///   - precision: the precision asked for; by default ``defaultPrecision``.
+    public static func productPrecision(
+        of pass: Pass, geometry: Conv2DGeometry, algorithm: Algorithm = defaultAlgorithm, precision: Precision = defaultPrecision
+    ) -> Precision {
+        guard precision == .bfloat16, geometry.batch > 0 else { return precision }
+        let name = implementationName(of: pass, geometry: geometry, algorithm: algorithm, precision: precision)
+        return name.contains("wino") ? .float32 : .bfloat16
+    }
+
     // MARK: - Plans
 
     private static func run(
