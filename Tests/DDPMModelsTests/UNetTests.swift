@@ -107,30 +107,51 @@ let tinyConfiguration = UNetConfiguration(
     }
 }
 
+/// A two-level U-Net with 16 and 32 channels (so Float32 runs its activations blocked) and
+/// attention at the second level, its parameters perturbed by N(0, 0.1²) so that no layer is
+/// trivial (zero-initialised outputs, unit norms), an input x and loss weights w.
+struct SixteenChannelUNetProblem {
+    let model: UNet
+    let x: Tensor
+    let weights: Tensor
+
+    init(sampleSize: Int, seed: UInt64) {
+        let configuration = UNetConfiguration(
+            sampleSize: sampleSize, inChannels: 3, outChannels: 3, blockOutChannels: [16, 32], layersPerBlock: 1,
+            downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0, normGroups: 8)
+        var g = PhiloxGenerator(seed: seed)
+        model = UNet(configuration, generator: &g)
+        for p in model.parameters {
+            p.value = p.value + Tensor.randomNormal(shape: p.value.shape, dtype: .float32, generator: &g) * 0.1
+        }
+        x = Tensor.randomNormal(shape: [2, 3, sampleSize, sampleSize], dtype: .float64, generator: &g)
+        weights = Tensor.randomNormal(shape: [2, 3, sampleSize, sampleSize], dtype: .float64, generator: &g)
+    }
+
+    /// The output y (timesteps 5 and 800) and then every parameter's gradient of Σ y·w, with the
+    /// parameters and inputs in `dtype`.
+    func outputAndGradients(_ dtype: DType) -> [[Double]] {
+        model.convertParameters(to: dtype)
+        let leaves = model.prepareForGradients()
+        let y = model(x.converted(to: dtype), timesteps: [5, 800])
+        let grads = gradients(of: (y * weights.converted(to: dtype)).sum(), withRespectTo: leaves)
+        model.detachParameters()
+        return [y.doubles] + grads.map(\.doubles)
+    }
+}
+
 @Suite struct UNetBlockedLayoutTests {
     /// A U-Net whose every level has 16·k channels runs its Float32 activations in nChw16c
     /// (convolutions, group norms, adds, concatenations, upsampling); its output and every parameter
     /// gradient match the same network in Float64 on the reference kernels (row-major throughout).
     @Test func float32BlockedMatchesFloat64() {
         #expect(TensorLayout.blockedActivations)
-        let configuration = UNetConfiguration(
-            sampleSize: 8, inChannels: 3, outChannels: 3, blockOutChannels: [16, 32], layersPerBlock: 1,
-            downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0, normGroups: 8)
-        var g = PhiloxGenerator(seed: 3)
-        let model = UNet(configuration, generator: &g)
-        for p in model.parameters {
-            p.value = p.value + Tensor.randomNormal(shape: p.value.shape, dtype: .float32, generator: &g) * 0.1
-        }
-        let x = Tensor.randomNormal(shape: [2, 3, 8, 8], dtype: .float64, generator: &g)
-        let weights = Tensor.randomNormal(shape: [2, 3, 8, 8], dtype: .float64, generator: &g)
+        let problem = SixteenChannelUNetProblem(sampleSize: 8, seed: 3)
         func run(_ dtype: DType) -> (output: [Double], gradients: [[Double]]) {
-            model.convertParameters(to: dtype)
-            let leaves = model.prepareForGradients()
-            let y = model(x.converted(to: dtype), timesteps: [5, 800])
-            let grads = gradients(of: (y * weights.converted(to: dtype)).sum(), withRespectTo: leaves)
-            model.detachParameters()
-            return (y.doubles, grads.map(\.doubles))
+            let all = problem.outputAndGradients(dtype)
+            return (all[0], Array(all.dropFirst()))
         }
+        let model = problem.model
         let reference = run(.float64)
         let fast = run(.float32)
         // |Δ| ≤ tolerance·max|reference| + 1e-6: the key projection's bias has a gradient of zero
@@ -193,25 +214,12 @@ let tinyConfiguration = UNetConfiguration(
     /// score) and the one no product touches (the output convolution's bias: the sum of the loss
     /// weights).
     @Test func bfloat16ErrsAsItsFloat64ReferenceDoes() {
-        let configuration = UNetConfiguration(
-            sampleSize: 12, inChannels: 3, outChannels: 3, blockOutChannels: [16, 32], layersPerBlock: 1,
-            downBlockAttention: [false, true], upBlockAttention: [true, false], dropout: 0, normGroups: 8)
-        var g = PhiloxGenerator(seed: 7)
-        let model = UNet(configuration, generator: &g)
-        for p in model.parameters {
-            p.value = p.value + Tensor.randomNormal(shape: p.value.shape, dtype: .float32, generator: &g) * 0.1
-        }
-        let x = Tensor.randomNormal(shape: [2, 3, 12, 12], dtype: .float64, generator: &g)
-        let weights = Tensor.randomNormal(shape: [2, 3, 12, 12], dtype: .float64, generator: &g)
+        let problem = SixteenChannelUNetProblem(sampleSize: 12, seed: 7)
+        let model = problem.model
         func run(_ dtype: DType, _ precision: DNNLConvolution.Precision) -> [[Double]] {
             DNNLConvolution.defaultPrecision = precision
             defer { DNNLConvolution.defaultPrecision = .float32 }
-            model.convertParameters(to: dtype)
-            let leaves = model.prepareForGradients()
-            let y = model(x.converted(to: dtype), timesteps: [5, 800])
-            let grads = gradients(of: (y * weights.converted(to: dtype)).sum(), withRespectTo: leaves)
-            model.detachParameters()
-            return [y.doubles] + grads.map(\.doubles)
+            return problem.outputAndGradients(dtype)
         }
         let reference = run(.float64, .bfloat16)
         let bf16 = run(.float32, .bfloat16)
