@@ -157,13 +157,10 @@ public final class BufferPool: Sendable {
             return (raw!, byteCount)
         }
         let (reused, released) = state.withLock { s -> ((address: UInt, size: Int)?, [(address: UInt, size: Int)]) in
-            if let buffer = s.reuse(byteCount) {
-                s.heldBytes += buffer.size
-                s.highWaterBytes = max(s.highWaterBytes, s.heldBytes)
-                return (buffer, [])
-            }
-            s.heldBytes += byteCount
+            let buffer = s.reuse(byteCount)
+            s.heldBytes += buffer?.size ?? byteCount
             s.highWaterBytes = max(s.highWaterBytes, s.heldBytes)
+            if let buffer { return (buffer, []) }
             let bound = Int(Double(s.highWaterBytes) * (1 + s.headroom))
             return (nil, s.release(downTo: bound - s.heldBytes))
         }

@@ -20,6 +20,11 @@ enum BFloat16Emulation {
         DNNLMatMul.productPrecision(batch: batch, precision: DNNLConvolution.defaultPrecision) == .bfloat16
     }
 
+    /// The two factors of a product, rounded when `rounded` is true, else as they are.
+    static func factors(_ a: Tensor, _ b: Tensor, rounded: Bool) -> (Tensor, Tensor) {
+        rounded ? (self.rounded(a), self.rounded(b)) : (a, b)
+    }
+
     /// A Float64 tensor's elements rounded as oneDNN rounds Float32 factors: to Float32, then to
     /// the nearest BFloat16 (ties to even; 8 significant bits).
     static func rounded(_ x: Tensor) -> Tensor {

@@ -18,8 +18,7 @@ enum KernelDispatch {
                 }
             }
         case .float64:
-            let rounds = BFloat16Emulation.roundsMatMul(batch: batch)
-            let (a, b) = rounds ? (BFloat16Emulation.rounded(a), BFloat16Emulation.rounded(b)) : (a, b)
+            let (a, b) = BFloat16Emulation.factors(a, b, rounded: BFloat16Emulation.roundsMatMul(batch: batch))
             a.withUnsafeBufferPointer(as: Double.self) { a in
                 b.withUnsafeBufferPointer(as: Double.self) { b in
                     c.withUnsafeMutableBufferPointer(as: Double.self) { c in
@@ -46,8 +45,7 @@ enum KernelDispatch {
                 }
             }
         case .float64:
-            let rounds = BFloat16Emulation.roundsConvolution(.forward, g)
-            let (x, w) = rounds ? (BFloat16Emulation.rounded(x), BFloat16Emulation.rounded(w)) : (x, w)
+            let (x, w) = BFloat16Emulation.factors(x, w, rounded: BFloat16Emulation.roundsConvolution(.forward, g))
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     y.withUnsafeMutableBufferPointer(as: Double.self) { y in
@@ -73,8 +71,7 @@ enum KernelDispatch {
                 }
             }
         case .float64:
-            let rounds = BFloat16Emulation.roundsConvolution(.backwardData, g)
-            let (dy, w) = rounds ? (BFloat16Emulation.rounded(dy), BFloat16Emulation.rounded(w)) : (dy, w)
+            let (dy, w) = BFloat16Emulation.factors(dy, w, rounded: BFloat16Emulation.roundsConvolution(.backwardData, g))
             dy.withUnsafeBufferPointer(as: Double.self) { dy in
                 w.withUnsafeBufferPointer(as: Double.self) { w in
                     dx.withUnsafeMutableBufferPointer(as: Double.self) { dx in
@@ -109,8 +106,7 @@ enum KernelDispatch {
                 }
             }
         case .float64:
-            let rounds = BFloat16Emulation.roundsConvolution(.backwardWeights, g)
-            let (x, dy) = rounds ? (BFloat16Emulation.rounded(x), BFloat16Emulation.rounded(dy)) : (x, dy)
+            let (x, dy) = BFloat16Emulation.factors(x, dy, rounded: BFloat16Emulation.roundsConvolution(.backwardWeights, g))
             x.withUnsafeBufferPointer(as: Double.self) { x in
                 dy.withUnsafeBufferPointer(as: Double.self) { dy in
                     dw.withUnsafeMutableBufferPointer(as: Double.self) { dw in
